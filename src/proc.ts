@@ -1,0 +1,494 @@
+import pTimeout from 'p-timeout';
+import { createDebug } from './debug.js';
+import { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
+import { assertSignalName, defaultSignals, SignalRouter, type SignalRouterOptions } from './signals.js';
+import { formatSummary } from './summary.js';
+import type {
+	Listener,
+	ListenerOptions,
+	ListenerOutcome,
+	Logger,
+	Phase,
+	Proc,
+	ProcessLike,
+	ProcOptions,
+	ProcState,
+	ShutdownReport,
+	WaitFunction,
+} from './types.js';
+import { assertBoolean, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
+import { startWatchdog, WATCHDOG_HOOK, type Watchdog } from './watchdog.js';
+
+const log = createDebug('proc');
+
+/** A repeat of the first signal within this window is the same Ctrl+C delivered twice (terminal and npm). */
+const DUPLICATE_SIGNAL_MS = 100;
+
+/** Lets `run()` start the sequence with an exit code floor without widening the public API. */
+export const kShutdownWithCode = Symbol('graceful-proc.shutdownWithCode');
+
+const PROC_OPTIONS = [
+	'process',
+	'signals',
+	'timeToForceQuit',
+	'timeToWrapUp',
+	'exit',
+	'logger',
+	'handleErrors',
+	'onReport',
+	'diagnosticReport',
+	'pm2',
+] as const;
+const LISTENER_OPTIONS = ['name', 'timeout'] as const;
+
+interface Entry {
+	readonly name: string;
+	readonly phase: Phase;
+	readonly fn: Listener;
+	readonly timeout: number | undefined;
+	status: 'registered' | 'running' | ListenerOutcome | 'removed';
+	startedAt: number;
+	durationMs: number;
+	error?: unknown;
+	controller?: AbortController;
+	resolve(): void;
+	reject(error: unknown): void;
+}
+
+interface Sequence {
+	readonly reason: unknown;
+	readonly startedAt: number;
+	readonly deadline: number;
+	readonly promise: Promise<ShutdownReport>;
+	resolve(report: ShutdownReport): void;
+	exitCodeFloor: number;
+	firstSignalAt: number | undefined;
+	forceTimer?: ReturnType<typeof setTimeout>;
+	wrapUpTimer?: ReturnType<typeof setTimeout>;
+	watchdog?: Watchdog;
+	readonly running: Set<Entry>;
+}
+
+function isProcessLike(value: unknown): value is ProcessLike {
+	const p = value as ProcessLike;
+	return (
+		p !== null &&
+		typeof p === 'object' &&
+		typeof p.on === 'function' &&
+		typeof p.removeListener === 'function' &&
+		typeof p.kill === 'function' &&
+		typeof p.exit === 'function' &&
+		typeof p.pid === 'number'
+	);
+}
+
+const stderrLogger: Logger = {
+	error(message) {
+		globalThis.process?.stderr?.write(`${message}\n`);
+	},
+};
+
+function validateListener(argument: string, fn: unknown, options: ListenerOptions | undefined): void {
+	assertFunction(argument, fn);
+	assertOptions('options', options, LISTENER_OPTIONS);
+	if (options?.name !== undefined) assertString('options.name', options.name);
+	if (options?.timeout !== undefined) assertNumber('options.timeout', options.timeout);
+}
+
+/**
+ * The state machine: running → wrapping-up → shutting-down → done, or → forced at the deadline or on a
+ * repeated signal. Everything else (signals, watchdog, report text) lives in its own module.
+ */
+export class ProcImpl implements Proc {
+	readonly #process: ProcessLike;
+	#exit = true;
+	#logger: Logger | false = stderrLogger;
+	#onReport: ((report: ShutdownReport) => void) | undefined;
+	#router: SignalRouter;
+	#timeToForceQuit = 5500;
+	#timeToWrapUp = 1000;
+	#state: ProcState = 'running';
+	#abort = new AbortController();
+	#entries: Entry[] = [];
+	#registered = 0;
+	#counters: Record<Phase, number> = { 'wrap-up': 0, shutdown: 0 };
+	#sequence: Sequence | undefined;
+
+	constructor(options: ProcOptions = {}) {
+		assertOptions('options', options, PROC_OPTIONS);
+		const proc = options.process ?? globalThis.process;
+		if (!isProcessLike(proc)) {
+			throw new TypeError(expected('options.process', 'a process-like object (on, removeListener, kill, exit, pid)', proc));
+		}
+		this.#process = proc;
+		this.#router = this.#configure(options, {});
+	}
+
+	/**
+	 * Change the options of a proc that has not started its sequence (all of `createProc`'s but `process`),
+	 * which is how the process-wide proc gets `handleErrors`, `logger`, `onReport` and the rest.
+	 */
+	configure(options: Omit<ProcOptions, 'process'>): void {
+		assertOptions('options', options, PROC_OPTIONS.filter((key) => key !== 'process'));
+		if (this.#state !== 'running') throw new Error('graceful-proc: configure() is not possible once shutdown has started');
+		const wasInstalled = this.#router.installed;
+		const router = this.#configure(options, this.#routerOptions);
+		this.#router.uninstall();
+		this.#router = router;
+		if (wasInstalled) router.install();
+	}
+
+	#routerOptions: Partial<SignalRouterOptions> = {};
+
+	/** Validates everything before changing anything, then applies; returns the signal router to use. */
+	#configure(options: Omit<ProcOptions, 'process'>, current: Partial<SignalRouterOptions>): SignalRouter {
+		const signals = options.signals ?? current.signals ?? defaultSignals(this.#process.platform);
+		if (!Array.isArray(signals)) throw new TypeError(expected('options.signals', 'an array of signal names', signals));
+		signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
+		const timeToForceQuit = options.timeToForceQuit ?? this.#timeToForceQuit;
+		assertNumber('options.timeToForceQuit', timeToForceQuit);
+		const timeToWrapUp = options.timeToWrapUp ?? this.#timeToWrapUp;
+		assertNumber('options.timeToWrapUp', timeToWrapUp);
+		const exit = options.exit ?? this.#exit;
+		assertBoolean('options.exit', exit);
+		const handleErrors = options.handleErrors ?? current.handleErrors ?? false;
+		assertBoolean('options.handleErrors', handleErrors);
+		const pm2 = options.pm2 ?? current.pm2 ?? true;
+		assertBoolean('options.pm2', pm2);
+		const logger = options.logger ?? this.#logger;
+		if (logger !== false && (logger === null || typeof logger !== 'object' || typeof logger.error !== 'function')) {
+			throw new TypeError(expected('options.logger', 'an object with an `error(message)` method, or false', logger));
+		}
+		if (options.onReport !== undefined) assertFunction('options.onReport', options.onReport);
+		const diagnostic = options.diagnosticReport;
+		let diagnosticSignal = current.diagnosticSignal;
+		if (diagnostic === true) diagnosticSignal = 'SIGUSR2';
+		else if (diagnostic === false) diagnosticSignal = undefined;
+		else if (typeof diagnostic === 'string') {
+			assertSignalName('options.diagnosticReport', diagnostic);
+			diagnosticSignal = diagnostic;
+		} else if (diagnostic !== undefined) {
+			throw new TypeError(expected('options.diagnosticReport', 'a boolean or a signal name', diagnostic));
+		}
+
+		this.#timeToForceQuit = timeToForceQuit;
+		this.#timeToWrapUp = timeToWrapUp;
+		this.#exit = exit;
+		this.#logger = logger;
+		if (options.onReport !== undefined) this.#onReport = options.onReport;
+		this.#routerOptions = { signals: [...new Set(signals)], handleErrors, pm2, diagnosticSignal };
+		return new SignalRouter({
+			process: this.#process,
+			signals: this.#routerOptions.signals!,
+			handleErrors,
+			pm2,
+			diagnosticSignal,
+			onSignal: (name) => this.#onSignal(name),
+			onError: (error, kind) => this.#onError(error, kind),
+			onDiagnostic: () => this.#writeDiagnosticReport(),
+		});
+	}
+
+	get state(): ProcState {
+		return this.#state;
+	}
+
+	get signal(): AbortSignal {
+		return this.#abort.signal;
+	}
+
+	get deadline(): number | undefined {
+		return this.#sequence?.deadline;
+	}
+
+	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
+		validateListener('fn', fn, options);
+		return this.#add('wrap-up', fn, options);
+	}
+
+	addShutdownListener(fn: Listener, options?: ListenerOptions): WaitFunction {
+		validateListener('fn', fn, options);
+		return this.#add('shutdown', fn, options);
+	}
+
+	setTimeToForceQuit(ms: number): void {
+		assertNumber('ms', ms);
+		this.#timeToForceQuit = ms;
+	}
+
+	setTimeToWrapUp(ms: number): void {
+		assertNumber('ms', ms);
+		this.#timeToWrapUp = ms;
+	}
+
+	shutdown(reason?: unknown): Promise<ShutdownReport> {
+		return this.#start(reason, 0);
+	}
+
+	[kShutdownWithCode](reason: unknown, exitCode: number): Promise<ShutdownReport> {
+		return this.#start(reason, exitCode);
+	}
+
+	#add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): WaitFunction {
+		this.#counters[phase] += 1;
+		const name = options?.name ?? (fn.name || `${phase}#${this.#counters[phase]}`);
+		let resolve!: () => void;
+		let reject!: (error: unknown) => void;
+		// The promise exists before the listener can run, so a synchronous listener can settle it.
+		const promise = new Promise<void>((res, rej) => {
+			resolve = res;
+			reject = rej;
+		});
+		// Nobody has to call wait(): a failure is reported, never an unhandled rejection.
+		promise.catch(() => {});
+		const entry: Entry = { name, phase, fn, timeout: options?.timeout, status: 'registered', startedAt: 0, durationMs: 0, resolve, reject };
+		this.#entries.push(entry);
+		this.#registered += 1;
+		const state = this.#state;
+		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
+		if (state !== 'done' && state !== 'forced') this.#router.install();
+		log('added %s listener %s', phase, name);
+
+		if (state !== 'running' && (phase === 'wrap-up' || state !== 'wrapping-up')) {
+			// Added during shutdown: called at once and awaited (go-zero's late listeners never ran).
+			this.#call(entry);
+		}
+
+		const wait = (() => promise) as WaitFunction;
+		Object.defineProperty(wait, 'listenerName', { value: name, enumerable: true });
+		wait.remove = () => this.#remove(entry);
+		return wait;
+	}
+
+	#remove(entry: Entry): boolean {
+		if (entry.status !== 'registered') return false;
+		entry.status = 'removed';
+		this.#entries.splice(this.#entries.indexOf(entry), 1);
+		this.#registered -= 1;
+		entry.reject(new ListenerRemovedError(entry.name));
+		log('removed %s listener %s', entry.phase, entry.name);
+		if (this.#registered === 0 && this.#state === 'running') this.#router.uninstall();
+		return true;
+	}
+
+	#onSignal(name: string): void {
+		const sequence = this.#sequence;
+		const now = Date.now();
+		log('received %s in state %s', name, this.#state);
+		if (sequence === undefined) {
+			this.#start(name, 0);
+			this.#sequence!.firstSignalAt = now;
+			return;
+		}
+		if (this.#state === 'done' || this.#state === 'forced') return;
+		if (sequence.firstSignalAt === undefined) {
+			// The sequence was started by hand; this is the first signal, and it joins it.
+			sequence.firstSignalAt = now;
+			return;
+		}
+		if (now - sequence.firstSignalAt < DUPLICATE_SIGNAL_MS) return;
+		this.#force(`repeated ${name}`);
+	}
+
+	#onError(error: unknown, kind: 'uncaughtException' | 'unhandledRejection'): void {
+		const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+		if (this.#logger) this.#logger.error(`graceful-proc: ${kind}${this.#state === 'running' ? ', shutting down' : ' during shutdown'}: ${detail}`);
+		if (this.#sequence === undefined) this.#start(error, 1);
+		else this.#sequence.exitCodeFloor = 1;
+	}
+
+	#writeDiagnosticReport(): void {
+		try {
+			const file = this.#process.report?.writeReport?.();
+			if (this.#logger) this.#logger.error(`graceful-proc: diagnostic report written${file ? ` to ${file}` : ''}`);
+		} catch (error) {
+			if (this.#logger) this.#logger.error(`graceful-proc: diagnostic report failed: ${String(error)}`);
+		}
+	}
+
+	#start(reason: unknown, exitCodeFloor: number): Promise<ShutdownReport> {
+		if (this.#sequence) {
+			this.#sequence.exitCodeFloor = Math.max(this.#sequence.exitCodeFloor, exitCodeFloor);
+			return this.#sequence.promise;
+		}
+		const startedAt = Date.now();
+		let resolve!: (report: ShutdownReport) => void;
+		const promise = new Promise<ShutdownReport>((res) => {
+			resolve = res;
+		});
+		const sequence: Sequence = {
+			reason,
+			startedAt,
+			deadline: startedAt + this.#timeToForceQuit,
+			promise,
+			resolve,
+			exitCodeFloor,
+			firstSignalAt: undefined,
+			running: new Set(),
+		};
+		this.#sequence = sequence;
+		log('shutdown started (reason: %o), force-quit in %d ms', reason, this.#timeToForceQuit);
+		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
+		sequence.forceTimer = setTimeout(() => this.#force('deadline'), this.#timeToForceQuit);
+		if (this.#exit && this.#process === globalThis.process) {
+			(globalThis as Record<symbol, unknown>)[WATCHDOG_HOOK] = () => this.#force('deadline (event loop blocked)', true);
+			try {
+				sequence.watchdog = startWatchdog(this.#process.pid, this.#timeToForceQuit);
+			} catch (error) {
+				log('watchdog unavailable: %o', error);
+			}
+		}
+		this.#router.install();
+
+		this.#state = 'wrapping-up';
+		this.#abort.abort(reason);
+		for (const entry of this.#entries) if (entry.phase === 'wrap-up' && entry.status === 'registered') this.#call(entry);
+		const wrapUpTimer = setTimeout(() => this.#enterShutdownPhase(), this.#timeToWrapUp);
+		wrapUpTimer.unref?.();
+		sequence.wrapUpTimer = wrapUpTimer;
+		this.#advance();
+		return promise;
+	}
+
+	#call(entry: Entry): void {
+		const sequence = this.#sequence!;
+		this.#registered -= 1;
+		entry.status = 'running';
+		entry.startedAt = Date.now();
+		const controller = new AbortController();
+		entry.controller = controller;
+		sequence.running.add(entry);
+		let result: Promise<unknown>;
+		try {
+			result = Promise.resolve(entry.fn({ reason: sequence.reason, signal: controller.signal, deadline: sequence.deadline }));
+		} catch (error) {
+			result = Promise.reject(error);
+		}
+		let timeoutError: ListenerTimeoutError | undefined;
+		if (entry.timeout !== undefined) {
+			timeoutError = new ListenerTimeoutError(entry.name, entry.timeout);
+			result = pTimeout(result, { milliseconds: entry.timeout, message: timeoutError });
+		}
+		result.then(
+			() => this.#settle(entry, 'ok'),
+			(error: unknown) => {
+				if (error === timeoutError) controller.abort(error);
+				this.#settle(entry, error === timeoutError ? 'timeout' : 'error', error);
+			},
+		);
+	}
+
+	#settle(entry: Entry, outcome: ListenerOutcome, error?: unknown): void {
+		// After a forced exit the report is final; a late settlement changes nothing.
+		if (entry.status !== 'running') return;
+		entry.status = outcome;
+		entry.durationMs = Date.now() - entry.startedAt;
+		this.#sequence?.running.delete(entry);
+		if (outcome === 'ok') {
+			entry.resolve();
+			log('%s listener %s finished in %d ms', entry.phase, entry.name, entry.durationMs);
+		} else {
+			entry.error = error;
+			entry.reject(error);
+			log('%s listener %s failed (%s) in %d ms: %o', entry.phase, entry.name, outcome, entry.durationMs, error);
+		}
+		this.#advance();
+	}
+
+	#advance(): void {
+		const sequence = this.#sequence;
+		if (sequence === undefined) return;
+		if (this.#state === 'wrapping-up') {
+			for (const entry of sequence.running) if (entry.phase === 'wrap-up') return;
+			this.#enterShutdownPhase();
+		} else if (this.#state === 'shutting-down' && sequence.running.size === 0) {
+			this.#finish();
+		}
+	}
+
+	#enterShutdownPhase(): void {
+		if (this.#state !== 'wrapping-up') return;
+		clearTimeout(this.#sequence!.wrapUpTimer);
+		this.#state = 'shutting-down';
+		log('shutdown phase');
+		for (const entry of this.#entries) if (entry.phase === 'shutdown' && entry.status === 'registered') this.#call(entry);
+		this.#advance();
+	}
+
+	#report(outcome: ShutdownReport['outcome'], exitCode: number): ShutdownReport {
+		const sequence = this.#sequence!;
+		const now = Date.now();
+		const listeners = this.#entries
+			.filter((entry) => entry.status !== 'removed' && (entry.status !== 'registered' || outcome === 'forced'))
+			.map((entry) => {
+				const pending = entry.status === 'running' || entry.status === 'registered';
+				return {
+					name: entry.name,
+					phase: entry.phase,
+					outcome: pending ? ('pending' as const) : (entry.status as ListenerOutcome),
+					durationMs: entry.status === 'registered' ? 0 : pending ? now - entry.startedAt : entry.durationMs,
+					...(entry.error === undefined ? {} : { error: entry.error }),
+				};
+			});
+		const report: ShutdownReport = { reason: sequence.reason, outcome, exitCode, durationMs: now - sequence.startedAt, listeners };
+		if (outcome === 'forced') report.activeResources = this.#process.getActiveResourcesInfo?.() ?? [];
+		return report;
+	}
+
+	#finish(): void {
+		const sequence = this.#sequence!;
+		const failed = this.#entries.some((entry) => entry.status === 'error' || entry.status === 'timeout');
+		const exitCode = Math.max(sequence.exitCodeFloor, failed ? 1 : 0);
+		this.#state = 'done';
+		this.#end(this.#report(exitCode === 0 ? 'clean' : 'failed', exitCode));
+	}
+
+	#force(why: string, now = false): void {
+		if (this.#state === 'done' || this.#state === 'forced') return;
+		const sequence = this.#sequence!;
+		this.#state = 'forced';
+		log('forced: %s', why);
+		const report = this.#report('forced', 1);
+		for (const entry of sequence.running) {
+			const error = new ForceQuitError(entry.name, Date.now() - sequence.startedAt);
+			entry.controller?.abort(error);
+			entry.reject(error);
+		}
+		this.#end(report, now);
+	}
+
+	#end(report: ShutdownReport, now = false): void {
+		const sequence = this.#sequence!;
+		clearTimeout(sequence.forceTimer);
+		clearTimeout(sequence.wrapUpTimer);
+		sequence.watchdog?.cancel();
+		const hooks = globalThis as Record<symbol, unknown>;
+		if (sequence.watchdog) delete hooks[WATCHDOG_HOOK];
+		log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, report.exitCode);
+		if (report.outcome !== 'clean' && this.#logger) {
+			try {
+				this.#logger.error(formatSummary(report));
+			} catch {}
+		}
+		try {
+			this.#onReport?.(report);
+		} catch (error) {
+			if (this.#logger) this.#logger.error(`graceful-proc: onReport threw: ${String(error)}`);
+		}
+		sequence.resolve(report);
+		if (!this.#exit) {
+			// Left running: Node's default signal behaviour comes back, so the next SIGTERM is not swallowed.
+			this.#router.uninstall();
+		} else if (now) {
+			this.#process.exit(report.exitCode);
+		} else {
+			// One microtask turn later, so that `await proc.shutdown()` sees its report before the process goes.
+			void sequence.promise.then(() => this.#process.exit(report.exitCode));
+		}
+	}
+}
+
+/** An isolated proc with its own listeners, timings and process. */
+export function createProc(options?: ProcOptions): Proc {
+	return new ProcImpl(options);
+}

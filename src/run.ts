@@ -1,0 +1,67 @@
+import { kShutdownWithCode, type ProcImpl } from './proc.js';
+import { processWideProc } from './shared-instance.js';
+import type { Proc, ShutdownReport } from './types.js';
+import { assertFunction, assertOptions, assertString, expected } from './validate.js';
+
+export interface RunContext {
+	/** Aborted when shutdown starts (a signal, `shutdown()`, or an error with `handleErrors`). */
+	readonly signal: AbortSignal;
+}
+
+export interface RunOptions {
+	/**
+	 * The proc to run under.
+	 * @default the process-wide proc
+	 */
+	proc?: Proc;
+	/**
+	 * The name of the wrap-up listener that waits for `main` to return.
+	 * @default 'main'
+	 */
+	name?: string;
+}
+
+function isAbortOf(error: unknown, signal: AbortSignal): boolean {
+	return signal.aborted && (error === signal.reason || (error instanceof Error && error.name === 'AbortError'));
+}
+
+/**
+ * Runs `main(ctx)` as the program's body. A signal aborts `ctx.signal` and waits for `main` to return, as a
+ * wrap-up listener; when `main` returns on its own, the shutdown sequence runs with exit code 0, and 1 when
+ * it throws.
+ */
+export function run(main: (context: RunContext) => unknown, options?: RunOptions): Promise<ShutdownReport> {
+	assertFunction('main', main);
+	assertOptions('options', options, ['proc', 'name']);
+	const proc = options?.proc ?? processWideProc();
+	if (proc === null || typeof proc !== 'object' || typeof proc.addWrapUpListener !== 'function') {
+		throw new TypeError(expected('options.proc', 'a proc from createProc()', proc));
+	}
+	const name = options?.name ?? 'main';
+	assertString('options.name', name);
+
+	const controller = new AbortController();
+	let finished: Promise<unknown>;
+	try {
+		finished = Promise.resolve(main({ signal: controller.signal }));
+	} catch (error) {
+		finished = Promise.reject(error);
+	}
+	proc.addWrapUpListener(
+		async (ctx) => {
+			controller.abort(ctx.reason);
+			try {
+				await finished;
+			} catch (error) {
+				// Returning by way of the abort it was asked for is a clean stop, not a failure.
+				if (!isAbortOf(error, controller.signal)) throw error;
+			}
+		},
+		{ name },
+	);
+	const withCode = (proc as Partial<ProcImpl>)[kShutdownWithCode]?.bind(proc) ?? ((reason: unknown) => proc.shutdown(reason));
+	return finished.then(
+		() => withCode(`${name} returned`, 0),
+		(error: unknown) => withCode(error, controller.signal.aborted ? 0 : 1),
+	);
+}

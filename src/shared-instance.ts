@@ -1,0 +1,24 @@
+import { ProcImpl } from './proc.js';
+import type { Proc } from './types.js';
+
+/**
+ * One proc per process, whichever copy or version of graceful-proc gets there first: every copy looks it up
+ * under the same registered symbol, so two copies never run two sequences or install two sets of handlers.
+ */
+const KEY = Symbol.for('graceful-proc.process-wide');
+
+interface Slot {
+	readonly version: 1;
+	readonly proc: Proc;
+}
+
+export function processWideProc(): Proc {
+	const registry = globalThis as unknown as Record<symbol, Slot | undefined>;
+	let slot = registry[KEY];
+	if (slot === undefined) {
+		// Creating it installs nothing: handlers come with the first listener.
+		slot = { version: 1, proc: new ProcImpl() };
+		Object.defineProperty(registry, KEY, { value: slot, enumerable: false, configurable: false, writable: false });
+	}
+	return slot.proc;
+}

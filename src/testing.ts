@@ -1,0 +1,112 @@
+import { EventEmitter } from 'node:events';
+import { constants } from 'node:os';
+import type { ProcessLike } from './types.js';
+import { assertOptions, expected } from './validate.js';
+
+export interface FakeProcessOptions {
+	/** @default 4242 */
+	pid?: number;
+	/** Pretend to be another platform, e.g. `'win32'` to get SIGBREAK among the default signals. @default process.platform */
+	platform?: string;
+	/** Give the fake an IPC channel, as a forked child or a PM2 app has; `fake.message()` then delivers messages. @default false */
+	ipc?: boolean;
+	/** What `getActiveResourcesInfo()` answers, shown in a forced report. @default [] */
+	activeResources?: string[];
+}
+
+const signalNumbers = constants.signals as Record<string, number>;
+
+function signalName(value: unknown): string {
+	if (typeof value === 'number') {
+		const found = Object.entries(signalNumbers).find(([, n]) => n === value);
+		if (found) return found[0];
+	} else if (typeof value === 'string' && (value in signalNumbers || value === 'SIGBREAK')) {
+		return value;
+	}
+	throw new TypeError(expected('signal', 'a signal name or number', value));
+}
+
+/**
+ * A process-like object for `createProc({ process: fake })`: signals, exits and IPC messages happen in the
+ * test, and nothing reaches the real process.
+ */
+export class FakeProcess extends EventEmitter implements ProcessLike {
+	readonly pid: number;
+	readonly platform: string;
+	/** How the process would have exited: the code given to `exit()`, or 128 + the signal number when a signal went unhandled. */
+	exitCode: number | undefined;
+	/** The signal that would have terminated the process, when one went unhandled. */
+	signalCode: string | undefined;
+	/** Resolves with the exit code the first time the process would have exited. */
+	readonly exited: Promise<number>;
+	readonly channel: { unref(): void } | undefined;
+	readonly #activeResources: string[];
+	readonly sent: unknown[] = [];
+	#resolveExited!: (code: number) => void;
+
+	constructor(options: FakeProcessOptions = {}) {
+		super();
+		assertOptions('options', options, ['pid', 'platform', 'ipc', 'activeResources']);
+		this.pid = options.pid ?? 4242;
+		this.platform = options.platform ?? process.platform;
+		this.#activeResources = options.activeResources ?? [];
+		this.exited = new Promise((resolve) => {
+			this.#resolveExited = resolve;
+		});
+		if (options.ipc) {
+			this.channel = { unref() {} };
+			(this as { send?: (message: unknown) => boolean }).send = (message: unknown) => {
+				this.sent.push(message);
+				return true;
+			};
+		}
+	}
+
+	/** `fake.kill('SIGTERM')` or `fake.kill(fake.pid, 'SIGTERM')`: delivers the signal as the OS would. */
+	kill(pidOrSignal?: number | string, maybeSignal?: string | number): boolean {
+		const signal = typeof pidOrSignal === 'number' ? (maybeSignal ?? 'SIGTERM') : (pidOrSignal ?? 'SIGTERM');
+		if (typeof pidOrSignal === 'number' && pidOrSignal !== this.pid) {
+			throw Object.assign(new Error(`kill ESRCH`), { code: 'ESRCH', syscall: 'kill' });
+		}
+		const name = signalName(signal);
+		if (this.exitCode !== undefined) return true;
+		if (name !== 'SIGKILL' && name !== 'SIGSTOP' && this.listenerCount(name) > 0) {
+			this.emit(name, name);
+		} else if (name !== 'SIGCHLD' && name !== 'SIGWINCH' && name !== 'SIGURG' && name !== 'SIGCONT') {
+			// Nobody listens: the default action, which for these signals is to terminate.
+			this.signalCode = name;
+			this.#setExit(128 + (signalNumbers[name] ?? 21));
+		}
+		return true;
+	}
+
+	exit(code: number = 0): void {
+		this.#setExit(code);
+	}
+
+	/** Deliver an IPC message, as PM2 does with `'shutdown'`. */
+	message(message: unknown): void {
+		if (!this.channel) throw new Error('This fake process has no IPC channel; create it with { ipc: true }');
+		this.emit('message', message);
+	}
+
+	getActiveResourcesInfo(): string[] {
+		return [...this.#activeResources];
+	}
+
+	/** Every event the fake has listeners for, other than EventEmitter's own: should be empty once a proc is done with it. */
+	listenedEvents(): string[] {
+		return this.eventNames().filter((name): name is string => typeof name === 'string' && this.listenerCount(name) > 0);
+	}
+
+	#setExit(code: number): void {
+		if (this.exitCode !== undefined) return;
+		this.exitCode = code;
+		this.emit('exit', code);
+		this.#resolveExited(code);
+	}
+}
+
+export function createFakeProcess(options?: FakeProcessOptions): FakeProcess {
+	return new FakeProcess(options);
+}

@@ -1,0 +1,155 @@
+/** The phase a listener belongs to. */
+export type Phase = 'wrap-up' | 'shutdown';
+
+/** Where a proc is in its life. */
+export type ProcState = 'running' | 'wrapping-up' | 'shutting-down' | 'done' | 'forced';
+
+/** What a listener receives when it is called. */
+export interface ListenerContext {
+	/** The signal name (`'SIGTERM'`), the value given to `shutdown()`, or the error that started the sequence. */
+	readonly reason: unknown;
+	/** Aborted when the force-quit deadline passes, or when this listener's own `timeout` runs out. */
+	readonly signal: AbortSignal;
+	/** Epoch milliseconds of the force-quit deadline. */
+	readonly deadline: number;
+}
+
+export type Listener = (context: ListenerContext) => unknown;
+
+export interface ListenerOptions {
+	/**
+	 * Shown in the report and in every error message about this listener.
+	 * @default fn.name, or `wrap-up#N` / `shutdown#N`
+	 */
+	name?: string;
+	/**
+	 * Milliseconds this one listener may take; after that it counts as timed out (exit code 1) and its
+	 * `ctx.signal` aborts. Without it, only the force-quit deadline bounds it.
+	 * @example { timeout: 2000 }
+	 */
+	timeout?: number;
+}
+
+/** Returned by `addWrapUpListener` / `addShutdownListener`. */
+export interface WaitFunction {
+	/** Settles when this listener has run: resolves on success, rejects with its error. */
+	(): Promise<void>;
+	/** Unregisters the listener if it has not been called yet. Returns whether it was removed. */
+	remove(): boolean;
+	/** The listener's name as it appears in the report. */
+	readonly listenerName: string;
+}
+
+export type ListenerOutcome = 'ok' | 'error' | 'timeout' | 'pending';
+
+export interface ListenerReport {
+	name: string;
+	phase: Phase;
+	outcome: ListenerOutcome;
+	durationMs: number;
+	error?: unknown;
+}
+
+export interface ShutdownReport {
+	reason: unknown;
+	outcome: 'clean' | 'failed' | 'forced';
+	exitCode: number;
+	durationMs: number;
+	listeners: ListenerReport[];
+	/** When forced: what still kept the event loop alive (`process.getActiveResourcesInfo()`). */
+	activeResources?: string[];
+}
+
+/** Where failed and forced shutdowns print their summary. `console` fits. */
+export interface Logger {
+	error(message: string): void;
+}
+
+/**
+ * The part of `process` that a proc uses. The real `process` fits; so does `createFakeProcess()` from
+ * `graceful-proc/testing`.
+ */
+export interface ProcessLike {
+	on(event: string, listener: (...args: any[]) => void): unknown;
+	off?(event: string, listener: (...args: any[]) => void): unknown;
+	removeListener(event: string, listener: (...args: any[]) => void): unknown;
+	kill(pid: number, signal?: string | number): unknown;
+	exit(code?: number): unknown;
+	readonly pid: number;
+	readonly platform?: string;
+	/** Present when the process has an IPC channel (forked, or run by PM2). */
+	send?: unknown;
+	channel?: { unref?(): void } | null | undefined;
+	getActiveResourcesInfo?(): string[];
+	report?: { writeReport?(file?: string): string } | null | undefined;
+}
+
+export interface ProcOptions {
+	/**
+	 * The process whose signals start the sequence and whose `exit` ends it.
+	 * @default globalThis.process
+	 */
+	process?: ProcessLike;
+	/**
+	 * Signals that start the sequence.
+	 * @default ['SIGTERM', 'SIGINT'], plus 'SIGBREAK' on Windows
+	 */
+	signals?: readonly string[];
+	/**
+	 * Milliseconds from the trigger to the forced exit.
+	 * @default 5500
+	 */
+	timeToForceQuit?: number;
+	/**
+	 * Milliseconds the wrap-up phase may take before the shutdown phase starts anyway.
+	 * @default 1000
+	 */
+	timeToWrapUp?: number;
+	/**
+	 * Call `process.exit` when the sequence ends. `false` leaves the process running (tests, embedding).
+	 * @default true
+	 */
+	exit?: boolean;
+	/**
+	 * Where failed and forced shutdowns print their summary; `false` for silence.
+	 * @default stderr
+	 */
+	logger?: Logger | false;
+	/**
+	 * Turn an uncaught exception or unhandled rejection into a graceful shutdown with exit code 1.
+	 * @default false
+	 */
+	handleErrors?: boolean;
+	/**
+	 * Called with the report once the sequence has ended (clean, failed or forced), before exiting.
+	 */
+	onReport?: (report: ShutdownReport) => void;
+	/**
+	 * A signal that writes a Node diagnostic report (`process.report.writeReport()`), the counterpart of
+	 * go-zero's goroutine dump. `true` means `'SIGUSR2'`.
+	 * @default false
+	 */
+	diagnosticReport?: boolean | string;
+	/**
+	 * Start the sequence on PM2's `'shutdown'` IPC message when the process has an IPC channel.
+	 * @default true
+	 */
+	pm2?: boolean;
+}
+
+/** The proc API: the process-wide `proc` and every `createProc()` instance. */
+export interface Proc {
+	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction;
+	addShutdownListener(fn: Listener, options?: ListenerOptions): WaitFunction;
+	setTimeToForceQuit(ms: number): void;
+	setTimeToWrapUp(ms: number): void;
+	/** Change options before the sequence starts (all of `createProc`'s but `process`). */
+	configure(options: Omit<ProcOptions, 'process'>): void;
+	/** Start the sequence by hand. Idempotent: every call returns the same promise. */
+	shutdown(reason?: unknown): Promise<ShutdownReport>;
+	readonly state: ProcState;
+	/** Aborted when the sequence starts, with the reason. */
+	readonly signal: AbortSignal;
+	/** Epoch ms of the force-quit deadline once the sequence has started, otherwise undefined. */
+	readonly deadline: number | undefined;
+}

@@ -1,0 +1,51 @@
+import { Worker } from 'node:worker_threads';
+
+/** Where the main thread leaves the function the watchdog calls when the deadline passes. */
+export const WATCHDOG_HOOK = Symbol.for('graceful-proc.watchdog');
+
+/**
+ * The worker's code. A timer on the main thread cannot fire while a listener blocks the event loop, so the
+ * deadline is kept by a thread that outlives it. At the deadline it asks the main thread, through the
+ * inspector (whose messages are served by V8 interrupts, even inside `while (true) {}`), to run the hook
+ * that writes the report and exits with code 1. If even that gets no answer, the process is SIGKILLed.
+ */
+const source = `
+const { workerData } = require('node:worker_threads');
+const { delay, killAfter, pid, hook } = workerData;
+setTimeout(() => {
+	setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch {} }, killAfter);
+	try {
+		const inspector = require('node:inspector');
+		const session = new inspector.Session();
+		session.connectToMainThread();
+		session.post('Runtime.evaluate', { expression: 'globalThis[Symbol.for(' + JSON.stringify(hook) + ')]?.()' });
+	} catch {
+		try { process.kill(pid, 'SIGKILL'); } catch {}
+	}
+}, delay);
+`;
+
+export interface Watchdog {
+	cancel(): void;
+}
+
+/**
+ * Start the watchdog for a deadline `delay` ms away. Its cost (one small thread) is paid only once a shutdown
+ * has started. `grace` is how long past the deadline the main thread's own timer gets first.
+ */
+export function startWatchdog(pid: number, delay: number, { grace = 150, killAfter = 600 } = {}): Watchdog {
+	const worker = new Worker(source, {
+		eval: true,
+		workerData: { delay: delay + grace, killAfter, pid, hook: 'graceful-proc.watchdog' },
+		stdout: true,
+		stderr: false,
+		resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+	});
+	worker.unref();
+	worker.on('error', () => {});
+	return {
+		cancel() {
+			void worker.terminate().catch(() => {});
+		},
+	};
+}

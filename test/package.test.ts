@@ -1,0 +1,47 @@
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixture, reportOf, startNode } from './helpers/child.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const scratch = fileURLToPath(new URL('../.tmp/copies/', import.meta.url));
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('importing has no side effects', () => {
+	it('installs no process listener, starts no timer and does not load debug', async () => {
+		const child = startNode(fixture('import-child.mjs'));
+		expect(await child.closed).toEqual([0, null]);
+		const { before, after, debugLoaded } = JSON.parse(child.stdout[0]!);
+		expect(after).toEqual(before);
+		expect(debugLoaded).toBe(false);
+	});
+});
+
+describe('exactly one sequence per process, however the package is loaded', () => {
+	it('shares one proc between require() and import(), and runs each listener once', async () => {
+		const child = startNode(fixture('esm-cjs-child.cjs'));
+		await child.waitFor(/^ready same=true handlers=1$/);
+		child.process.kill('SIGTERM');
+		expect(await child.closed).toEqual([0, null]);
+		expect(child.stdout).toContain('ran required,imported');
+		expect(child.stderr()).not.toMatch(/Error/);
+	});
+
+	it('shares one proc between two copies in different node_modules folders', async () => {
+		const entries = ['one', 'two'].map((name, i) => {
+			const dir = `${scratch}${name}/node_modules/graceful-proc`;
+			mkdirSync(dir, { recursive: true });
+			cpSync(`${root}dist`, `${dir}/dist`, { recursive: true });
+			const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+			writeFileSync(`${dir}/package.json`, JSON.stringify({ ...pkg, version: `0.${i + 1}.0` }));
+			return pathToFileURL(`${dir}/dist/index.js`).href;
+		});
+		const child = startNode(fixture('two-copies-child.mjs'), entries);
+		await child.waitFor(/^ready same=true handlers=1$/);
+		child.process.kill('SIGTERM');
+		expect(await child.closed).toEqual([0, null]);
+		expect(child.stdout).toContain('ran first wrap-up,second wrap-up,second shutdown');
+		expect(reportOf(child).listeners).toHaveLength(3);
+	});
+});

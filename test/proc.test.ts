@@ -1,0 +1,536 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createProc, ForceQuitError, ListenerRemovedError, ListenerTimeoutError, type ProcOptions } from '../src/index.js';
+import { createFakeProcess, type FakeProcess } from '../src/testing.js';
+
+function setup(options: Omit<ProcOptions, 'process'> & { fake?: FakeProcess } = {}) {
+	const { fake = createFakeProcess(), ...rest } = options;
+	const errors: string[] = [];
+	const proc = createProc({ process: fake, logger: { error: (m) => errors.push(m) }, ...rest });
+	return { fake, proc, errors };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+afterEach(() => {
+	vi.useRealTimers();
+});
+
+describe('a signal runs every listener and exits', () => {
+	it('exits 0 after every wrap-up and shutdown listener succeeded', async () => {
+		const { fake, proc } = setup();
+		const calls: string[] = [];
+		proc.addWrapUpListener(() => void calls.push('wrap-up'));
+		proc.addShutdownListener(async () => {
+			await sleep(5);
+			calls.push('shutdown');
+		});
+		fake.kill('SIGTERM');
+		expect(await fake.exited).toBe(0);
+		expect(calls).toEqual(['wrap-up', 'shutdown']);
+		expect(proc.state).toBe('done');
+	});
+
+	it('passes the reason, an AbortSignal and the deadline to each listener', async () => {
+		const { fake, proc } = setup({ timeToForceQuit: 3000 });
+		let seen: { reason: unknown; aborted: boolean; deadline: number } | undefined;
+		const before = Date.now();
+		proc.addWrapUpListener((ctx) => {
+			seen = { reason: ctx.reason, aborted: ctx.signal.aborted, deadline: ctx.deadline };
+		});
+		fake.kill('SIGINT');
+		await fake.exited;
+		expect(seen?.reason).toBe('SIGINT');
+		expect(seen?.aborted).toBe(false);
+		expect(seen!.deadline).toBeGreaterThanOrEqual(before + 3000);
+		expect(seen!.deadline).toBeLessThanOrEqual(Date.now() + 3000);
+	});
+
+	it('runs the listeners of one phase concurrently, not one after another', async () => {
+		const { fake, proc } = setup();
+		let running = 0;
+		let peak = 0;
+		for (let i = 0; i < 5; i++) {
+			proc.addWrapUpListener(async () => {
+				running++;
+				peak = Math.max(peak, running);
+				await sleep(20);
+				running--;
+			});
+		}
+		fake.kill('SIGTERM');
+		await fake.exited;
+		expect(peak).toBe(5);
+	});
+
+	it('starts the shutdown phase as soon as every wrap-up listener settled, not after timeToWrapUp', async () => {
+		vi.useFakeTimers();
+		const { fake, proc } = setup({ timeToWrapUp: 10_000 });
+		proc.addWrapUpListener(() => sleep(50));
+		let shutdownAt = -1;
+		const start = Date.now();
+		proc.addShutdownListener(() => {
+			shutdownAt = Date.now() - start;
+		});
+		fake.kill('SIGTERM');
+		await vi.advanceTimersByTimeAsync(60);
+		expect(shutdownAt).toBe(50);
+		expect(await fake.exited).toBe(0);
+	});
+
+	it('starts the shutdown phase at timeToWrapUp when a wrap-up listener is still running, and waits for both', async () => {
+		vi.useFakeTimers();
+		const { fake, proc } = setup({ timeToWrapUp: 100, timeToForceQuit: 10_000 });
+		proc.addWrapUpListener(() => sleep(300), { name: 'slow' });
+		let shutdownAt = -1;
+		const start = Date.now();
+		proc.addShutdownListener(() => {
+			shutdownAt = Date.now() - start;
+		});
+		fake.kill('SIGTERM');
+		await vi.advanceTimersByTimeAsync(150);
+		expect(shutdownAt).toBe(100);
+		expect(proc.state).toBe('shutting-down');
+		expect(fake.exitCode).toBeUndefined();
+		await vi.advanceTimersByTimeAsync(200);
+		expect(await fake.exited).toBe(0);
+	});
+
+	it('exits 1 and names the listener when one rejects or throws, and the others still run', async () => {
+		const { fake, proc, errors } = setup();
+		const ran: string[] = [];
+		proc.addWrapUpListener(
+			() => {
+				throw new Error('sync boom');
+			},
+			{ name: 'sync' },
+		);
+		proc.addWrapUpListener(() => Promise.reject(new Error('async boom')), { name: 'async' });
+		proc.addWrapUpListener(() => void ran.push('wrap-up ok'));
+		proc.addShutdownListener(() => void ran.push('shutdown ok'), { name: 'db' });
+		const reportPromise = proc.shutdown('test');
+		expect(await fake.exited).toBe(1);
+		const report = await reportPromise;
+		expect(ran).toEqual(['wrap-up ok', 'shutdown ok']);
+		expect(report.outcome).toBe('failed');
+		expect(report.listeners.map((l) => [l.name, l.outcome])).toEqual([
+			['sync', 'error'],
+			['async', 'error'],
+			['wrap-up#3', 'ok'],
+			['db', 'ok'],
+		]);
+		expect(errors.join('\n')).toMatch(/error\s+sync \(wrap-up, \d+ ms\): Error: sync boom/);
+		expect(errors.join('\n')).toMatch(/async \(wrap-up.*async boom/);
+	});
+
+	it('does not print anything when the shutdown is clean', async () => {
+		const { fake, proc, errors } = setup();
+		proc.addWrapUpListener(() => {});
+		fake.kill('SIGTERM');
+		await fake.exited;
+		expect(errors).toEqual([]);
+	});
+});
+
+describe('wait() settles when that one listener has run', () => {
+	it('resolves for a successful listener before the whole sequence ends', async () => {
+		const { proc } = setup({ exit: false });
+		const fast = proc.addWrapUpListener(() => sleep(1));
+		proc.addWrapUpListener(() => sleep(100));
+		void proc.shutdown();
+		await fast();
+		expect(proc.state).toBe('wrapping-up');
+	});
+
+	it('rejects with the listener error', async () => {
+		const { proc } = setup({ exit: false });
+		const error = new Error('nope');
+		const wait = proc.addShutdownListener(() => {
+			throw error;
+		});
+		await proc.shutdown();
+		await expect(wait()).rejects.toBe(error);
+	});
+
+	it('never leaves an unhandled rejection when nobody calls it', async () => {
+		const unhandled = vi.fn();
+		process.on('unhandledRejection', unhandled);
+		try {
+			const { proc } = setup({ exit: false });
+			proc.addShutdownListener(() => Promise.reject(new Error('ignored')));
+			proc.addWrapUpListener(() => {}).remove();
+			await proc.shutdown();
+			await sleep(10);
+			expect(unhandled).not.toHaveBeenCalled();
+		} finally {
+			process.off('unhandledRejection', unhandled);
+		}
+	});
+
+	it('works for a synchronous listener (the deferred exists before the call)', async () => {
+		const { proc } = setup({ exit: false });
+		const wait = proc.addWrapUpListener(() => 42);
+		await proc.shutdown();
+		await expect(wait()).resolves.toBeUndefined();
+	});
+
+	it('remove() unregisters a listener that has not run, and rejects its wait with ListenerRemovedError', async () => {
+		const { proc } = setup({ exit: false });
+		const fn = vi.fn();
+		const wait = proc.addWrapUpListener(fn, { name: 'gone' });
+		expect(wait.listenerName).toBe('gone');
+		expect(wait.remove()).toBe(true);
+		expect(wait.remove()).toBe(false);
+		const report = await proc.shutdown();
+		expect(fn).not.toHaveBeenCalled();
+		expect(report.listeners).toEqual([]);
+		await expect(wait()).rejects.toBeInstanceOf(ListenerRemovedError);
+	});
+
+	it('remove() returns false once the listener was called', async () => {
+		const { proc } = setup({ exit: false });
+		const wait = proc.addWrapUpListener(() => {});
+		await proc.shutdown();
+		expect(wait.remove()).toBe(false);
+	});
+});
+
+describe('names and timeouts of listeners', () => {
+	it('names a listener after options.name, else fn.name, else its phase and number', async () => {
+		const { proc } = setup({ exit: false });
+		proc.addWrapUpListener(function httpServer() {});
+		proc.addWrapUpListener(() => {});
+		proc.addShutdownListener(() => {}, { name: 'db' });
+		proc.addShutdownListener(() => {});
+		const report = await proc.shutdown();
+		expect(report.listeners.map((l) => `${l.phase}:${l.name}`)).toEqual([
+			'wrap-up:httpServer',
+			'wrap-up:wrap-up#2',
+			'shutdown:db',
+			'shutdown:shutdown#2',
+		]);
+	});
+
+	it('reports a listener that outlives its own timeout as timed out, aborts its signal, and exits 1', async () => {
+		vi.useFakeTimers();
+		const { fake, proc } = setup();
+		let signal: AbortSignal | undefined;
+		const wait = proc.addShutdownListener(
+			(ctx) => {
+				signal = ctx.signal;
+				return sleep(1000);
+			},
+			{ name: 'flush', timeout: 100 },
+		);
+		const report = proc.shutdown();
+		await vi.advanceTimersByTimeAsync(101);
+		expect(signal?.aborted).toBe(true);
+		expect(signal?.reason).toBeInstanceOf(ListenerTimeoutError);
+		await expect(wait()).rejects.toBeInstanceOf(ListenerTimeoutError);
+		expect(await fake.exited).toBe(1);
+		expect((await report).listeners[0]).toMatchObject({ name: 'flush', outcome: 'timeout', durationMs: 100 });
+	});
+});
+
+describe('the force-quit deadline', () => {
+	it('forces exit 1 at timeToForceQuit, names every pending listener and aborts their signals', async () => {
+		vi.useFakeTimers();
+		const fake = createFakeProcess({ activeResources: ['TCPServerWrap'] });
+		const { proc, errors } = setup({ fake, timeToForceQuit: 500, timeToWrapUp: 100 });
+		let signal: AbortSignal | undefined;
+		const hung = proc.addWrapUpListener(
+			(ctx) => {
+				signal = ctx.signal;
+				return new Promise(() => {});
+			},
+			{ name: 'hung' },
+		);
+		proc.addShutdownListener(() => {}, { name: 'quick' });
+		const reportPromise = proc.shutdown('SIGTERM');
+		await vi.advanceTimersByTimeAsync(499);
+		expect(fake.exitCode).toBeUndefined();
+		await vi.advanceTimersByTimeAsync(1);
+		expect(await fake.exited).toBe(1);
+		const report = await reportPromise;
+		expect(proc.state).toBe('forced');
+		expect(report).toMatchObject({ outcome: 'forced', exitCode: 1, durationMs: 500, activeResources: ['TCPServerWrap'] });
+		expect(report.listeners).toEqual([
+			{ name: 'hung', phase: 'wrap-up', outcome: 'pending', durationMs: 500 },
+			{ name: 'quick', phase: 'shutdown', outcome: 'ok', durationMs: 0 },
+		]);
+		expect(signal?.aborted).toBe(true);
+		expect(signal?.reason).toBeInstanceOf(ForceQuitError);
+		await expect(hung()).rejects.toBeInstanceOf(ForceQuitError);
+		expect(errors.join('\n')).toMatch(/forced after 500 ms[\s\S]*pending\s+hung[\s\S]*TCPServerWrap/);
+	});
+
+	it('names shutdown listeners that never got called because the wrap-up phase outlived the deadline', async () => {
+		vi.useFakeTimers();
+		const { proc } = setup({ exit: false, timeToForceQuit: 200, timeToWrapUp: 1000 });
+		proc.addWrapUpListener(() => new Promise(() => {}), { name: 'stuck' });
+		proc.addShutdownListener(() => {}, { name: 'never' });
+		const report = proc.shutdown();
+		await vi.advanceTimersByTimeAsync(200);
+		expect((await report).listeners.map((l) => [l.name, l.outcome, l.durationMs])).toEqual([
+			['stuck', 'pending', 200],
+			['never', 'pending', 0],
+		]);
+	});
+
+	it('ignores a listener that settles after the forced exit', async () => {
+		vi.useFakeTimers();
+		const { proc } = setup({ exit: false, timeToForceQuit: 100 });
+		proc.addWrapUpListener(() => sleep(150), { name: 'late' });
+		const report = proc.shutdown();
+		await vi.advanceTimersByTimeAsync(200);
+		expect((await report).listeners[0]?.outcome).toBe('pending');
+		expect(proc.state).toBe('forced');
+	});
+});
+
+describe('repeated signals', () => {
+	it('forces the exit at once on a second signal', async () => {
+		vi.useFakeTimers();
+		const { fake, proc } = setup();
+		proc.addWrapUpListener(() => new Promise(() => {}), { name: 'slow' });
+		fake.kill('SIGINT');
+		await vi.advanceTimersByTimeAsync(150);
+		fake.kill('SIGINT');
+		expect(await fake.exited).toBe(1);
+		expect(proc.state).toBe('forced');
+	});
+
+	it('ignores a duplicate within 100 ms (one Ctrl+C delivered by the terminal and by npm)', async () => {
+		vi.useFakeTimers();
+		const { fake, proc } = setup();
+		proc.addWrapUpListener(() => sleep(300));
+		fake.kill('SIGINT');
+		await vi.advanceTimersByTimeAsync(99);
+		fake.kill('SIGINT');
+		expect(proc.state).toBe('wrapping-up');
+		await vi.advanceTimersByTimeAsync(300);
+		expect(await fake.exited).toBe(0);
+	});
+
+	it('lets the first signal join a sequence started by hand rather than force it', async () => {
+		vi.useFakeTimers();
+		const { fake, proc } = setup();
+		proc.addWrapUpListener(() => sleep(300));
+		void proc.shutdown('deploy');
+		await vi.advanceTimersByTimeAsync(150);
+		fake.kill('SIGTERM');
+		expect(proc.state).toBe('wrapping-up');
+		await vi.advanceTimersByTimeAsync(200);
+		expect(await fake.exited).toBe(0);
+	});
+});
+
+describe('listeners added during shutdown', () => {
+	it('calls a wrap-up listener added while shutting down at once and awaits it', async () => {
+		vi.useFakeTimers();
+		const { fake, proc } = setup();
+		const late = vi.fn(() => sleep(100));
+		proc.addShutdownListener(() => {
+			proc.addWrapUpListener(late, { name: 'late' });
+		});
+		const report = proc.shutdown();
+		await vi.advanceTimersByTimeAsync(0);
+		expect(late).toHaveBeenCalledTimes(1);
+		expect(fake.exitCode).toBeUndefined();
+		await vi.advanceTimersByTimeAsync(100);
+		expect(await fake.exited).toBe(0);
+		expect((await report).listeners.map((l) => l.name)).toContain('late');
+	});
+
+	it('runs a shutdown listener added during wrap-up in the shutdown phase', async () => {
+		const { proc } = setup({ exit: false });
+		const order: string[] = [];
+		proc.addWrapUpListener(async () => {
+			proc.addShutdownListener(() => void order.push(`late shutdown in ${proc.state}`));
+			await sleep(10);
+			order.push('wrap-up done');
+		});
+		await proc.shutdown();
+		expect(order).toEqual(['wrap-up done', 'late shutdown in shutting-down']);
+	});
+
+	it('calls a listener added after the sequence ended at once, and its wait resolves', async () => {
+		const { proc } = setup({ exit: false });
+		await proc.shutdown();
+		const fn = vi.fn();
+		await proc.addShutdownListener(fn)();
+		expect(fn).toHaveBeenCalledTimes(1);
+	});
+});
+
+describe('shutdown() by hand', () => {
+	it('is idempotent: every call returns the same promise', async () => {
+		const { proc } = setup({ exit: false });
+		const a = proc.shutdown('one');
+		const b = proc.shutdown('two');
+		expect(a).toBe(b);
+		expect((await a).reason).toBe('one');
+	});
+
+	it('aborts proc.signal with the reason before any listener runs', async () => {
+		const { proc } = setup({ exit: false });
+		let abortedFirst = false;
+		proc.addWrapUpListener(() => {
+			abortedFirst = proc.signal.aborted;
+		});
+		expect(proc.signal.aborted).toBe(false);
+		void proc.shutdown('deploy');
+		expect(proc.signal.aborted).toBe(true);
+		expect(proc.signal.reason).toBe('deploy');
+		expect(abortedFirst).toBe(true);
+	});
+
+	it('reports the state of each phase as it goes', async () => {
+		const { proc } = setup({ exit: false });
+		const states: string[] = [];
+		proc.addWrapUpListener(() => void states.push(proc.state));
+		proc.addShutdownListener(() => void states.push(proc.state));
+		expect(proc.state).toBe('running');
+		await proc.shutdown();
+		expect([...states, proc.state]).toEqual(['wrapping-up', 'shutting-down', 'done']);
+	});
+
+	it('hands the report to onReport before exiting', async () => {
+		const onReport = vi.fn();
+		const { fake, proc } = setup({ onReport });
+		let exitedBeforeReport = true;
+		onReport.mockImplementation(() => {
+			exitedBeforeReport = fake.exitCode !== undefined;
+		});
+		proc.addWrapUpListener(() => {});
+		await proc.shutdown('x');
+		expect(onReport).toHaveBeenCalledWith(expect.objectContaining({ reason: 'x', outcome: 'clean', exitCode: 0 }));
+		expect(exitedBeforeReport).toBe(false);
+		expect(await fake.exited).toBe(0);
+	});
+});
+
+describe('process listeners come with the first listener and go with the last', () => {
+	it('installs nothing until the first listener and removes everything with the last', () => {
+		const { fake, proc } = setup();
+		expect(fake.listenedEvents()).toEqual([]);
+		const a = proc.addWrapUpListener(() => {});
+		const b = proc.addShutdownListener(() => {});
+		expect(fake.listenedEvents().sort()).toEqual(['SIGINT', 'SIGTERM']);
+		a.remove();
+		expect(fake.listenedEvents().sort()).toEqual(['SIGINT', 'SIGTERM']);
+		b.remove();
+		expect(fake.listenedEvents()).toEqual([]);
+	});
+
+	it('gives the signal back to Node once nothing listens: the fake dies of SIGTERM', async () => {
+		const { fake, proc } = setup();
+		proc.addWrapUpListener(() => {}).remove();
+		fake.kill('SIGTERM');
+		expect(await fake.exited).toBe(143);
+		expect(fake.signalCode).toBe('SIGTERM');
+	});
+
+	it('listens to the configured signals only', async () => {
+		const { fake, proc } = setup({ signals: ['SIGUSR1'] });
+		proc.addWrapUpListener(() => {});
+		expect(fake.listenedEvents()).toEqual(['SIGUSR1']);
+		fake.kill('SIGUSR1');
+		expect(await fake.exited).toBe(0);
+	});
+
+	it('uninstalls its handlers when left running after the sequence (exit: false)', async () => {
+		const { fake, proc } = setup({ exit: false });
+		proc.addWrapUpListener(() => {});
+		await proc.shutdown();
+		expect(fake.listenedEvents()).toEqual([]);
+	});
+});
+
+describe('platforms: Windows and PM2', () => {
+	it('adds SIGBREAK to the default signals on Windows', async () => {
+		const fake = createFakeProcess({ platform: 'win32' });
+		const { proc } = setup({ fake });
+		proc.addWrapUpListener(() => {});
+		expect(fake.listenedEvents().sort()).toEqual(['SIGBREAK', 'SIGINT', 'SIGTERM']);
+		fake.kill('SIGBREAK');
+		expect(await fake.exited).toBe(0);
+		expect(proc.state).toBe('done');
+	});
+
+	it("starts the sequence on PM2's 'shutdown' message when the process has an IPC channel", async () => {
+		const fake = createFakeProcess({ ipc: true });
+		const { proc } = setup({ fake });
+		const wait = proc.addWrapUpListener(() => {});
+		fake.message('not for us');
+		expect(proc.state).toBe('running');
+		fake.message('shutdown');
+		await wait();
+		expect(await fake.exited).toBe(0);
+	});
+
+	it('listens for no IPC message without a channel, or with pm2: false', () => {
+		const { fake, proc } = setup();
+		proc.addWrapUpListener(() => {});
+		expect(fake.listenedEvents()).not.toContain('message');
+		const ipc = createFakeProcess({ ipc: true });
+		setup({ fake: ipc, pm2: false }).proc.addWrapUpListener(() => {});
+		expect(ipc.listenedEvents()).not.toContain('message');
+	});
+});
+
+describe('handleErrors', () => {
+	it('turns an uncaught exception into a graceful shutdown with exit code 1', async () => {
+		const { fake, proc, errors } = setup({ handleErrors: true });
+		const ran = vi.fn();
+		proc.addShutdownListener(ran, { name: 'db' });
+		fake.emit('uncaughtException', new Error('kaboom'));
+		expect(await fake.exited).toBe(1);
+		expect(ran).toHaveBeenCalledOnce();
+		expect(errors.join('\n')).toMatch(/uncaughtException, shutting down: Error: kaboom/);
+	});
+
+	it('turns an unhandled rejection into a graceful shutdown with exit code 1', async () => {
+		const { fake, proc } = setup({ handleErrors: true });
+		proc.addShutdownListener(() => {});
+		fake.emit('unhandledRejection', new Error('lost promise'));
+		expect(await fake.exited).toBe(1);
+	});
+
+	it('is off by default: Node keeps its own behaviour', () => {
+		const { fake, proc } = setup();
+		proc.addShutdownListener(() => {});
+		expect(fake.listenedEvents()).not.toContain('uncaughtException');
+		expect(fake.listenedEvents()).not.toContain('unhandledRejection');
+	});
+});
+
+describe('diagnostics', () => {
+	it('writes a diagnostic report on the opt-in signal (SIGUSR2 by default) and keeps running', () => {
+		const fake = createFakeProcess();
+		const writeReport = vi.fn(() => 'report.json');
+		Object.assign(fake, { report: { writeReport } });
+		const { proc, errors } = setup({ fake, diagnosticReport: true });
+		proc.addWrapUpListener(() => {});
+		fake.kill('SIGUSR2');
+		expect(writeReport).toHaveBeenCalledOnce();
+		expect(proc.state).toBe('running');
+		expect(errors).toEqual(['graceful-proc: diagnostic report written to report.json']);
+	});
+});
+
+describe('configure()', () => {
+	it('changes options before the sequence and reinstalls handlers', async () => {
+		const { fake, proc } = setup();
+		proc.addWrapUpListener(() => {});
+		proc.configure({ signals: ['SIGHUP'], handleErrors: true });
+		expect(fake.listenedEvents().sort()).toEqual(['SIGHUP', 'uncaughtException', 'unhandledRejection']);
+		fake.kill('SIGHUP');
+		expect(await fake.exited).toBe(0);
+	});
+
+	it('refuses once shutdown has started', async () => {
+		const { proc } = setup({ exit: false });
+		await proc.shutdown();
+		expect(() => proc.configure({ timeToForceQuit: 1 })).toThrow(/once shutdown has started/);
+	});
+});
