@@ -1,19 +1,29 @@
 import { createRequire } from 'node:module';
 
 type DebugFn = (formatter: string, ...args: unknown[]) => void;
-type DebugFactory = ((namespace: string) => DebugFn & { enabled: boolean }) | undefined;
+type DebugFactory = (namespace: string) => DebugFn;
 
-let factory: DebugFactory | null = null;
+let factory: DebugFactory | undefined;
+let resolved: string | null | undefined;
 
-/** `debug` is loaded on the first log call, not at import, so importing graceful-proc stays cheap. */
-function load(): DebugFactory {
-	if (factory === null) {
+/**
+ * `debug` is loaded only when it can print something: `DEBUG` is set, or the application already loaded
+ * `debug` itself (and may have called `debug.enable()`). Loading it costs more than a shutdown listener, so
+ * neither importing graceful-proc nor a quiet shutdown pays for it.
+ */
+function load(): DebugFactory | undefined {
+	if (factory) return factory;
+	const require = createRequire(import.meta.url);
+	if (resolved === undefined) {
 		try {
-			factory = createRequire(import.meta.url)('debug') as DebugFactory;
+			resolved = require.resolve('debug');
 		} catch {
-			factory = undefined;
+			resolved = null;
 		}
 	}
+	if (resolved === null) return undefined;
+	if (!globalThis.process?.env?.DEBUG && !(resolved in require.cache)) return undefined;
+	factory = require(resolved) as DebugFactory;
 	return factory;
 }
 
@@ -23,7 +33,8 @@ export function createDebug(area: string): DebugFn {
 	return (formatter, ...args) => {
 		if (instance === undefined) {
 			const make = load();
-			instance = make ? make(`graceful-proc:${area}`) : () => {};
+			if (make === undefined) return;
+			instance = make(`graceful-proc:${area}`);
 		}
 		instance(formatter, ...args);
 	};
