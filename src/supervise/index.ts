@@ -1,0 +1,4 @@
+export { supervise, type SupervisedProcess } from './supervise.js';
+export { exitWithParent, type ExitWithParentOptions } from './exit-with-parent.js';
+export { SuperviseError } from './supervise-error.js';
+export type { BackoffOptions, RestartPolicy, SuperviseOptions, SuperviseState } from './options.js';

@@ -1,0 +1,278 @@
+import { constants } from 'node:os';
+import { basename } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Proc } from '../types.js';
+import { assertBoolean, assertNumber, assertOneOf, assertOptions, assertString, expected } from '../validate.js';
+
+/** Where a supervised child is in its life. */
+export type SuperviseState = 'starting' | 'running' | 'backoff' | 'stopping' | 'exited' | 'fatal';
+
+/** When a child that exited on its own is started again. */
+export type RestartPolicy = 'on-failure' | 'always' | 'never';
+
+export interface BackoffOptions {
+	/**
+	 * Milliseconds before the first restart (and before a restart after a good start).
+	 * @default 100
+	 */
+	initial?: number;
+	/**
+	 * The longest wait between restarts, in milliseconds.
+	 * @default 15000
+	 */
+	max?: number;
+	/**
+	 * Each failed start in a row multiplies the wait by this.
+	 * @default 2
+	 */
+	factor?: number;
+	/**
+	 * The share of each wait that is random, from 0 (none) to 1: the wait is drawn from
+	 * `[delay × (1 − jitter), delay]`, so children that crash together do not restart together.
+	 * @default 0.5
+	 */
+	jitter?: number;
+}
+
+export interface SuperviseOptions {
+	/**
+	 * The child's name: in the proc's report (`supervise:<name>`), in error messages and as the prefix of
+	 * its output lines with `stdio: 'pipe'`.
+	 * @default the command's basename
+	 */
+	name?: string;
+	/**
+	 * The child's working directory.
+	 * @default the parent's
+	 */
+	cwd?: string | URL;
+	/**
+	 * The child's whole environment (extend it with `{ ...process.env, KEY: 'value' }`).
+	 * @default process.env
+	 */
+	env?: Record<string, string | undefined>;
+	/**
+	 * `'inherit'`: the child writes straight to the parent's stdout and stderr. `'pipe'`: every line it
+	 * writes is prefixed with `[name] ` and written to `stdout` / `stderr` (below). `'ignore'`: discarded.
+	 * The child's stdin is always empty (`/dev/null`).
+	 * @default 'inherit'
+	 */
+	stdio?: 'inherit' | 'pipe' | 'ignore';
+	/**
+	 * Where the prefixed lines of the child's stdout go, with `stdio: 'pipe'`.
+	 * @default process.stdout
+	 */
+	stdout?: Writable;
+	/**
+	 * Where the prefixed lines of the child's stderr go, with `stdio: 'pipe'`.
+	 * @default process.stderr
+	 */
+	stderr?: Writable;
+	/**
+	 * `'on-failure'`: restart after an exit code not in `expectedExitCodes`, or a death by a signal that the
+	 * supervisor did not send. `'always'`: restart after any exit. `'never'`: do not restart.
+	 * Nothing is restarted once the handle is stopping or the proc is shutting down.
+	 * @default 'on-failure'
+	 */
+	restart?: RestartPolicy;
+	/**
+	 * Exit codes that count as success.
+	 * @default [0]
+	 */
+	expectedExitCodes?: readonly number[];
+	/**
+	 * The wait between restarts: `initial × factor^(failed starts in a row − 1)`, capped at `max`, with jitter.
+	 * @example { initial: 500, max: 60_000, factor: 3 }
+	 */
+	backoff?: BackoffOptions;
+	/**
+	 * Seconds (fractions allowed) a child must stay up for its start to count as good: the state turns
+	 * `'running'` and the backoff starts over. An exit before that is a failed start.
+	 * @default 1
+	 */
+	startSecs?: number;
+	/**
+	 * Restarts after failed starts in a row before giving up: after `maxRestarts + 1` failed starts in a row
+	 * the state is `'fatal'` and `'error'` is emitted. `Infinity` never gives up.
+	 * @default 10
+	 */
+	maxRestarts?: number;
+	/**
+	 * The signal that asks the child to stop, on shutdown and on `stop()` / `restart()`.
+	 * @default 'SIGTERM'
+	 */
+	stopSignal?: NodeJS.Signals;
+	/**
+	 * Milliseconds between `stopSignal` and SIGKILL. On shutdown, never later than the proc's force-quit deadline.
+	 * @default 5000
+	 */
+	stopTimeout?: number;
+	/**
+	 * Start the child in its own process group and signal the whole group, so that its own children
+	 * (grandchildren) are stopped with it; whatever is left in the group when the child exits gets SIGKILL.
+	 * Ignored on Windows.
+	 * @default false
+	 */
+	killGroup?: boolean;
+	/**
+	 * Stop the child even when the parent dies without a shutdown (SIGKILL, OOM killer, crash): a small
+	 * watchdog process, shared by every supervised child of this parent, notices that the parent is gone
+	 * and sends `stopSignal`, then SIGKILL after `stopTimeout`.
+	 * @default true
+	 */
+	watchdog?: boolean;
+	/**
+	 * The proc whose shutdown stops the child.
+	 * @default the process-wide proc
+	 */
+	proc?: Proc;
+}
+
+export interface ResolvedOptions {
+	readonly name: string;
+	readonly cwd: string | URL | undefined;
+	readonly env: Record<string, string | undefined>;
+	readonly stdio: 'inherit' | 'pipe' | 'ignore';
+	readonly stdout: Writable | undefined;
+	readonly stderr: Writable | undefined;
+	readonly restart: RestartPolicy;
+	readonly expectedExitCodes: readonly number[];
+	readonly backoff: Required<BackoffOptions>;
+	readonly startMs: number;
+	readonly maxRestarts: number;
+	readonly stopSignal: NodeJS.Signals;
+	readonly stopTimeout: number;
+	readonly killGroup: boolean;
+	readonly watchdog: boolean;
+	readonly proc: Proc;
+}
+
+const OPTIONS = [
+	'name',
+	'cwd',
+	'env',
+	'stdio',
+	'stdout',
+	'stderr',
+	'restart',
+	'expectedExitCodes',
+	'backoff',
+	'startSecs',
+	'maxRestarts',
+	'stopSignal',
+	'stopTimeout',
+	'killGroup',
+	'watchdog',
+	'proc',
+] as const;
+const BACKOFF_OPTIONS = ['initial', 'max', 'factor', 'jitter'] as const;
+
+export const defaultBackoff: Required<BackoffOptions> = { initial: 100, max: 15_000, factor: 2, jitter: 0.5 };
+
+function assertWritable(argument: string, value: unknown): asserts value is Writable {
+	if (value === null || typeof value !== 'object' || typeof (value as Writable).write !== 'function') {
+		throw new TypeError(expected(argument, 'a writable stream', value));
+	}
+}
+
+function assertNoNullBytes(argument: string, value: string): void {
+	// spawn() would throw on it; saying so here names the argument.
+	if (value.includes('\u0000')) throw new RangeError(expected(argument, 'a string without null bytes', value));
+}
+
+/** Checks everything and fills in the defaults; throws before anything is registered or spawned. */
+export function resolveOptions(
+	command: unknown,
+	args: unknown,
+	options: SuperviseOptions | undefined,
+	defaultProc: () => Proc,
+): { command: string; args: string[]; options: ResolvedOptions } {
+	assertString('command', command);
+	assertNoNullBytes('command', command);
+	if (args !== undefined && !Array.isArray(args)) throw new TypeError(expected('args', 'an array of strings', args));
+	const argv = [...((args as unknown[] | undefined) ?? [])];
+	argv.forEach((arg, index) => {
+		assertString(`args[${index}]`, arg, { nonEmpty: false });
+		assertNoNullBytes(`args[${index}]`, arg);
+	});
+
+	assertOptions('options', options, OPTIONS);
+	const o = options ?? {};
+
+	const name = o.name ?? (basename(command) || command);
+	assertString('options.name', name);
+	if (o.cwd !== undefined && typeof o.cwd !== 'string' && !(o.cwd instanceof URL)) {
+		throw new TypeError(expected('options.cwd', 'a string or a file URL', o.cwd));
+	}
+	if (o.env !== undefined && (o.env === null || typeof o.env !== 'object' || Array.isArray(o.env))) {
+		throw new TypeError(expected('options.env', 'an object', o.env));
+	}
+	const stdio = o.stdio ?? 'inherit';
+	assertOneOf('options.stdio', stdio, ['inherit', 'pipe', 'ignore'] as const);
+	if (o.stdout !== undefined) assertWritable('options.stdout', o.stdout);
+	if (o.stderr !== undefined) assertWritable('options.stderr', o.stderr);
+	const restart = o.restart ?? 'on-failure';
+	assertOneOf('options.restart', restart, ['on-failure', 'always', 'never'] as const);
+
+	const expectedExitCodes = o.expectedExitCodes ?? [0];
+	if (!Array.isArray(expectedExitCodes)) {
+		throw new TypeError(expected('options.expectedExitCodes', 'an array of exit codes', expectedExitCodes));
+	}
+	expectedExitCodes.forEach((code, index) => assertNumber(`options.expectedExitCodes[${index}]`, code, { integer: true }));
+
+	assertOptions('options.backoff', o.backoff, BACKOFF_OPTIONS);
+	const initial = o.backoff?.initial ?? defaultBackoff.initial;
+	assertNumber('options.backoff.initial', initial);
+	const max = o.backoff?.max ?? Math.max(defaultBackoff.max, initial);
+	assertNumber('options.backoff.max', max, { min: initial });
+	const factor = o.backoff?.factor ?? defaultBackoff.factor;
+	assertNumber('options.backoff.factor', factor, { min: 1 });
+	const jitter = o.backoff?.jitter ?? defaultBackoff.jitter;
+	assertNumber('options.backoff.jitter', jitter);
+	if (jitter > 1) throw new RangeError(expected('options.backoff.jitter', 'a finite number from 0 to 1', jitter));
+
+	const startSecs = o.startSecs ?? 1;
+	assertNumber('options.startSecs', startSecs);
+	const maxRestarts = o.maxRestarts ?? 10;
+	if (maxRestarts !== Number.POSITIVE_INFINITY) assertNumber('options.maxRestarts', maxRestarts, { integer: true });
+
+	const stopSignal = o.stopSignal ?? 'SIGTERM';
+	assertString('options.stopSignal', stopSignal);
+	if (!(stopSignal in constants.signals)) {
+		throw new RangeError(expected('options.stopSignal', 'a signal name such as `SIGTERM`', stopSignal));
+	}
+	const stopTimeout = o.stopTimeout ?? 5000;
+	assertNumber('options.stopTimeout', stopTimeout);
+	const killGroup = o.killGroup ?? false;
+	assertBoolean('options.killGroup', killGroup);
+	const watchdog = o.watchdog ?? true;
+	assertBoolean('options.watchdog', watchdog);
+
+	const proc = o.proc ?? defaultProc();
+	if (proc === null || typeof proc !== 'object' || typeof proc.addShutdownListener !== 'function' || !(proc.signal instanceof AbortSignal)) {
+		throw new TypeError(expected('options.proc', 'a proc from createProc()', proc));
+	}
+
+	return {
+		command,
+		args: argv as string[],
+		options: {
+			name,
+			cwd: o.cwd,
+			env: o.env ?? process.env,
+			stdio,
+			stdout: o.stdout,
+			stderr: o.stderr,
+			restart,
+			expectedExitCodes: [...expectedExitCodes],
+			backoff: { initial, max, factor, jitter },
+			startMs: startSecs * 1000,
+			maxRestarts,
+			stopSignal: stopSignal as NodeJS.Signals,
+			stopTimeout,
+			killGroup,
+			watchdog,
+			proc,
+		},
+	};
+}
