@@ -1,0 +1,159 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// The end-to-end proof: examples/rolling/roll.js puts HAProxy in front of three replicas, runs a keep-alive
+// load through it and restarts two replicas one at a time, once with graceful-proc's serve() and once with a
+// bare server.close(). It imports the built package, so `npm run build` comes first.
+
+const roll = fileURLToPath(new URL('../examples/rolling/roll.js', import.meta.url));
+const INSTALL = 'haproxy is not installed: `apt-get update && apt-get install -y haproxy` (Debian), or set HAPROXY';
+
+function haproxyInstalled(): boolean {
+	const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+	const candidates = [process.env.HAPROXY, ...dirs.map((dir) => path.join(dir, 'haproxy')), '/usr/sbin/haproxy'];
+	return candidates.some((file) => {
+		if (!file) return false;
+		try {
+			accessSync(file, constants.X_OK);
+		} catch {
+			return false;
+		}
+		return spawnSync(file, ['-v'], { stdio: 'ignore' }).status === 0;
+	});
+}
+
+interface Restart {
+	server: string;
+	exit: number | string | null;
+	shutdown?: string;
+	haproxyDownMs?: number;
+	exitMs: number;
+}
+
+interface VariantResult {
+	variant: 'graceful' | 'baseline';
+	requestsSent: number;
+	'2xx': number;
+	non2xx: number;
+	errors: number;
+	rollMs: number;
+	restarts: Restart[];
+	byPhase: Record<string, Record<string, number>>;
+	haproxyPid: number;
+	replicaPids: number[];
+}
+
+interface Summary {
+	results: VariantResult[];
+}
+
+function runRoll(args: string[]): Promise<{ code: number | null; summary: Summary | undefined; stderr: string }> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, [roll, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+		let stdout = '';
+		let stderr = '';
+		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+		child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+		child.on('error', reject);
+		child.on('close', (code) => {
+			const line = stdout.trim().split('\n').at(-1);
+			let summary: Summary | undefined;
+			try {
+				summary = line ? (JSON.parse(line) as Summary) : undefined;
+			} catch {}
+			resolve({ code, summary, stderr });
+		});
+	});
+}
+
+function isRunning(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** `{ 's1 draining': { '503': 12 } }`: everything but 200s, by phase. */
+function failures(result: VariantResult): Record<string, Record<string, number>> {
+	const out: Record<string, Record<string, number>> = {};
+	for (const [phase, counts] of Object.entries(result.byPhase)) {
+		const bad = Object.entries(counts).filter(([what]) => what !== '200');
+		if (bad.length > 0) out[phase] = Object.fromEntries(bad);
+	}
+	return out;
+}
+
+const installed = haproxyInstalled();
+
+// Without haproxy the suite is skipped on a developer machine and fails in CI, where it must run.
+describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind HAProxy', () => {
+	let graceful: VariantResult;
+	let baseline: VariantResult;
+
+	beforeAll(async () => {
+		if (!installed) throw new Error(INSTALL);
+		// Two restarts under a few seconds of load. `--grace` plays terminationGracePeriodSeconds: a bare
+		// close() keeps HAProxy's idle keep-alive connections open and is only stopped by the kill.
+		const { code, summary, stderr } = await runRoll([
+			'--variant', 'both',
+			'--duration', '4',
+			'--restarts', '2',
+			'--time-to-force-quit', '4000',
+			'--grace', '5000',
+		]);
+		if (!summary) throw new Error(`roll.js exited with ${code} and printed no result:\n${stderr}`);
+		const byVariant = new Map(summary.results.map((result) => [result.variant, result]));
+		graceful = byVariant.get('graceful')!;
+		baseline = byVariant.get('baseline')!;
+	}, 120_000);
+
+	describe('with serve(), a readiness delay longer than the health checks need', () => {
+		it('loses no request: every response is a 2xx and no connection fails', () => {
+			expect(graceful['2xx']).toBeGreaterThan(0);
+			// The failures, if any, with the phase of the roll they happened in.
+			expect({ non2xx: graceful.non2xx, errors: graceful.errors, failures: failures(graceful) }).toEqual({
+				non2xx: 0,
+				errors: 0,
+				failures: {},
+			});
+		});
+
+		it('keeps serving while each replica drains: traffic flows through every restart', () => {
+			expect(graceful.restarts.map((restart) => restart.server)).toEqual(['s1', 's2']);
+			for (const { server } of graceful.restarts) {
+				expect(graceful.byPhase[`${server} draining`]?.['200'] ?? 0).toBeGreaterThan(0);
+			}
+		});
+
+		it('is taken out by HAProxy before it stops, and exits cleanly with code 0', () => {
+			for (const restart of graceful.restarts) {
+				expect(restart).toMatchObject({ exit: 0, shutdown: 'clean' });
+				expect(restart.haproxyDownMs).toBeDefined();
+				expect(restart.haproxyDownMs!).toBeLessThan(restart.exitMs);
+			}
+		});
+	});
+
+	describe('with a bare server.close() on SIGTERM', () => {
+		// The listener closes at once, while HAProxy goes on routing to the replica until its checks fail
+		// (~0.3 s): every request that needs a new connection then is refused (503, termination state SC).
+		// How many depends on how many keep-alive connections happened to survive the close(): in 32
+		// restarts under this closed-loop load, 4 to 182 per restart and never none; two make it safe.
+		it('loses requests while HAProxy still routes to the closed listener', () => {
+			expect(baseline.restarts).toHaveLength(2);
+			expect(baseline.non2xx + baseline.errors).toBeGreaterThan(0);
+		});
+	});
+
+	it('leaves no HAProxy and no replica running', () => {
+		for (const result of [graceful, baseline]) {
+			expect(isRunning(result.haproxyPid)).toBe(false);
+			for (const pid of result.replicaPids) expect(isRunning(pid)).toBe(false);
+		}
+	});
+});
