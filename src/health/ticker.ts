@@ -1,0 +1,313 @@
+import type { Server } from 'node:http';
+import { createDebug } from '../debug.js';
+import { proc as defaultProc } from '../index.js';
+import type { Proc, WaitFunction } from '../types.js';
+import { assertBoolean, assertFunction, assertNumber, assertString, expected } from '../validate.js';
+import { CheckRunner } from './check-runner.js';
+import { createHealthHandler, type Endpoint, type HealthView, type Verdict } from './handler.js';
+import { closeServer, listenHealth } from './listen-health.js';
+import { type LoopDelayMonitor, startLoopDelayMonitor } from './loop-delay-monitor.js';
+import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
+import { touchFile } from './touch-file.js';
+import type {
+	CheckResult,
+	HealthChangeListener,
+	HealthHandler,
+	HealthServer,
+	HealthStatus,
+	HealthTicker,
+	HealthTickerOptions,
+} from './types.js';
+
+const log = createDebug('health');
+
+const OK: Verdict = { ok: true };
+
+class StoppedError extends Error {
+	override name = 'AbortError';
+	constructor() {
+		super('the health ticker stopped');
+	}
+}
+
+/** The whole ticker; `createHealthTicker` hands out a subset of it. */
+export class Ticker implements HealthView {
+	readonly #options: ResolvedOptions;
+	readonly #runners: CheckRunner[];
+	readonly #proc: Proc | undefined;
+	#results: Record<string, CheckResult> = {};
+	#started = false;
+	#manualReady = true;
+	#shuttingDown = false;
+	#stopped = false;
+	#round: Promise<HealthStatus> | undefined;
+	#cancelNext: (() => void) | undefined;
+	/** The controllers of the checks running now, aborted by stop(). */
+	readonly #running = new Set<AbortController>();
+	#stopping: Promise<void> | undefined;
+	readonly #monitor: LoopDelayMonitor | undefined;
+	readonly #listeners = new Set<HealthChangeListener>();
+	#lastNotified: HealthStatus;
+	readonly #servers = new Set<Server>();
+	#wait: WaitFunction | undefined;
+	#onShutdownStart: (() => void) | undefined;
+	#heartbeatWarned = false;
+	#rounds = 0;
+	version = 0;
+	readonly handler: HealthHandler;
+
+	constructor(options: HealthTickerOptions) {
+		const resolved = resolveOptions(options);
+		this.#options = resolved;
+		this.#runners = resolved.checks.map(
+			([name, fn]) => new CheckRunner(name, fn, resolved.timeout, resolved.failureThreshold, resolved.successThreshold),
+		);
+		this.#proc = resolved.proc === false ? undefined : (resolved.proc ?? defaultProc);
+		this.handler = createHealthHandler(this);
+		this.#lastNotified = this.status();
+
+		const proc = this.#proc;
+		if (proc) {
+			// Readiness must fall before anything else reacts to the shutdown (drain's delay counts on it);
+			// proc.signal aborts at the very start, before the first listener is called.
+			const onShutdownStart = () => {
+				this.#shuttingDown = true;
+				log('shutdown started: not ready');
+				this.#changed();
+			};
+			this.#onShutdownStart = onShutdownStart;
+			if (proc.signal.aborted) this.#shuttingDown = true;
+			else proc.signal.addEventListener('abort', onShutdownStart, { once: true });
+			// Registered now, not lazily: the ticker is what turns SIGTERM into a shutdown when nothing else
+			// is registered yet, and the shutdown phase (after drain) is when probes stop mattering.
+			this.#wait = proc.addShutdownListener(() => this.stop(), { name: 'health' });
+		}
+		if (resolved.maxEventLoopDelay !== false) {
+			this.#monitor = startLoopDelayMonitor(resolved.maxEventLoopDelay, resolved.interval, () => {
+				log('event loop %s', this.#monitor?.live ? 'recovered' : `stalled ${this.#monitor?.lastStallMs} ms`);
+				this.#changed();
+			});
+		}
+		// A microtask, so that a check may refer to the ticker being created (`const ticker = ...`).
+		queueMicrotask(() => {
+			if (this.#rounds === 0) void this.check();
+		});
+	}
+
+	// ---- the view the handler and status() read ----
+
+	#allHealthy(): boolean {
+		for (const runner of this.#runners) if (!runner.healthy) return false;
+		return true;
+	}
+
+	#failing(): string {
+		return this.#runners
+			.filter((runner) => !runner.healthy)
+			.map((runner) => runner.name)
+			.join(', ');
+	}
+
+	get #live(): boolean {
+		return this.#monitor?.live ?? true;
+	}
+
+	get #ready(): boolean {
+		return this.#started && this.#manualReady && !this.#shuttingDown && !this.#stopped && this.#allHealthy();
+	}
+
+	verdict(endpoint: Endpoint): Verdict {
+		if (endpoint === 'livez') {
+			return this.#live ? OK : { ok: false, reason: `event loop stalled ${this.#monitor?.lastStallMs} ms` };
+		}
+		if (endpoint === 'readyz') {
+			if (this.#shuttingDown) return { ok: false, reason: 'shutting down' };
+			if (this.#stopped) return { ok: false, reason: 'stopped' };
+			if (!this.#manualReady) return { ok: false, reason: 'set not ready' };
+		} else {
+			if (this.#stopped) return { ok: false, reason: 'stopped' };
+			if (!this.#live) return { ok: false, reason: `event loop stalled ${this.#monitor?.lastStallMs} ms` };
+		}
+		// /healthz ignores the two traffic switches: an instance taken out or draining is not broken.
+		if (!this.#started) return { ok: false, reason: 'starting' };
+		if (!this.#allHealthy()) return { ok: false, reason: `failing: ${this.#failing()}` };
+		return OK;
+	}
+
+	status(): HealthStatus {
+		const checks: Record<string, CheckResult> = {};
+		for (const [name, result] of Object.entries(this.#results)) checks[name] = { ...result };
+		return { started: this.#started, live: this.#live, ready: this.#ready, checks };
+	}
+
+	// ---- the public API ----
+
+	setReady(ready: boolean): void {
+		assertBoolean('ready', ready);
+		if (this.#manualReady === ready) return;
+		this.#manualReady = ready;
+		log('setReady(%s)', ready);
+		this.#changed();
+	}
+
+	check(): Promise<HealthStatus> {
+		if (this.#stopped) return Promise.resolve(this.status());
+		if (this.#round) return this.#round;
+		this.#cancelNext?.();
+		this.#cancelNext = undefined;
+		this.#rounds += 1;
+		const startedAt = performance.now();
+		const round = this.#runRound().then((status) => {
+			this.#round = undefined;
+			this.#schedule(startedAt);
+			return status;
+		});
+		this.#round = round;
+		return round;
+	}
+
+	onChange(listener: HealthChangeListener): () => void {
+		assertFunction('listener', listener);
+		// A wrapper per subscription, so subscribing the same function twice unsubscribes one at a time.
+		const entry: HealthChangeListener = (status, previous) => listener(status, previous);
+		this.#listeners.add(entry);
+		return () => {
+			this.#listeners.delete(entry);
+		};
+	}
+
+	async listen(port: number, host?: string): Promise<HealthServer> {
+		assertNumber('port', port, { integer: true });
+		if (port > 65535) throw new RangeError(expected('port', 'a finite integer >= 0 and <= 65535', port));
+		if (host !== undefined) assertString('host', host);
+		if (this.#stopped) throw new Error('graceful-proc: the health ticker is stopped; listen() is not possible');
+		const served = await listenHealth(this.handler, port, host);
+		if (this.#stopped) {
+			await closeServer(served.server);
+			throw new Error('graceful-proc: the health ticker stopped while listen() was starting');
+		}
+		this.#servers.add(served.server);
+		log('probes served at %s', served.url);
+		return served;
+	}
+
+	stop(): Promise<void> {
+		if (this.#stopping) return this.#stopping;
+		this.#stopped = true;
+		this.#cancelNext?.();
+		this.#cancelNext = undefined;
+		this.#monitor?.stop();
+		const stopped = new StoppedError();
+		for (const controller of this.#running) controller.abort(stopped);
+		if (this.#onShutdownStart) this.#proc?.signal.removeEventListener('abort', this.#onShutdownStart);
+		// Lets the signal handlers go when this was the last listener (a no-op when called by the listener).
+		this.#wait?.remove();
+		log('stopped');
+		this.#changed();
+		const round = this.#round;
+		this.#stopping = (async () => {
+			await Promise.all([...this.#servers].map((server) => closeServer(server)));
+			this.#servers.clear();
+			await round;
+		})();
+		return this.#stopping;
+	}
+
+	// ---- rounds ----
+
+	async #runRound(): Promise<HealthStatus> {
+		const results = await Promise.all(this.#runners.map((runner) => runner.run(this.#running)));
+		if (this.#stopped) return this.status();
+		// Committed together, so status() never mixes two rounds.
+		const committed: Record<string, CheckResult> = {};
+		this.#runners.forEach((runner, index) => {
+			const result = results[index]!;
+			committed[runner.name] = result;
+			runner.record(result.ok);
+		});
+		this.#results = committed;
+		const good = this.#allHealthy();
+		if (good && !this.#started) {
+			this.#started = true;
+			log('started');
+		}
+		if (!good) log('round failed: %s', this.#failing());
+		this.#changed();
+		if (good && this.#options.heartbeatFile !== undefined) await this.#touchHeartbeat(this.#options.heartbeatFile);
+		return this.status();
+	}
+
+	async #touchHeartbeat(file: string): Promise<void> {
+		try {
+			await touchFile(file);
+		} catch (error) {
+			log('heartbeat %s failed: %o', file, error);
+			if (!this.#heartbeatWarned) {
+				// A heartbeat that silently never gets written turns into a restart loop; say it once, loudly.
+				this.#heartbeatWarned = true;
+				process.emitWarning(`graceful-proc: cannot touch heartbeat file ${file}: ${(error as Error).message}`, {
+					code: 'GRACEFUL_PROC_HEARTBEAT',
+				});
+			}
+		}
+	}
+
+	#schedule(startedAt: number): void {
+		if (this.#stopped) return;
+		// From the start of the last round: a slow round delays the next one, rounds never pile up.
+		const delay = startedAt + this.#options.interval - performance.now();
+		const next = () => {
+			this.#cancelNext = undefined;
+			void this.check();
+		};
+		if (delay > 0) {
+			const timer = setTimeout(next, delay);
+			timer.unref?.();
+			this.#cancelNext = () => clearTimeout(timer);
+		} else {
+			// setTimeout(0) would wait 1 ms, and back-to-back rounds would drift; an immediate still lets I/O in.
+			const immediate = setImmediate(next);
+			immediate.unref?.();
+			this.#cancelNext = () => clearImmediate(immediate);
+		}
+	}
+
+	#changed(): void {
+		this.version += 1;
+		const previous = this.#lastNotified;
+		if (previous.started === this.#started && previous.live === this.#live && previous.ready === this.#ready) return;
+		const current = this.status();
+		this.#lastNotified = current;
+		log('changed: started %s, live %s, ready %s', current.started, current.live, current.ready);
+		for (const listener of [...this.#listeners]) {
+			try {
+				listener(current, previous);
+			} catch (error) {
+				log('onChange listener threw: %o', error);
+				process.emitWarning(`graceful-proc: a health onChange listener threw: ${(error as Error)?.message ?? String(error)}`, {
+					code: 'GRACEFUL_PROC_HEALTH_LISTENER',
+				});
+			}
+		}
+	}
+}
+
+/**
+ * Runs `checks` every `interval` (the first round at once), caches the results, and answers probes from
+ * the cache. Ready falls at the very start of a shutdown; the ticker stops in its shutdown phase.
+ * @example
+ * const health = createHealthTicker({ checks: { db: (signal) => db.ping({ signal }) } })
+ * app.use('/health', health.handler)
+ */
+export function createHealthTicker(options: HealthTickerOptions): HealthTicker {
+	const ticker = new Ticker(options);
+	return {
+		status: () => ticker.status(),
+		setReady: (ready) => ticker.setReady(ready),
+		check: () => ticker.check(),
+		onChange: (listener) => ticker.onChange(listener),
+		handler: ticker.handler,
+		listen: (port, host) => ticker.listen(port, host),
+		stop: () => ticker.stop(),
+	};
+}

@@ -1,0 +1,70 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fixture, startNode, type Child } from './helpers/child.js';
+
+// These spawn fixtures that import the built package: run `npm run build` first.
+
+let dir: string;
+const children: Child[] = [];
+
+beforeEach(async () => {
+	dir = await mkdtemp(join(tmpdir(), 'graceful-proc-health-'));
+});
+
+afterEach(async () => {
+	for (const child of children.splice(0)) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+	await rm(dir, { recursive: true, force: true });
+});
+
+async function probe(url: string): Promise<{ status: number; body: unknown }> {
+	const res = await fetch(url, { headers: { connection: 'close' } });
+	return { status: res.status, body: await res.json() };
+}
+
+function closedWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	return Promise.race([
+		promise,
+		new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(`the child was still running after ${ms} ms`)), ms);
+		}),
+	]).finally(() => clearTimeout(timer));
+}
+
+describe('a ticker alone never keeps a process alive', () => {
+	it('lets a process with a ticker, a probe server and a heartbeat end by itself, with exit code 0', async () => {
+		const child = startNode(fixture('health-alone.mjs'), [dir]);
+		children.push(child);
+		await child.waitFor(/^ready /);
+		expect(await closedWithin(child.closed, 10_000)).toEqual([0, null]);
+		expect((await stat(join(dir, 'heartbeat'))).isFile()).toBe(true);
+	});
+});
+
+describe('a real SIGTERM turns readiness false while the service drains, and keeps it live', () => {
+	it('answers /readyz 503 and /livez 200 during the wrap-up phase, then stops with the process (exit 0)', async () => {
+		const child = startNode(fixture('health-sigterm.mjs'));
+		children.push(child);
+		const [, url] = (await child.waitFor(/^ready (\S+)$/)) as RegExpMatchArray;
+		expect((await probe(`${url}/readyz`)).status).toBe(200);
+
+		child.process.kill('SIGTERM');
+		await child.waitFor(/^wrapping-up$/);
+		expect(await probe(`${url}/readyz`)).toEqual({ status: 503, body: { status: 'fail', reason: 'shutting down' } });
+		expect(await probe(`${url}/livez`)).toEqual({ status: 200, body: { status: 'ok' } });
+
+		child.process.kill('SIGUSR2');
+		expect(await closedWithin(child.closed, 10_000)).toEqual([0, null]);
+		const report = JSON.parse((await child.waitFor(/^report (.+)$/))[1]!);
+		expect(report.outcome).toBe('clean');
+		expect(report.listeners).toHaveLength(2);
+		expect(report.listeners).toEqual(
+			expect.arrayContaining([
+				['health', 'shutdown', 'ok'],
+				['drain-like', 'wrap-up', 'ok'],
+			]),
+		);
+	});
+});
