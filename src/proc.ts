@@ -1,4 +1,3 @@
-import pTimeout from 'p-timeout';
 import { createDebug } from './debug.js';
 import { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
 import { assertSignalName, defaultSignals, SignalRouter, type SignalRouterOptions } from './signals.js';
@@ -51,6 +50,7 @@ interface Entry {
 	durationMs: number;
 	error?: unknown;
 	controller?: AbortController;
+	timer?: ReturnType<typeof setTimeout>;
 	resolve(): void;
 	reject(error: unknown): void;
 }
@@ -364,23 +364,25 @@ export class ProcImpl implements Proc {
 		} catch (error) {
 			result = Promise.reject(error);
 		}
-		let timeoutError: ListenerTimeoutError | undefined;
-		if (entry.timeout !== undefined) {
-			timeoutError = new ListenerTimeoutError(entry.name, entry.timeout);
-			result = pTimeout(result, { milliseconds: entry.timeout, message: timeoutError });
-		}
 		result.then(
 			() => this.#settle(entry, 'ok'),
-			(error: unknown) => {
-				if (error === timeoutError) controller.abort(error);
-				this.#settle(entry, error === timeoutError ? 'timeout' : 'error', error);
-			},
+			(error: unknown) => this.#settle(entry, 'error', error),
 		);
+		if (entry.timeout !== undefined) {
+			const ms = entry.timeout;
+			// A timer of its own rather than p-timeout: p-timeout is not loaded unless health checks need it.
+			entry.timer = setTimeout(() => {
+				const error = new ListenerTimeoutError(entry.name, ms);
+				controller.abort(error);
+				this.#settle(entry, 'timeout', error);
+			}, ms);
+		}
 	}
 
 	#settle(entry: Entry, outcome: ListenerOutcome, error?: unknown): void {
 		// After a forced exit the report is final; a late settlement changes nothing.
 		if (entry.status !== 'running') return;
+		clearTimeout(entry.timer);
 		entry.status = outcome;
 		entry.durationMs = Date.now() - entry.startedAt;
 		this.#sequence?.running.delete(entry);
@@ -450,6 +452,7 @@ export class ProcImpl implements Proc {
 		log('forced: %s', why);
 		const report = this.#report('forced', 1);
 		for (const entry of sequence.running) {
+			clearTimeout(entry.timer);
 			const error = new ForceQuitError(entry.name, Date.now() - sequence.startedAt);
 			entry.controller?.abort(error);
 			entry.reject(error);

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
 
 /** Where the main thread leaves the function the watchdog calls when the deadline passes. */
 export const WATCHDOG_HOOK = Symbol.for('graceful-proc.watchdog');
@@ -34,6 +34,8 @@ export interface Watchdog {
  * has started. `grace` is how long past the deadline the main thread's own timer gets first.
  */
 export function startWatchdog(pid: number, delay: number, { grace = 150, killAfter = 600 } = {}): Watchdog {
+	// Loaded here, not at import: worker_threads is not among the modules Node has ready at startup.
+	const { Worker } = process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads;
 	const worker = new Worker(source, {
 		eval: true,
 		workerData: { delay: delay + grace, killAfter, pid, hook: 'graceful-proc.watchdog' },
