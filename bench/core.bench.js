@@ -1,0 +1,365 @@
+// The core's measurements: shutdown overhead, force-quit precision, import cost, registering listeners.
+// Every measurement runs in fresh child processes (bench/core/*.mjs) against the built package (dist/), next
+// to the peer libraries in the same run. Markdown goes to stdout, progress to stderr.
+//   node bench/core.bench.js          (or `node bench/run.js core` to update bench/RESULTS.md)
+// ROUNDS, IMPORT_RUNS and LISTENERS change the sizes; the defaults keep it near two minutes on two cores.
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const childPath = (name) => fileURLToPath(new URL(`core/${name}`, import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const ROUNDS = Number(process.env.ROUNDS ?? 10);
+const IMPORT_RUNS = Number(process.env.IMPORT_RUNS ?? 30);
+const LISTENERS = Number(process.env.LISTENERS ?? 100_000);
+const N = 1000;
+const WORK_MS = 50;
+const WORK_FLOOR = 2 * WORK_MS;
+const DEADLINE_MS = 500;
+/** How long past the deadline the bench waits for a library that cannot force its exit before killing it. */
+const GIVE_UP_AFTER_MS = 2500;
+
+const progress = (message) => process.stderr.write(`core: ${message}\n`);
+
+// ---------------------------------------------------------------------------------------------------------
+// statistics and formatting
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+/** Nearest-rank percentile. */
+const percentile = (xs, p) => {
+	const s = sorted(xs);
+	return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+const median = (xs) => {
+	const s = sorted(xs);
+	const mid = s.length >> 1;
+	return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+const fmt = (x, digits = 1) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
+const signed = (x, digits = 1) => (x >= 0 ? `+${fmt(x, digits)}` : fmt(x, digits));
+const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+const rounds = (n) => `${n} round${n === 1 ? '' : 's'}`;
+const verdict = (ok, detail) => `${ok ? '**meets**' : '**misses**'} the target (${detail})`;
+
+// ---------------------------------------------------------------------------------------------------------
+// child processes
+
+/**
+ * Starts a shutdown-child, waits for its `ready` line, sends SIGTERM and measures, in this process, from the
+ * moment before `kill()` to the child's 'exit' event. A child still alive `giveUpAfter` ms after the signal
+ * is SIGKILLed and marked so.
+ */
+function signalToExit(library, mode, { giveUpAfter = 30_000 } = {}) {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, [childPath('shutdown-child.mjs'), library, mode], {
+			cwd: root,
+			env: { ...process.env, N: String(N), WORK_MS: String(WORK_MS), DEADLINE_MS: String(DEADLINE_MS) },
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let stdout = '';
+		let stderr = '';
+		let sentAt;
+		let killedByBench = false;
+		let giveUp;
+		const notReady = setTimeout(() => child.kill('SIGKILL'), 30_000);
+		child.stderr.setEncoding('utf8').on('data', (chunk) => {
+			stderr += chunk;
+		});
+		child.stdout.setEncoding('utf8').on('data', (chunk) => {
+			stdout += chunk;
+			if (sentAt === undefined && /^ready$/m.test(stdout)) {
+				clearTimeout(notReady);
+				sentAt = performance.now();
+				child.kill('SIGTERM');
+				giveUp = setTimeout(() => {
+					killedByBench = true;
+					child.kill('SIGKILL');
+				}, giveUpAfter);
+			}
+		});
+		child.on('error', reject);
+		child.on('exit', (code, signal) => {
+			const exitedAt = performance.now();
+			clearTimeout(notReady);
+			clearTimeout(giveUp);
+			if (sentAt === undefined) {
+				reject(new Error(`${library} ${mode}: exited (${code ?? signal}) before it was ready:\n${stderr}`));
+				return;
+			}
+			resolve({ ms: exitedAt - sentAt, code, signal, killedByBench, stderr });
+		});
+	});
+}
+
+/** Runs a child to completion: its wall time (spawn to 'exit', measured here) and its JSON line. */
+function runJson(args, env = {}) {
+	return new Promise((resolve, reject) => {
+		const started = performance.now();
+		const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+		let stdout = '';
+		let stderr = '';
+		child.stdout.setEncoding('utf8').on('data', (chunk) => {
+			stdout += chunk;
+		});
+		child.stderr.setEncoding('utf8').on('data', (chunk) => {
+			stderr += chunk;
+		});
+		child.on('error', reject);
+		child.on('exit', (code, signal) => {
+			const wallMs = performance.now() - started;
+			if (code !== 0) {
+				reject(new Error(`node ${args.join(' ')} exited with ${code ?? signal}:\n${stderr}`));
+				return;
+			}
+			try {
+				resolve({ wallMs, ...JSON.parse(stdout) });
+			} catch {
+				reject(new Error(`node ${args.join(' ')} printed no JSON: ${stdout}\n${stderr}`));
+			}
+		});
+	});
+}
+
+const out = [];
+const print = (...lines) => out.push(...lines);
+
+print(
+	`Sizes: ${ROUNDS} rounds per shutdown measurement, ${IMPORT_RUNS} processes per import measurement, ${LISTENERS.toLocaleString('en-US')} listeners. ` +
+		`Load average when the bench started: ${os
+			.loadavg()
+			.map((x) => x.toFixed(2))
+			.join(', ')} (${os.cpus().length} cores); other work on the machine shows up as noise.`,
+	'',
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. shutdown overhead
+
+const SHUTDOWN_LIBRARIES = [
+	['graceful-proc', 'graceful-proc', `${N} \`addWrapUpListener\` + ${N} \`addShutdownListener\`, each a listener of its own`],
+	['exit-hook', 'exit-hook', `${2 * N} \`asyncExitHook\`s; the ${N} shutdown ones first await a promise that the last wrap-up one resolves`],
+	['async-exit-hook', 'async-exit-hook', `${2 * N} callback hooks, the shutdown ones chained after the wrap-up ones as for exit-hook`],
+	['@godaddy/terminus', 'terminus', `\`onSignal\` awaits all ${N} wrap-up tasks, then \`onShutdown\` all ${N} shutdown tasks; on a listening HTTP server with no connections, which terminus stops first`],
+	['close-with-grace', 'close-with-grace', `one callback that awaits all ${N} wrap-up tasks, then all ${N} shutdown tasks`],
+	['bare process', 'bare', "`process.on('SIGTERM', () => process.exit())` and no work: the cost of delivering a signal and exiting"],
+];
+
+progress(`shutdown overhead: ${SHUTDOWN_LIBRARIES.length} setups x ${ROUNDS} rounds`);
+const shutdownTimes = new Map(SHUTDOWN_LIBRARIES.map(([, key]) => [key, []]));
+const shutdownCodes = new Map(SHUTDOWN_LIBRARIES.map(([, key]) => [key, new Set()]));
+for (let round = 0; round < ROUNDS; round++) {
+	// Interleaved, so that a noisy moment on the machine spreads over every library instead of hitting one.
+	for (const [label, key] of SHUTDOWN_LIBRARIES) {
+		const result = await signalToExit(key, 'work');
+		if (result.killedByBench || result.signal) throw new Error(`${label}: did not exit by itself (${result.signal}):\n${result.stderr}`);
+		if (key !== 'bare' && result.ms < WORK_FLOOR - 2) {
+			throw new Error(`${label}: exited ${fmt(result.ms)} ms after the signal, before its ${WORK_FLOOR} ms of work could have finished`);
+		}
+		shutdownTimes.get(key).push(result.ms);
+		shutdownCodes.get(key).add(result.code);
+	}
+}
+const bareMedian = median(shutdownTimes.get('bare'));
+const floor = bareMedian + WORK_FLOOR;
+const overheadOf = (key) => shutdownTimes.get(key).map((ms) => ms - floor);
+const paired = (a, b) => shutdownTimes.get(a).map((ms, round) => ms - shutdownTimes.get(b)[round]);
+
+print(
+	'### Shutdown overhead',
+	'',
+	`A child process registers ${N} wrap-up and ${N} shutdown tasks of ${WORK_MS} ms each (a \`setTimeout\`), prints \`ready\`, and gets SIGTERM.`,
+	'The parent measures from just before `kill()` to the child\'s `exit` event. The shutdown tasks may only start once every',
+	`wrap-up task has finished, so no library can be done in less than ${WORK_FLOOR} ms of work plus the cost of delivering a signal and`,
+	`exiting, which the bare process measures. Floor = median of the bare process (${fmt(bareMedian)} ms) + ${WORK_FLOOR} ms = ${fmt(floor)} ms;`,
+	'overhead = signal-to-exit minus that floor. Each library\'s deadline is set far away (30 s) so only the work decides.',
+	`Median and p90 of ${ROUNDS} rounds, libraries interleaved round by round. (exit-hook and async-exit-hook exit with 128 + 15 after`,
+	'SIGTERM by design.)',
+	'',
+	table(
+		['library', 'signal → exit, median (ms)', 'p90 (ms)', 'overhead, median (ms)', 'overhead, p90 (ms)', 'exit code'],
+		SHUTDOWN_LIBRARIES.map(([label, key]) => {
+			const times = shutdownTimes.get(key);
+			const codes = [...shutdownCodes.get(key)].join(', ');
+			if (key === 'bare') return [label, fmt(median(times)), fmt(percentile(times, 90)), '(floor)', '', codes];
+			return [label, fmt(median(times)), fmt(percentile(times, 90)), signed(median(overheadOf(key))), signed(percentile(overheadOf(key), 90)), codes];
+		}),
+	),
+	'',
+	'How each library was given the same two-phase work:',
+	'',
+	...SHUTDOWN_LIBRARIES.map(([label, , how]) => `- ${label}: ${how}.`),
+	'',
+	`Target: graceful-proc within 10 ms of the floor: ${verdict(median(overheadOf('graceful-proc')) <= 10, `median overhead ${signed(median(overheadOf('graceful-proc')))} ms`)}.`,
+	`graceful-proc minus close-with-grace (the lightest way to run the same work), round by round so that a noisy moment hits both alike:`,
+	`${signed(median(paired('graceful-proc', 'close-with-grace')))} ms (median of the ${ROUNDS} per-round differences).`,
+	'',
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. force-quit precision
+
+const HANG_PEERS = [
+	['exit-hook', 'exit-hook', '`asyncExitHook(fn, { wait })`'],
+	['async-exit-hook', 'async-exit-hook', '`exitHook.forceExitTimeout(ms)`'],
+	['close-with-grace', 'close-with-grace', '`{ delay }`'],
+];
+const HANG_PEER_ROUNDS = Math.max(1, Math.ceil(ROUNDS / 2));
+const describeExit = (r) => (r.killedByBench ? 'killed by the bench' : r.signal ? `signal ${r.signal}` : `code ${r.code}`);
+const exitsSummary = (results) => {
+	const counts = new Map();
+	for (const r of results) counts.set(describeExit(r), (counts.get(describeExit(r)) ?? 0) + 1);
+	return [...counts].map(([how, n]) => `${how} ×${n}`).join(', ');
+};
+
+progress(`force-quit: graceful-proc hang and block x ${ROUNDS}, peers hang x ${HANG_PEER_ROUNDS}, peers block x 1`);
+const forced = { hang: [], block: [] };
+for (let round = 0; round < ROUNDS; round++) {
+	for (const mode of ['hang', 'block']) forced[mode].push(await signalToExit('graceful-proc', mode, { giveUpAfter: DEADLINE_MS + GIVE_UP_AFTER_MS }));
+}
+const peerHang = new Map(HANG_PEERS.map(([, key]) => [key, []]));
+for (let round = 0; round < HANG_PEER_ROUNDS; round++) {
+	for (const [, key] of HANG_PEERS) peerHang.get(key).push(await signalToExit(key, 'hang', { giveUpAfter: DEADLINE_MS + GIVE_UP_AFTER_MS }));
+}
+const peerBlock = new Map();
+for (const [, key] of HANG_PEERS) peerBlock.set(key, await signalToExit(key, 'block', { giveUpAfter: DEADLINE_MS + GIVE_UP_AFTER_MS }));
+
+const late = (results) => results.filter((r) => !r.killedByBench).map((r) => r.ms - DEADLINE_MS);
+const lateRow = (label, results, how) => {
+	const l = late(results);
+	return [label, how, fmt(median(l)), fmt(l.length ? Math.max(...l) : undefined), exitsSummary(results)];
+};
+const hangLate = late(forced.hang);
+const blockLate = late(forced.block);
+
+print(
+	'### Force-quit precision',
+	'',
+	`One listener never finishes; the force-quit deadline is ${DEADLINE_MS} ms. "Late" is signal-to-exit minus the deadline, as the parent`,
+	`measures it (it includes the ~${fmt(bareMedian)} ms a bare process needs to receive a signal and exit). *hang*: the listener returns a`,
+	'promise that never settles. *block*: the listener runs `for (;;) {}`, so no timer of the main thread can fire; graceful-proc keeps',
+	'its deadline in a worker thread, which at the deadline (plus a grace period for the main thread\'s own timer) makes the main thread',
+	`write the report and exit with code 1, or SIGKILLs it if that gets no answer. A process still alive ${GIVE_UP_AFTER_MS} ms after the deadline is killed by the bench.`,
+	'',
+	table(
+		['library', 'deadline option', 'late, median (ms)', 'late, max (ms)', 'how it exited'],
+		[
+			lateRow(`graceful-proc, hang (${rounds(ROUNDS)})`, forced.hang, '`setTimeToForceQuit(ms)`'),
+			...HANG_PEERS.map(([label, key, how]) => lateRow(`${label}, hang (${rounds(HANG_PEER_ROUNDS)})`, peerHang.get(key), how)),
+			['@godaddy/terminus, hang', 'none (its `timeout` only bounds open connections)', 'never', '', 'not run'],
+			lateRow(`graceful-proc, block (${rounds(ROUNDS)})`, forced.block, '`setTimeToForceQuit(ms)`'),
+			...HANG_PEERS.map(([label, key, how]) => lateRow(`${label}, block (${rounds(1)})`, [peerBlock.get(key)], how)),
+		],
+	),
+	'',
+	`Targets: hung listener within 25 ms of the deadline: ${verdict(hangLate.length === ROUNDS && Math.max(...hangLate) <= 25, `max ${fmt(Math.max(...hangLate))} ms, median ${fmt(median(hangLate))} ms`)};`,
+	`blocked event loop within 1 s: ${verdict(blockLate.length === ROUNDS && Math.max(...blockLate) <= 1000, `max ${fmt(Math.max(...blockLate))} ms, median ${fmt(median(blockLate))} ms`)}.`,
+	'',
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. import cost
+
+const IMPORTS = [
+	['(nothing: baseline)', 'none'],
+	['graceful-proc', 'graceful-proc'],
+	['close-with-grace', 'close-with-grace'],
+	['exit-hook', 'exit-hook'],
+	['async-exit-hook', 'async-exit-hook'],
+	['@godaddy/terminus', '@godaddy/terminus'],
+];
+const REGISTER_RUNS = Math.max(1, Math.ceil(IMPORT_RUNS / 2));
+progress(`import cost: ${IMPORTS.length} x ${IMPORT_RUNS} processes, then ${IMPORTS.length - 1} x ${REGISTER_RUNS} with a first registration`);
+const imports = new Map(IMPORTS.map(([, specifier]) => [specifier, []]));
+const registrations = new Map(IMPORTS.map(([, specifier]) => [specifier, []]));
+for (let run = 0; run < IMPORT_RUNS; run++) {
+	for (const [, specifier] of IMPORTS) imports.get(specifier).push(await runJson([childPath('import-child.mjs'), specifier]));
+}
+for (let run = 0; run < REGISTER_RUNS; run++) {
+	for (const [, specifier] of IMPORTS.slice(1)) registrations.get(specifier).push(await runJson([childPath('import-child.mjs'), specifier, 'register']));
+}
+const baselineWall = median(imports.get('none').map((r) => r.wallMs));
+const importStats = (specifier) => {
+	const runs = imports.get(specifier);
+	const withRegistration = registrations.get(specifier);
+	return {
+		inside: median(runs.map((r) => r.ms)),
+		insideP90: percentile(runs.map((r) => r.ms), 90),
+		wall: median(runs.map((r) => r.wallMs)),
+		register: withRegistration.length ? median(withRegistration.map((r) => r.registerMs)) : undefined,
+		both: withRegistration.length ? median(withRegistration.map((r) => r.ms + r.registerMs)) : undefined,
+	};
+};
+const gpImport = importStats('graceful-proc');
+const cwgImport = importStats('close-with-grace');
+
+print(
+	'### Import cost',
+	'',
+	`Each run is a fresh \`node\` process (${IMPORT_RUNS} per module, interleaved) running \`bench/core/import-child.mjs\`, which takes \`performance.now()\``,
+	'before and after `await import(specifier)` (the time to resolve, load, compile and evaluate the module graph; the ESM loader itself',
+	'is already up because the child is an ES module). The parent also measures the wall time of the whole process, spawn to exit;',
+	'"wall − baseline" subtracts the median wall time of the same child importing nothing. A second set of processes',
+	`(${REGISTER_RUNS} per module) then registers one listener the way each library is used (\`addWrapUpListener(fn)\`, \`closeWithGrace(opts, fn)\`,`,
+	'`asyncExitHook(fn, opts)`, `exitHook(fn)`, `createTerminus(server, opts)` on an existing server) and times that first call, which',
+	'is where a library pays for what it loads lazily or installs on the process.',
+	'',
+	table(
+		['module', 'import, median (ms)', 'import, p90 (ms)', 'process wall, median (ms)', 'wall − baseline (ms)', 'first registration (ms)', 'import + first registration (ms)'],
+		IMPORTS.map(([label, specifier]) => {
+			if (specifier === 'none') return [label, '0', '', fmt(median(imports.get('none').map((r) => r.wallMs))), '', '', ''];
+			const s = importStats(specifier);
+			return [label, fmt(s.inside, 2), fmt(s.insideP90, 2), fmt(s.wall), signed(s.wall - baselineWall), fmt(s.register, 2), fmt(s.both, 2)];
+		}),
+	),
+	'',
+	`graceful-proc's import minus close-with-grace's, run by run (the two are interleaved): ${signed(median(imports.get('graceful-proc').map((r, run) => r.ms - imports.get('close-with-grace')[run].ms)), 2)} ms`,
+	'(median of the per-run differences).',
+	'',
+	`Target: no more than close-with-grace: ${verdict(gpImport.inside <= cwgImport.inside, `${fmt(gpImport.inside, 2)} ms against ${fmt(cwgImport.inside, 2)} ms inside the process; ${signed(gpImport.wall - baselineWall)} ms against ${signed(cwgImport.wall - baselineWall)} ms of wall time; with the first registration ${fmt(gpImport.both, 2)} ms against ${fmt(cwgImport.both, 2)} ms`)}.`,
+	'',
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// 4. registering and removing listeners
+
+const ORDERS = [
+	['fifo', 'oldest first'],
+	['lifo', 'newest first'],
+	['random', 'random order'],
+];
+const REGISTER_LIBRARIES = [
+	['graceful-proc', '`addWrapUpListener(fn)` → `wait`, `wait.remove()`'],
+	['exit-hook', '`asyncExitHook(fn, { wait })` → `unsubscribe`, `unsubscribe()`'],
+];
+progress(`listeners: ${REGISTER_LIBRARIES.length} libraries x ${ORDERS.length} removal orders, ${LISTENERS} listeners each`);
+const registering = new Map();
+for (const [library] of REGISTER_LIBRARIES) {
+	for (const [order] of ORDERS) {
+		registering.set(`${library} ${order}`, await runJson(['--expose-gc', childPath('listeners-child.mjs'), library, order], { COUNT: String(LISTENERS) }));
+	}
+}
+const ofLibrary = (library) => ORDERS.map(([order]) => registering.get(`${library} ${order}`));
+
+print(
+	`### Registering and removing ${LISTENERS.toLocaleString('en-US')} listeners`,
+	'',
+	`A fresh process (\`node --expose-gc bench/core/listeners-child.mjs\`) registers ${LISTENERS.toLocaleString('en-US')} listeners (the same function each time) and keeps what`,
+	'the library returns, then removes them all. Memory is `heapUsed` after two `gc()` calls with every listener registered, minus the',
+	'same before registering, divided by the count (the array that holds the returned values is allocated before the first reading).',
+	'One process per removal order; "add" and "memory" are the median of those runs.',
+	'',
+	table(
+		['library', 'API', 'add (ns each)', ...ORDERS.map(([, label]) => `remove, ${label} (ns each)`), 'memory (bytes per listener)'],
+		REGISTER_LIBRARIES.map(([library, api]) => {
+			const runs = ofLibrary(library);
+			return [library, api, fmt(median(runs.map((r) => r.addNs)), 0), ...runs.map((r) => fmt(r.removeNs, 0)), fmt(median(runs.map((r) => r.bytes)), 0)];
+		}),
+	),
+	'',
+	'async-exit-hook and close-with-grace have no per-listener unsubscribe (close-with-grace takes a single callback), and terminus',
+	'takes its hooks as options of one server, so they are not in this table.',
+);
+
+process.stdout.write(`${out.join('\n')}\n`);
+progress('done');

@@ -1,0 +1,438 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2Session, ServerHttp2Stream } from 'node:http2';
+import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { createDebug } from '../debug.js';
+import type { ListenerContext } from '../types.js';
+import { DrainTimeoutError } from './drain-timeout-error.js';
+import type { ServerKind } from './server-kind.js';
+
+const log = createDebug('http');
+
+/**
+ * `watching`: running normally, only keeping track. `soft`: shutdown has started and the `delay` runs; the
+ * server still accepts, but every response closes its connection. `draining`: no longer accepting; idle
+ * connections close after `idleGrace`. `cut`: the deadline destroyed what was left. `done`: nothing is left.
+ */
+export type DrainPhase = 'watching' | 'soft' | 'draining' | 'cut' | 'done';
+
+/** An HTTP/1 connection: a socket that carries requests (for TLS, the TLS socket). */
+class Connection {
+	/**
+	 * Its latest response until that one finishes. Pipelined responses finish in order, so the connection is
+	 * busy exactly while this is set. A reference and one shared 'finish' listener are all the bookkeeping a
+	 * request costs while the server runs normally.
+	 */
+	last: ServerResponse | undefined = undefined;
+	/** The response we gave `Connection: close`: a request pipelined behind it takes the mark over. */
+	marked: ServerResponse | undefined = undefined;
+	/** When it last became idle; only kept once shutdown has started, when it matters. */
+	idleSince = 0;
+	timer: ReturnType<typeof setTimeout> | undefined;
+	/** Forgets a finished response at once, so that it and its request (and any parsed body) can be collected. */
+	readonly release: (this: ServerResponse) => void;
+
+	constructor(readonly socket: net.Socket) {
+		const connection = this;
+		this.release = function (this: ServerResponse) {
+			if (connection.last === this) connection.last = undefined;
+			if (connection.marked === this) connection.marked = undefined;
+		};
+	}
+
+	get busy(): boolean {
+		return this.last !== undefined;
+	}
+}
+
+class Session {
+	/** Streams that have not closed yet. */
+	active = 0;
+	/** `close()` was called: a GOAWAY went out, and the session ends once its streams have. */
+	closing = false;
+	timer: ReturnType<typeof setTimeout> | undefined;
+	constructor(readonly session: Http2Session) {}
+}
+
+export interface DrainerOptions {
+	readonly name: string;
+	readonly kind: ServerKind;
+	readonly delay: number;
+	readonly idleGrace: number;
+	readonly timeout: number | undefined;
+}
+
+/** What a white-box test can see of a drainer. */
+export interface DrainerSnapshot {
+	phase: DrainPhase;
+	/** HTTP/1 connections known, and how many of them are idle. */
+	connections: number;
+	idle: number;
+	/** Connections with a response in flight. */
+	busy: number;
+	sessions: number;
+	/** Sockets taken over by an `upgrade` or `connect` listener. */
+	handedOff: number;
+}
+
+/** Node's own close() of an http server also destroys idle connections at once: the race drain() avoids. */
+const closeListeningSocket = net.Server.prototype.close;
+
+/**
+ * Follows one server's connections from the moment it is created and drains them when `run()` is called.
+ * Everything is driven by socket, response and session events; there is no polling.
+ */
+export class Drainer {
+	readonly name: string;
+	readonly #server: net.Server;
+	readonly #options: DrainerOptions;
+	#phase: DrainPhase = 'watching';
+	#softAt = 0;
+	#startedAt = 0;
+	/** Every TCP connection accepted since we started watching: what the deadline destroys. */
+	readonly #raw = new Set<net.Socket>();
+	readonly #connections = new Map<net.Socket, Connection>();
+	readonly #sessions = new Map<Http2Session, Session>();
+	readonly #handedOff = new Set<net.Socket>();
+	readonly #detachers: Array<() => void> = [];
+	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+	#abort: { signal: AbortSignal; listener: () => void } | undefined;
+	#settle: { resolve(): void; reject(error: unknown): void } | undefined;
+	#closeRequested = false;
+
+	constructor(server: net.Server, options: DrainerOptions) {
+		this.#server = server;
+		this.#options = options;
+		this.name = options.name;
+		this.#attach();
+	}
+
+	get phase(): DrainPhase {
+		return this.#phase;
+	}
+
+	snapshot(): DrainerSnapshot {
+		let busy = 0;
+		for (const connection of this.#connections.values()) if (connection.busy) busy += 1;
+		return {
+			phase: this.#phase,
+			connections: this.#connections.size,
+			idle: this.#connections.size - busy,
+			busy,
+			sessions: this.#sessions.size,
+			handedOff: this.#handedOff.size,
+		};
+	}
+
+	/** The wrap-up listener: resolves once the last connection is gone, rejects when it had to cut requests. */
+	run(context: ListenerContext): Promise<void> {
+		if (this.#phase !== 'watching') return Promise.reject(new Error(`\`${this.name}\` is already draining`));
+		const promise = new Promise<void>((resolve, reject) => {
+			this.#settle = { resolve, reject };
+		});
+		const now = Date.now();
+		this.#startedAt = now;
+		this.#softAt = now;
+		this.#phase = 'soft';
+		log('%s: shutdown started, delay %d ms, %o', this.name, this.#options.delay, this.snapshot());
+
+		// The force-quit deadline comes as `context.signal` aborting (the proc reports it as forced); only an
+		// earlier `timeout` needs a timer of its own.
+		const { timeout } = this.#options;
+		if (timeout !== undefined && now + timeout < context.deadline) this.#setTimer(() => this.#cut(), timeout);
+		const listener = () => this.#cut();
+		if (context.signal.aborted) {
+			queueMicrotask(listener);
+		} else {
+			context.signal.addEventListener('abort', listener, { once: true });
+			this.#abort = { signal: context.signal, listener };
+		}
+
+		// Responses already running, if they have not started yet, get `Connection: close` now.
+		for (const connection of this.#connections.values()) if (connection.busy) this.#follow(connection, connection.last!);
+		for (const session of this.#sessions.values()) this.#closeSession(session);
+
+		if (this.#options.delay > 0) {
+			// Keeps the shutdown alive on purpose: the server has to go on serving for this long.
+			const timer = setTimeout(() => {
+				this.#timers.delete(timer);
+				this.#stop();
+			}, this.#options.delay);
+			this.#timers.add(timer);
+		} else {
+			this.#stop();
+		}
+		return promise;
+	}
+
+	/** Stops watching the server; used when the listener is removed before shutdown. */
+	detach(): void {
+		for (const detach of this.#detachers.splice(0)) detach();
+		for (const timer of this.#timers) clearTimeout(timer);
+		this.#timers.clear();
+		for (const connection of this.#connections.values()) clearTimeout(connection.timer);
+		for (const session of this.#sessions.values()) clearTimeout(session.timer);
+	}
+
+	#on(emitter: NodeJS.EventEmitter, event: string, listener: (...args: any[]) => void, prepend = false): void {
+		if (prepend) emitter.prependListener(event, listener);
+		else emitter.on(event, listener);
+		this.#detachers.push(() => emitter.removeListener(event, listener));
+	}
+
+	#attach(): void {
+		const server = this.#server;
+		const { kind } = this.#options;
+		this.#on(server, 'connection', (socket: net.Socket) => this.#onRawConnection(socket));
+		if (kind === 'https') this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#track(socket));
+		if (kind === 'http2') {
+			// With `allowHTTP1`, a TLS connection that did not negotiate h2 is served as HTTP/1.
+			this.#on(server, 'secureConnection', (socket: TLSSocket) => {
+				if (socket.alpnProtocol !== 'h2') this.#track(socket);
+			});
+		}
+		if (kind === 'http2' || kind === 'h2c') {
+			this.#on(server, 'session', (session: Http2Session) => this.#onSession(session));
+			this.#on(server, 'stream', (stream: ServerHttp2Stream) => this.#onStream(stream));
+		}
+		// Added first, so that a handler answering synchronously still gets `Connection: close` during the drain.
+		// An http2 server without 'request' listeners is used through its stream API: adding one would switch on
+		// node's compatibility layer for every stream.
+		if (kind === 'http' || kind === 'https' || server.listenerCount('request') > 0) {
+			this.#on(server, 'request', (request: IncomingMessage, response: ServerResponse) => this.#onRequest(request, response), true);
+		}
+		if (kind === 'http' || kind === 'https') this.#watchHandOffs();
+	}
+
+	/**
+	 * A socket taken over by an 'upgrade' (WebSocket) or 'connect' listener is no longer HTTP: its owner closes
+	 * it (WebSockets with 1001 Going Away), and only the deadline destroys it. Listening to these events while
+	 * nobody else does would change what node does with such requests, so we listen only alongside the user.
+	 */
+	#watchHandOffs(): void {
+		const server = this.#server;
+		const events = ['upgrade', 'connect'];
+		const handOff = (_request: IncomingMessage, socket: net.Socket) => this.#handOff(socket);
+		const attached = new Set<string>();
+		const attach = (event: string) => {
+			attached.add(event);
+			server.prependListener(event, handOff);
+		};
+		const onNew = (event: string | symbol, listener: unknown) => {
+			if (typeof event === 'string' && events.includes(event) && listener !== handOff && !attached.has(event)) attach(event);
+		};
+		const onRemove = (event: string | symbol, listener: unknown) => {
+			if (typeof event !== 'string' || !attached.has(event) || listener === handOff) return;
+			if (server.listenerCount(event) === 1) {
+				attached.delete(event);
+				server.removeListener(event, handOff);
+			}
+		};
+		for (const event of events) if (server.listenerCount(event) > 0) attach(event);
+		server.on('newListener', onNew);
+		server.on('removeListener', onRemove);
+		this.#detachers.push(() => {
+			server.removeListener('newListener', onNew);
+			server.removeListener('removeListener', onRemove);
+			for (const event of attached) server.removeListener(event, handOff);
+		});
+	}
+
+	#onRawConnection(socket: net.Socket): void {
+		this.#raw.add(socket);
+		socket.once('close', () => this.#raw.delete(socket));
+		if (this.#options.kind === 'http') this.#track(socket);
+	}
+
+	#track(socket: net.Socket): Connection {
+		const connection = new Connection(socket);
+		this.#connections.set(socket, connection);
+		socket.once('close', () => {
+			this.#connections.delete(socket);
+			clearTimeout(connection.timer);
+		});
+		if (this.#phase === 'soft' || this.#phase === 'draining') {
+			connection.idleSince = Date.now();
+			if (this.#phase === 'draining') this.#scheduleIdleClose(connection);
+		}
+		return connection;
+	}
+
+	#onRequest(request: IncomingMessage, response: ServerResponse): void {
+		// HTTP/2 requests of the compatibility API are followed through their streams.
+		if (request.httpVersionMajor >= 2) return;
+		const socket = request.socket;
+		// A connection accepted before drain() was called shows itself with its first request after it.
+		const connection = this.#connections.get(socket) ?? this.#track(socket);
+		connection.last = response;
+		response.on('finish', connection.release);
+		if (this.#phase !== 'watching') this.#follow(connection, response);
+	}
+
+	/** During the shutdown: `response` is the one its connection closes after. */
+	#follow(connection: Connection, response: ServerResponse): void {
+		if (connection.timer !== undefined) {
+			clearTimeout(connection.timer);
+			connection.timer = undefined;
+		}
+		if (!response.headersSent) {
+			const previous = connection.marked;
+			// Marked earlier, a pipelined response would close the connection under the requests behind it.
+			if (previous !== undefined && previous !== response && !previous.headersSent) previous.removeHeader('Connection');
+			response.setHeader('Connection', 'close');
+			connection.marked = response;
+		}
+		response.once('close', () => {
+			// A later request on the same connection is still running.
+			if (connection.busy || !(this.#phase === 'soft' || this.#phase === 'draining')) return;
+			connection.idleSince = Date.now();
+			if (this.#phase === 'draining') this.#scheduleIdleClose(connection);
+		});
+	}
+
+	#handOff(socket: net.Socket): void {
+		const connection = this.#connections.get(socket);
+		if (connection) {
+			clearTimeout(connection.timer);
+			this.#connections.delete(socket);
+		}
+		this.#handedOff.add(socket);
+		socket.once('close', () => this.#handedOff.delete(socket));
+	}
+
+	/**
+	 * Closes a connection once it has been idle for `idleGrace`, counted from when it became idle or from the
+	 * start of the shutdown, whichever is later. The close waits one more turn of the event loop (timers →
+	 * poll → check), so that a request already sitting in the socket is read and served instead of reset.
+	 */
+	#scheduleIdleClose(connection: Connection): void {
+		const { socket } = connection;
+		// Node closes it by itself after a `Connection: close` response.
+		if (socket.destroyed || socket.writableEnded) return;
+		clearTimeout(connection.timer);
+		const idleFor = Date.now() - Math.max(connection.idleSince, this.#softAt);
+		connection.timer = setTimeout(
+			() => {
+				connection.timer = undefined;
+				setImmediate(() => {
+					if (connection.busy || this.#phase !== 'draining' || socket.destroyed) return;
+					log('%s: closing a connection idle for %d ms', this.name, Date.now() - Math.max(connection.idleSince, this.#softAt));
+					socket.destroy();
+				});
+			},
+			Math.max(0, this.#options.idleGrace - idleFor),
+		);
+		connection.timer.unref();
+	}
+
+	#onSession(session: Http2Session): Session {
+		const entry = new Session(session);
+		this.#sessions.set(session, entry);
+		session.once('close', () => {
+			this.#sessions.delete(session);
+			clearTimeout(entry.timer);
+		});
+		if (this.#phase === 'soft' || this.#phase === 'draining') {
+			// A session opened during the shutdown serves its first stream (see #onStream), or goes after the grace.
+			entry.timer = setTimeout(() => this.#closeSession(entry), this.#options.idleGrace);
+			entry.timer.unref();
+		}
+		return entry;
+	}
+
+	#onStream(stream: ServerHttp2Stream): void {
+		const session = stream.session;
+		if (session === undefined) return;
+		const entry = this.#sessions.get(session) ?? this.#onSession(session);
+		entry.active += 1;
+		stream.once('close', () => {
+			entry.active -= 1;
+		});
+		// The GOAWAY names this stream as the last one processed, so it is served and the client opens no more.
+		if (this.#phase === 'soft' || this.#phase === 'draining') this.#closeSession(entry);
+	}
+
+	/** A graceful close: GOAWAY, streams already open run to completion, then the session ends. */
+	#closeSession(entry: Session): void {
+		if (entry.closing) return;
+		entry.closing = true;
+		clearTimeout(entry.timer);
+		if (!entry.session.closed && !entry.session.destroyed) entry.session.close();
+	}
+
+	/** After the delay: stop accepting, and let idle connections go after their grace. */
+	#stop(): void {
+		if (this.#phase !== 'soft') return;
+		this.#phase = 'draining';
+		const server = this.#server;
+		log('%s: no longer accepting, %o', this.name, this.snapshot());
+		if (server.listening) {
+			this.#closeRequested = true;
+			// net.Server's close, not node's http close(): the callback comes once every connection is gone.
+			closeListeningSocket.call(server, () => this.#finish());
+		} else {
+			// Someone else closed it already: 'close' comes when its last connection goes, unless that was before.
+			server.getConnections((error, count) => {
+				if (error || count === 0) this.#finish();
+				else server.once('close', () => this.#finish());
+			});
+		}
+		for (const connection of this.#connections.values()) {
+			if (!connection.busy) this.#scheduleIdleClose(connection);
+		}
+		const closeIdle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
+		if (typeof closeIdle === 'function') {
+			server.getConnections((error, count) => {
+				// More connections than we saw accepted: some predate drain(), and node's own bookkeeping is the only
+				// way to reach those that stay idle.
+				if (error || count <= this.#raw.size) return;
+				log('%s: %d connections predate drain()', this.name, count - this.#raw.size);
+				this.#setTimer(() => {
+					if (this.#phase === 'draining') closeIdle.call(server);
+				}, this.#options.idleGrace);
+			});
+		}
+	}
+
+	/** The deadline: destroy whatever is left. */
+	#cut(): void {
+		if (this.#phase === 'cut' || this.#phase === 'done') return;
+		const wasPhase = this.#phase;
+		this.#phase = 'cut';
+		let requests = 0;
+		for (const connection of this.#connections.values()) if (connection.busy) requests += 1;
+		for (const session of this.#sessions.values()) requests += session.active;
+		const elapsed = Date.now() - this.#startedAt;
+		log('%s: deadline after %d ms (%s), destroying %o', this.name, elapsed, wasPhase, this.snapshot());
+		const server = this.#server;
+		if (!this.#closeRequested && server.listening) {
+			this.#closeRequested = true;
+			closeListeningSocket.call(server);
+		}
+		for (const connection of this.#connections.values()) connection.socket.destroy();
+		for (const session of this.#sessions.values()) session.session.destroy();
+		for (const socket of this.#handedOff) socket.destroy();
+		for (const socket of this.#raw) socket.destroy();
+		(server as { closeAllConnections?: () => void }).closeAllConnections?.();
+		this.#finish(requests > 0 ? new DrainTimeoutError(this.name, requests, elapsed) : undefined);
+	}
+
+	#finish(error?: Error): void {
+		if (this.#phase === 'done') return;
+		if (this.#phase !== 'cut') log('%s: drained in %d ms', this.name, Date.now() - this.#startedAt);
+		this.#phase = 'done';
+		if (this.#abort) this.#abort.signal.removeEventListener('abort', this.#abort.listener);
+		this.detach();
+		if (error) this.#settle?.reject(error);
+		else this.#settle?.resolve();
+	}
+
+	#setTimer(fn: () => void, ms: number): void {
+		const timer = setTimeout(() => {
+			this.#timers.delete(timer);
+			fn();
+		}, Math.max(0, ms));
+		timer.unref();
+		this.#timers.add(timer);
+	}
+}

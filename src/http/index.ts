@@ -1,0 +1,5 @@
+export { drain } from './drain.js';
+export { DrainTimeoutError } from './drain-timeout-error.js';
+export type { DrainOptions } from './options.js';
+export { serve } from './serve.js';
+export type { CallbackApp, Served, ServeApp, ServeOptions } from './serve.js';

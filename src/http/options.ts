@@ -1,0 +1,84 @@
+import type { Proc } from '../types.js';
+import { assertNumber, assertOptions, assertString, expected } from '../validate.js';
+
+export interface DrainOptions {
+	/**
+	 * Milliseconds to keep serving after shutdown starts, before the server stops accepting connections.
+	 * Readiness is already reporting not-ready then (`proc.signal` has aborted), so this is the time the
+	 * load balancer gets to take the instance out of rotation. Responses sent meanwhile say `Connection: close`
+	 * (HTTP/2: the session gets a GOAWAY), so pooled clients reconnect, through the load balancer, elsewhere.
+	 * @default 0
+	 * @example { delay: 5000 }
+	 */
+	delay?: number;
+	/**
+	 * Milliseconds a keep-alive connection may stay idle during the drain before it is closed. A pooled
+	 * client that reuses it meanwhile is served, with `Connection: close`. Closing idle connections at once
+	 * is what resets clients that were just sending on them.
+	 * @default 500
+	 * @example { idleGrace: 1000 }
+	 */
+	idleGrace?: number;
+	/**
+	 * Milliseconds from the start of the shutdown after which whatever is left (requests still running,
+	 * connections still open) is destroyed. Without it, the proc's force-quit deadline (`ctx.deadline`) is the
+	 * limit; with it, the earlier of the two. Cutting a running request makes the listener fail (`DrainTimeoutError`).
+	 * @default undefined (the force-quit deadline)
+	 * @example { timeout: 8000 }
+	 */
+	timeout?: number;
+	/**
+	 * The listener's name in the shutdown report.
+	 * @default 'http 127.0.0.1:3000' (the protocol and the address the server listens on)
+	 */
+	name?: string;
+	/**
+	 * The proc whose shutdown drains the server.
+	 * @default the process-wide `proc` of `graceful-proc`
+	 */
+	proc?: Proc;
+}
+
+/** Validated drain options with their defaults applied (`proc` and `name` are resolved later). */
+export interface ResolvedDrainOptions {
+	delay: number;
+	idleGrace: number;
+	timeout: number | undefined;
+	name: string | undefined;
+	proc: Proc | undefined;
+}
+
+export const DRAIN_OPTION_KEYS = ['delay', 'idleGrace', 'timeout', 'name', 'proc'] as const;
+
+export const DEFAULT_IDLE_GRACE = 500;
+
+/** Checks every drain option before anything is registered; `prefix` names the argument in messages. */
+export function resolveDrainOptions(
+	options: unknown,
+	{ prefix = 'options', known = DRAIN_OPTION_KEYS as readonly string[] } = {},
+): ResolvedDrainOptions {
+	assertOptions(prefix, options, known);
+	const o = (options ?? {}) as DrainOptions;
+	// Only `undefined` means "the default": a null is a mistake worth hearing about.
+	const delay = o.delay === undefined ? 0 : o.delay;
+	assertNumber(`${prefix}.delay`, delay);
+	const idleGrace = o.idleGrace === undefined ? DEFAULT_IDLE_GRACE : o.idleGrace;
+	assertNumber(`${prefix}.idleGrace`, idleGrace);
+	if (o.timeout !== undefined) assertNumber(`${prefix}.timeout`, o.timeout);
+	if (o.name !== undefined) assertString(`${prefix}.name`, o.name);
+	if (o.proc !== undefined && !isProc(o.proc)) {
+		throw new TypeError(expected(`${prefix}.proc`, 'a proc (from `createProc()` or the process-wide `proc`)', o.proc));
+	}
+	return { delay, idleGrace, timeout: o.timeout, name: o.name, proc: o.proc };
+}
+
+function isProc(value: unknown): value is Proc {
+	const p = value as Proc;
+	return (
+		p !== null &&
+		typeof p === 'object' &&
+		typeof p.addWrapUpListener === 'function' &&
+		typeof p.signal === 'object' &&
+		p.signal !== null
+	);
+}

@@ -1,0 +1,99 @@
+import http from 'node:http';
+import type { WaitFunction } from '../types.js';
+import { expected } from '../validate.js';
+import { registerDrain } from './drain.js';
+import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './options.js';
+import { localUrl } from './server-kind.js';
+
+/** A Koa application, or anything else with a `callback()` that returns a request listener. */
+export interface CallbackApp {
+	callback(): http.RequestListener;
+}
+
+/** An Express app (itself a request listener), a Koa app, or a plain `(req, res)` handler. */
+export type ServeApp = http.RequestListener | CallbackApp | ((request: any, response: any, next?: any) => unknown);
+
+export interface ServeOptions extends DrainOptions {
+	/**
+	 * The port to listen on; `0` picks a free one (see `url`). A numeric string, as in `process.env.PORT`, works too.
+	 * @default 0
+	 * @example { port: Number(process.env.PORT ?? 3000) }
+	 */
+	port?: number | string;
+	/**
+	 * The address to listen on.
+	 * @default node's default: every interface (`::`, and `0.0.0.0` through it)
+	 * @example { host: '127.0.0.1' }
+	 */
+	host?: string;
+}
+
+export interface Served {
+	/** The listening node http server. */
+	server: http.Server;
+	/** Where a client on this machine reaches it, e.g. `http://127.0.0.1:3000`. */
+	url: string;
+	/** The drain listener's `wait`: settles once the server has drained. */
+	wait: WaitFunction;
+}
+
+const SERVE_OPTION_KEYS = ['port', 'host', ...DRAIN_OPTION_KEYS] as const;
+
+function toRequestListener(app: unknown): http.RequestListener {
+	// Koa first: its app is an object whose callback() builds the listener; Express's app is the listener.
+	if (app !== null && (typeof app === 'object' || typeof app === 'function') && typeof (app as CallbackApp).callback === 'function') {
+		const listener = (app as CallbackApp).callback();
+		if (typeof listener !== 'function') {
+			throw new TypeError(expected('app.callback()', 'a request listener', listener));
+		}
+		return listener;
+	}
+	if (typeof app === 'function') return app as http.RequestListener;
+	throw new TypeError(expected('app', 'an Express app, a Koa app or a `(req, res)` handler', app));
+}
+
+function resolvePort(port: unknown): number {
+	if (port === undefined) return 0;
+	const value = typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port;
+	if (typeof value !== 'number') throw new TypeError(expected('options.port', 'an integer from 0 to 65535', port));
+	if (!Number.isInteger(value) || value < 0 || value > 65535) throw new RangeError(expected('options.port', 'an integer from 0 to 65535', port));
+	return value;
+}
+
+/**
+ * Listen with `app` on `port` and drain on shutdown. Resolves once the server listens; a listen error (port in
+ * use, no permission) rejects with node's own error and leaves nothing registered.
+ *
+ * @example
+ * const { url } = await serve(app, { port: 3000, delay: 5000 })
+ */
+export async function serve(app: ServeApp, options: ServeOptions = {}): Promise<Served> {
+	const listener = toRequestListener(app);
+	const drainOptions = resolveDrainOptions(options, { known: SERVE_OPTION_KEYS });
+	const port = resolvePort(options.port);
+	if (options.host !== undefined && typeof options.host !== 'string') {
+		throw new TypeError(expected('options.host', 'a string', options.host));
+	}
+	const server = http.createServer(listener);
+	await new Promise<void>((resolve, reject) => {
+		const onError = (error: Error) => {
+			server.removeListener('listening', onListening);
+			reject(error);
+		};
+		const onListening = () => {
+			server.removeListener('error', onError);
+			resolve();
+		};
+		server.once('error', onError);
+		server.once('listening', onListening);
+		server.listen(port, options.host);
+	});
+	let wait: WaitFunction;
+	try {
+		wait = registerDrain(server, drainOptions).wait;
+	} catch (error) {
+		server.close();
+		throw error;
+	}
+	return { server, url: localUrl(server, 'http'), wait };
+}

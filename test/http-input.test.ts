@@ -1,0 +1,109 @@
+// Bad input to drain() and serve() is rejected at the call, names the argument and the value, and leaves
+// nothing behind: no listener on the proc, none on the server, nothing listening.
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createProc } from '../src/index.js';
+import { drain, serve } from '../src/http/index.js';
+import { createFakeProcess } from '../src/testing.js';
+
+const servers: http.Server[] = [];
+afterEach(() => {
+	for (const server of servers.splice(0)) server.close();
+});
+
+async function listening(): Promise<http.Server> {
+	const server = http.createServer((_req, res) => res.end());
+	servers.push(server);
+	server.listen(0, '127.0.0.1');
+	await once(server, 'listening');
+	return server;
+}
+
+function isolatedProc() {
+	return createProc({ process: createFakeProcess(), exit: false, logger: false });
+}
+
+const EVENTS = ['request', 'connection', 'close', 'newListener', 'removeListener'] as const;
+
+describe('drain() rejects what is not a listening server', () => {
+	const notServers: Array<[string, unknown, string]> = [
+		['undefined', undefined, '`undefined` (undefined)'],
+		['a string', 'server', '`"server"` (string)'],
+		['a plain object', { listen() {}, close() {} }, '`[Object]` (object)'],
+		['a socket', new net.Socket(), '`[Socket]` (object)'],
+		['a TCP server that does not speak HTTP', net.createServer(), '`[Server]` (object)'],
+	];
+	it.each(notServers)('%s: TypeError', async (_what, value, shown) => {
+		const proc = isolatedProc();
+		expect(() => drain(value as never, { proc })).toThrow(TypeError);
+		expect(() => drain(value as never, { proc })).toThrow(
+			`Expected \`server\` to be a listening http, https or http2 server (what \`app.listen()\` returns), got ${shown}`,
+		);
+		expect((await proc.shutdown()).listeners).toEqual([]);
+	});
+
+	it('a server that is not listening (yet): TypeError that says when to call it', async () => {
+		const proc = isolatedProc();
+		const server = http.createServer();
+		expect(() => drain(server, { proc })).toThrow(TypeError);
+		expect(() => drain(server, { proc })).toThrow(/^Expected `server` to be a listening server, got `\[Server\]` \(object\): it is not listening \(yet\)/);
+		// listen() with a host binds after a lookup: app.listen(port, host) returns before it listens.
+		server.listen(0, '127.0.0.1');
+		servers.push(server);
+		expect(() => drain(server, { proc })).toThrow(/not listening/);
+		await once(server, 'listening');
+		expect(EVENTS.map((event) => server.listenerCount(event))).toEqual([0, 1, 0, 0, 0]);
+		expect((await proc.shutdown()).listeners).toEqual([]);
+	});
+});
+
+describe('drain() rejects bad options with TypeError or RangeError, and registers nothing', () => {
+	const bad: Array<[unknown, ErrorConstructor, string]> = [
+		[{ delay: -1 }, RangeError, 'Expected `options.delay` to be a finite number >= 0, got `-1` (number)'],
+		[{ delay: '5s' }, TypeError, 'Expected `options.delay` to be a finite number >= 0, got `"5s"` (string)'],
+		[{ idleGrace: Number.NaN }, RangeError, 'Expected `options.idleGrace` to be a finite number >= 0, got `NaN` (number)'],
+		[{ idleGrace: null }, TypeError, 'Expected `options.idleGrace` to be a finite number >= 0, got `null` (null)'],
+		[{ timeout: Number.POSITIVE_INFINITY }, RangeError, 'Expected `options.timeout` to be a finite number >= 0, got `Infinity` (number)'],
+		[{ timeout: -5 }, RangeError, 'Expected `options.timeout` to be a finite number >= 0, got `-5` (number)'],
+		[{ name: '' }, RangeError, 'Expected `options.name` to be a non-empty string, got `""` (string)'],
+		[{ name: 42 }, TypeError, 'Expected `options.name` to be a non-empty string, got `42` (number)'],
+		[{ proc: {} }, TypeError, 'Expected `options.proc` to be a proc (from `createProc()` or the process-wide `proc`), got `[Object]` (object)'],
+		[{ idlegrace: 100 }, TypeError, 'Unknown option `options.idlegrace`; known options are `delay`, `idleGrace`, `timeout`, `name`, `proc`'],
+		[null, TypeError, 'Expected `options` to be an object, got `null` (null)'],
+		[500, TypeError, 'Expected `options` to be an object, got `500` (number)'],
+	];
+	it.each(bad)('%o', async (options, type, message) => {
+		const proc = isolatedProc();
+		const server = await listening();
+		const before = EVENTS.map((event) => server.listenerCount(event));
+		const withProc = options !== null && typeof options === 'object' && !('proc' in options) ? { ...options, proc } : options;
+		expect(() => drain(server, withProc as never)).toThrow(type);
+		expect(() => drain(server, withProc as never)).toThrow(message);
+		expect(EVENTS.map((event) => server.listenerCount(event))).toEqual(before);
+		expect((await proc.shutdown()).listeners).toEqual([]);
+		expect(server.listening).toBe(true);
+	});
+});
+
+describe('serve() rejects bad input before it listens, and registers nothing', () => {
+	const bad: Array<[string, unknown, unknown, ErrorConstructor, string]> = [
+		['no app', undefined, {}, TypeError, 'Expected `app` to be an Express app, a Koa app or a `(req, res)` handler, got `undefined` (undefined)'],
+		['an object without callback()', { use() {} }, {}, TypeError, 'Expected `app` to be an Express app, a Koa app or a `(req, res)` handler, got `[Object]` (object)'],
+		['a callback() that returns no listener', { callback: () => 'x' }, {}, TypeError, 'Expected `app.callback()` to be a request listener, got `"x"` (string)'],
+		['a negative port', () => {}, { port: -1 }, RangeError, 'Expected `options.port` to be an integer from 0 to 65535, got `-1` (number)'],
+		['a port too high', () => {}, { port: 70_000 }, RangeError, 'Expected `options.port` to be an integer from 0 to 65535, got `70000` (number)'],
+		['a port that is not a number', () => {}, { port: 'http' }, TypeError, 'Expected `options.port` to be an integer from 0 to 65535, got `"http"` (string)'],
+		['a host that is not a string', () => {}, { host: 127 }, TypeError, 'Expected `options.host` to be a string, got `127` (number)'],
+		['a negative delay', () => {}, { delay: -1 }, RangeError, 'Expected `options.delay` to be a finite number >= 0, got `-1` (number)'],
+		['an unknown option', () => {}, { prot: 80 }, TypeError, 'Unknown option `options.prot`; known options are `port`, `host`, `delay`, `idleGrace`, `timeout`, `name`, `proc`'],
+	];
+	it.each(bad)('%s', async (_what, app, options, type, message) => {
+		const proc = isolatedProc();
+		const served = serve(app as never, { ...(options as object), proc });
+		await expect(served).rejects.toThrow(type);
+		await expect(served).rejects.toThrow(message);
+		expect((await proc.shutdown()).listeners).toEqual([]);
+	});
+});

@@ -1,0 +1,47 @@
+// The types of graceful-proc/http are part of its API.
+import type http from 'node:http';
+import type https from 'node:https';
+import type http2 from 'node:http2';
+import express from 'express';
+import Koa from 'koa';
+import { describe, expectTypeOf, it } from 'vitest';
+import type { Proc, WaitFunction } from '../src/index.js';
+import { type DrainOptions, DrainTimeoutError, drain, type Served, type ServeOptions, serve } from '../src/http/index.js';
+
+describe('the types of graceful-proc/http are part of the API', () => {
+	it('drain() takes any node server and returns the listener’s wait', () => {
+		expectTypeOf(drain).returns.toEqualTypeOf<WaitFunction>();
+		expectTypeOf<http.Server>().toMatchTypeOf<Parameters<typeof drain>[0]>();
+		expectTypeOf<https.Server>().toMatchTypeOf<Parameters<typeof drain>[0]>();
+		expectTypeOf<http2.Http2SecureServer>().toMatchTypeOf<Parameters<typeof drain>[0]>();
+		expectTypeOf<ReturnType<express.Application['listen']>>().toMatchTypeOf<Parameters<typeof drain>[0]>();
+		expectTypeOf<ReturnType<Koa['listen']>>().toMatchTypeOf<Parameters<typeof drain>[0]>();
+	});
+
+	it('has options with their types, every one optional', () => {
+		expectTypeOf<{}>().toMatchTypeOf<DrainOptions>();
+		expectTypeOf<DrainOptions['delay']>().toEqualTypeOf<number | undefined>();
+		expectTypeOf<DrainOptions['idleGrace']>().toEqualTypeOf<number | undefined>();
+		expectTypeOf<DrainOptions['timeout']>().toEqualTypeOf<number | undefined>();
+		expectTypeOf<DrainOptions['name']>().toEqualTypeOf<string | undefined>();
+		expectTypeOf<DrainOptions['proc']>().toEqualTypeOf<Proc | undefined>();
+		expectTypeOf<ServeOptions['port']>().toEqualTypeOf<number | string | undefined>();
+		expectTypeOf<ServeOptions>().toMatchTypeOf<DrainOptions>();
+	});
+
+	it('serve() takes an Express app, a Koa app or a handler, and resolves to { server, url, wait }', () => {
+		expectTypeOf(serve).returns.resolves.toEqualTypeOf<Served>();
+		expectTypeOf<Served['server']>().toEqualTypeOf<http.Server>();
+		expectTypeOf<Served['url']>().toBeString();
+		expectTypeOf<express.Express>().toMatchTypeOf<Parameters<typeof serve>[0]>();
+		expectTypeOf<Koa>().toMatchTypeOf<Parameters<typeof serve>[0]>();
+		expectTypeOf<http.RequestListener>().toMatchTypeOf<Parameters<typeof serve>[0]>();
+		// @ts-expect-error a string is no app
+		void (() => serve('app'));
+	});
+
+	it('cuts are reported with a DrainTimeoutError that counts the requests', () => {
+		expectTypeOf<DrainTimeoutError>().toMatchTypeOf<Error>();
+		expectTypeOf<DrainTimeoutError['requests']>().toBeNumber();
+	});
+});
