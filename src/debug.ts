@@ -5,6 +5,7 @@ type DebugFactory = (namespace: string) => DebugFn;
 
 let factory: DebugFactory | undefined;
 let resolved: string | null | undefined;
+let envDebug: boolean | undefined;
 // Made once: createRequire() costs ~15 µs, and load() runs on every log call while debugging is off.
 let localRequire: NodeJS.Require | undefined;
 
@@ -24,7 +25,9 @@ function load(): DebugFactory | undefined {
 		}
 	}
 	if (resolved === null) return undefined;
-	if (!globalThis.process?.env?.DEBUG && !(resolved in require.cache)) return undefined;
+	// process.env is read once: each read crosses into C++, and this runs on every log call while quiet.
+	envDebug ??= Boolean(globalThis.process?.env?.DEBUG);
+	if (!envDebug && !(resolved in require.cache)) return undefined;
 	factory = require(resolved) as DebugFactory;
 	return factory;
 }

@@ -1,5 +1,6 @@
 import { createDebug } from './debug.js';
 import { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
+import { ListenerEntry } from './listener-entry.js';
 import { assertSignalName, defaultSignals, SignalRouter, type SignalRouterOptions } from './signals.js';
 import { formatSummary } from './summary.js';
 import type {
@@ -40,20 +41,7 @@ const PROC_OPTIONS = [
 ] as const;
 const LISTENER_OPTIONS = ['name', 'timeout'] as const;
 
-interface Entry {
-	readonly name: string;
-	readonly phase: Phase;
-	readonly fn: Listener;
-	readonly timeout: number | undefined;
-	status: 'registered' | 'running' | ListenerOutcome | 'removed';
-	startedAt: number;
-	durationMs: number;
-	error?: unknown;
-	controller?: AbortController;
-	timer?: ReturnType<typeof setTimeout>;
-	resolve(): void;
-	reject(error: unknown): void;
-}
+type Entry = ListenerEntry;
 
 interface Sequence {
 	readonly reason: unknown;
@@ -109,7 +97,8 @@ export class ProcImpl implements Proc {
 	#timeToWrapUp = 1000;
 	#state: ProcState = 'running';
 	#abort = new AbortController();
-	#entries: Entry[] = [];
+	/** Registration order, which is the report's order; a Set so that removing is O(1). */
+	#entries = new Set<Entry>();
 	#registered = 0;
 	#counters: Record<Phase, number> = { 'wrap-up': 0, shutdown: 0 };
 	#sequence: Sequence | undefined;
@@ -232,17 +221,8 @@ export class ProcImpl implements Proc {
 	#add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): WaitFunction {
 		this.#counters[phase] += 1;
 		const name = options?.name ?? (fn.name || `${phase}#${this.#counters[phase]}`);
-		let resolve!: () => void;
-		let reject!: (error: unknown) => void;
-		// The promise exists before the listener can run, so a synchronous listener can settle it.
-		const promise = new Promise<void>((res, rej) => {
-			resolve = res;
-			reject = rej;
-		});
-		// Nobody has to call wait(): a failure is reported, never an unhandled rejection.
-		promise.catch(() => {});
-		const entry: Entry = { name, phase, fn, timeout: options?.timeout, status: 'registered', startedAt: 0, durationMs: 0, resolve, reject };
-		this.#entries.push(entry);
+		const entry = new ListenerEntry(name, phase, fn, options?.timeout);
+		this.#entries.add(entry);
 		this.#registered += 1;
 		const state = this.#state;
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
@@ -254,7 +234,7 @@ export class ProcImpl implements Proc {
 			this.#call(entry);
 		}
 
-		const wait = (() => promise) as WaitFunction;
+		const wait = (() => entry.promise()) as WaitFunction;
 		Object.defineProperty(wait, 'listenerName', { value: name, enumerable: true });
 		wait.remove = () => this.#remove(entry);
 		return wait;
@@ -263,9 +243,9 @@ export class ProcImpl implements Proc {
 	#remove(entry: Entry): boolean {
 		if (entry.status !== 'registered') return false;
 		entry.status = 'removed';
-		this.#entries.splice(this.#entries.indexOf(entry), 1);
+		this.#entries.delete(entry);
 		this.#registered -= 1;
-		entry.reject(new ListenerRemovedError(entry.name));
+		entry.fail(new ListenerRemovedError(entry.name));
 		log('removed %s listener %s', entry.phase, entry.name);
 		if (this.#registered === 0 && this.#state === 'running') this.#router.uninstall();
 		return true;
@@ -295,6 +275,12 @@ export class ProcImpl implements Proc {
 		if (this.#logger) this.#logger.error(`graceful-proc: ${kind}${this.#state === 'running' ? ', shutting down' : ' during shutdown'}: ${detail}`);
 		if (this.#sequence === undefined) this.#start(error, 1);
 		else this.#sequence.exitCodeFloor = 1;
+	}
+
+	#watchdogFailed(error: unknown): void {
+		if (this.#logger) {
+			this.#logger.error(`graceful-proc: the force-quit watchdog could not start (${String(error)}); a blocked event loop would outlive the deadline`);
+		}
 	}
 
 	#writeDiagnosticReport(): void {
@@ -333,9 +319,9 @@ export class ProcImpl implements Proc {
 		if (this.#exit && this.#process === globalThis.process) {
 			(globalThis as Record<symbol, unknown>)[WATCHDOG_HOOK] = () => this.#force('deadline (event loop blocked)', true);
 			try {
-				sequence.watchdog = startWatchdog(this.#process.pid, this.#timeToForceQuit);
+				sequence.watchdog = startWatchdog(this.#process.pid, sequence.deadline, (error) => this.#watchdogFailed(error));
 			} catch (error) {
-				log('watchdog unavailable: %o', error);
+				this.#watchdogFailed(error);
 			}
 		}
 		this.#router.install();
@@ -355,12 +341,17 @@ export class ProcImpl implements Proc {
 		this.#registered -= 1;
 		entry.status = 'running';
 		entry.startedAt = Date.now();
-		const controller = new AbortController();
-		entry.controller = controller;
 		sequence.running.add(entry);
+		const context = {
+			reason: sequence.reason,
+			deadline: sequence.deadline,
+			get signal() {
+				return entry.signal;
+			},
+		};
 		let result: Promise<unknown>;
 		try {
-			result = Promise.resolve(entry.fn({ reason: sequence.reason, signal: controller.signal, deadline: sequence.deadline }));
+			result = Promise.resolve(entry.fn(context));
 		} catch (error) {
 			result = Promise.reject(error);
 		}
@@ -373,7 +364,7 @@ export class ProcImpl implements Proc {
 			// A timer of its own rather than p-timeout: p-timeout is not loaded unless health checks need it.
 			entry.timer = setTimeout(() => {
 				const error = new ListenerTimeoutError(entry.name, ms);
-				controller.abort(error);
+				entry.abort(error);
 				this.#settle(entry, 'timeout', error);
 			}, ms);
 		}
@@ -387,11 +378,11 @@ export class ProcImpl implements Proc {
 		entry.durationMs = Date.now() - entry.startedAt;
 		this.#sequence?.running.delete(entry);
 		if (outcome === 'ok') {
-			entry.resolve();
+			entry.fulfil();
 			log('%s listener %s finished in %d ms', entry.phase, entry.name, entry.durationMs);
 		} else {
 			entry.error = error;
-			entry.reject(error);
+			entry.fail(error);
 			log('%s listener %s failed (%s) in %d ms: %o', entry.phase, entry.name, outcome, entry.durationMs, error);
 		}
 		this.#advance();
@@ -420,7 +411,7 @@ export class ProcImpl implements Proc {
 	#report(outcome: ShutdownReport['outcome'], exitCode: number): ShutdownReport {
 		const sequence = this.#sequence!;
 		const now = Date.now();
-		const listeners = this.#entries
+		const listeners = [...this.#entries]
 			.filter((entry) => entry.status !== 'removed' && (entry.status !== 'registered' || outcome === 'forced'))
 			.map((entry) => {
 				const pending = entry.status === 'running' || entry.status === 'registered';
@@ -439,7 +430,8 @@ export class ProcImpl implements Proc {
 
 	#finish(): void {
 		const sequence = this.#sequence!;
-		const failed = this.#entries.some((entry) => entry.status === 'error' || entry.status === 'timeout');
+		let failed = false;
+		for (const entry of this.#entries) if (entry.status === 'error' || entry.status === 'timeout') failed = true;
 		const exitCode = Math.max(sequence.exitCodeFloor, failed ? 1 : 0);
 		this.#state = 'done';
 		this.#end(this.#report(exitCode === 0 ? 'clean' : 'failed', exitCode));
@@ -454,8 +446,8 @@ export class ProcImpl implements Proc {
 		for (const entry of sequence.running) {
 			clearTimeout(entry.timer);
 			const error = new ForceQuitError(entry.name, Date.now() - sequence.startedAt);
-			entry.controller?.abort(error);
-			entry.reject(error);
+			entry.abort(error);
+			entry.fail(error);
 		}
 		this.#end(report, now);
 	}

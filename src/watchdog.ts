@@ -11,9 +11,10 @@ export const WATCHDOG_HOOK = Symbol.for('graceful-proc.watchdog');
  */
 const source = `
 const { workerData } = require('node:worker_threads');
-const { delay, killAfter, pid, hook } = workerData;
+const { fireAt, killAt, pid, hook } = workerData;
+// Absolute times: the worker may take a while to boot on a loaded machine, and the deadline must not move.
 setTimeout(() => {
-	setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch {} }, killAfter);
+	setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch {} }, Math.max(0, killAt - Date.now()));
 	try {
 		const inspector = require('node:inspector');
 		const session = new inspector.Session();
@@ -22,7 +23,7 @@ setTimeout(() => {
 	} catch {
 		try { process.kill(pid, 'SIGKILL'); } catch {}
 	}
-}, delay);
+}, Math.max(0, fireAt - Date.now()));
 `;
 
 export interface Watchdog {
@@ -30,23 +31,31 @@ export interface Watchdog {
 }
 
 /**
- * Start the watchdog for a deadline `delay` ms away. Its cost (one small thread) is paid only once a shutdown
- * has started. `grace` is how long past the deadline the main thread's own timer gets first.
+ * Start the watchdog for a deadline (epoch ms). Its cost (one small thread) is paid only once a shutdown has
+ * started. `grace` is how long past the deadline the main thread's own timer gets first; `killAfter` how long
+ * the inspector route gets before SIGKILL.
  */
-export function startWatchdog(pid: number, delay: number, { grace = 150, killAfter = 600 } = {}): Watchdog {
+export function startWatchdog(
+	pid: number,
+	deadline: number,
+	onError: (error: unknown) => void,
+	{ grace = 150, killAfter = 600 } = {},
+): Watchdog {
 	// Loaded here, not at import: worker_threads is not among the modules Node has ready at startup.
 	const { Worker } = process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads;
 	const worker = new Worker(source, {
 		eval: true,
-		workerData: { delay: delay + grace, killAfter, pid, hook: 'graceful-proc.watchdog' },
+		workerData: { fireAt: deadline + grace, killAt: deadline + grace + killAfter, pid, hook: 'graceful-proc.watchdog' },
 		stdout: true,
 		stderr: false,
 		resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
 	});
 	worker.unref();
-	worker.on('error', () => {});
+	// Without the watchdog the deadline still holds for everything but a blocked event loop: say so, once.
+	worker.on('error', onError);
 	return {
 		cancel() {
+			worker.off('error', onError);
 			void worker.terminate().catch(() => {});
 		},
 	};

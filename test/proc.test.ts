@@ -231,6 +231,36 @@ describe('names and timeouts of listeners', () => {
 	});
 });
 
+describe('ctx.signal', () => {
+	it('is already aborted when a listener first reads it after its timeout ran out', async () => {
+		vi.useFakeTimers();
+		const { proc } = setup({ exit: false });
+		let context: { signal: AbortSignal } | undefined;
+		proc.addWrapUpListener(
+			(ctx) => {
+				context = ctx;
+				return sleep(500);
+			},
+			{ timeout: 100 },
+		);
+		void proc.shutdown();
+		await vi.advanceTimersByTimeAsync(100);
+		expect(context!.signal.aborted).toBe(true);
+		expect(context!.signal.reason).toBeInstanceOf(ListenerTimeoutError);
+	});
+
+	it('is one signal per listener: a timeout aborts only that listener', async () => {
+		vi.useFakeTimers();
+		const { proc } = setup({ exit: false });
+		const signals: AbortSignal[] = [];
+		proc.addWrapUpListener((ctx) => (signals.push(ctx.signal), sleep(500)), { timeout: 100 });
+		proc.addWrapUpListener((ctx) => (signals.push(ctx.signal), sleep(200)));
+		void proc.shutdown();
+		await vi.advanceTimersByTimeAsync(150);
+		expect(signals.map((signal) => signal.aborted)).toEqual([true, false]);
+	});
+});
+
 describe('the force-quit deadline', () => {
 	it('forces exit 1 at timeToForceQuit, names every pending listener and aborts their signals', async () => {
 		vi.useFakeTimers();

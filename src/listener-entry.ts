@@ -1,0 +1,81 @@
+import type { Listener, ListenerOutcome, Phase } from './types.js';
+
+const ignore = () => {};
+
+/**
+ * One registered listener. A shutdown may hold thousands, so what most of them never need is made only on
+ * demand: the promise behind `wait()` when somebody calls it, the AbortController behind `ctx.signal` when
+ * the listener reads it.
+ */
+export class ListenerEntry {
+	readonly name: string;
+	readonly phase: Phase;
+	readonly fn: Listener;
+	readonly timeout: number | undefined;
+	status: 'registered' | 'running' | ListenerOutcome | 'removed' = 'registered';
+	startedAt = 0;
+	durationMs = 0;
+	error: unknown = undefined;
+	timer: ReturnType<typeof setTimeout> | undefined;
+	#controller: AbortController | undefined;
+	#aborted = false;
+	#abortReason: unknown;
+	#promise: Promise<void> | undefined;
+	#resolve: (() => void) | undefined;
+	#reject: ((error: unknown) => void) | undefined;
+	#settled: { error: unknown } | null | undefined;
+
+	constructor(name: string, phase: Phase, fn: Listener, timeout: number | undefined) {
+		this.name = name;
+		this.phase = phase;
+		this.fn = fn;
+		this.timeout = timeout;
+	}
+
+	/** `ctx.signal`: aborted already if the listener timed out or was forced before it first looked. */
+	get signal(): AbortSignal {
+		if (this.#controller === undefined) {
+			this.#controller = new AbortController();
+			if (this.#aborted) this.#controller.abort(this.#abortReason);
+		}
+		return this.#controller.signal;
+	}
+
+	abort(reason: unknown): void {
+		if (this.#aborted) return;
+		this.#aborted = true;
+		this.#abortReason = reason;
+		this.#controller?.abort(reason);
+	}
+
+	/** What `wait()` returns. Nobody has to call it: a failure never becomes an unhandled rejection. */
+	promise(): Promise<void> {
+		if (this.#promise === undefined) {
+			const settled = this.#settled;
+			this.#promise =
+				settled === null
+					? Promise.resolve()
+					: settled !== undefined
+						? Promise.reject(settled.error)
+						: new Promise<void>((resolve, reject) => {
+								this.#resolve = resolve;
+								this.#reject = reject;
+							});
+			this.#promise.catch(ignore);
+		}
+		return this.#promise;
+	}
+
+	/** Settles `wait()`; only the first call counts. */
+	fulfil(): void {
+		if (this.#settled !== undefined) return;
+		this.#settled = null;
+		this.#resolve?.();
+	}
+
+	fail(error: unknown): void {
+		if (this.#settled !== undefined) return;
+		this.#settled = { error };
+		this.#reject?.(error);
+	}
+}
