@@ -1,7 +1,7 @@
 import { kShutdownWithCode, type ProcImpl } from './proc.js';
 import { processWideProc } from './shared-instance.js';
 import type { Proc, ShutdownReport } from './types.js';
-import { assertFunction, assertOptions, assertString, expected } from './validate.js';
+import { assertFunction, assertOptions, assertProc, assertString } from './validate.js';
 
 export interface RunContext {
 	/** Aborted when shutdown starts (a signal, `shutdown()`, or an error with `handleErrors`). */
@@ -34,9 +34,7 @@ export function run(main: (context: RunContext) => unknown, options?: RunOptions
 	assertFunction('main', main);
 	assertOptions('options', options, ['proc', 'name']);
 	const proc = options?.proc ?? processWideProc();
-	if (proc === null || typeof proc !== 'object' || typeof proc.addWrapUpListener !== 'function') {
-		throw new TypeError(expected('options.proc', 'a proc from createProc()', proc));
-	}
+	assertProc('options.proc', proc);
 	const name = options?.name ?? 'main';
 	assertString('options.name', name);
 

@@ -1,3 +1,5 @@
+import type { Proc } from './types.js';
+
 /**
  * Argument checks. Every message follows one template, so users can grep for it:
  * Expected `timeout` to be a finite number >= 0, got `-1` (number)
@@ -65,5 +67,19 @@ export function assertOneOf<T extends string>(argument: string, value: unknown, 
 		throw new (typeof value === 'string' ? RangeError : TypeError)(
 			expected(argument, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value),
 		);
+	}
+}
+
+/** A proc from `createProc()` or the process-wide one, checked by shape so that another copy's proc passes too. */
+export function assertProc(argument: string, value: unknown, alternatives = ''): asserts value is Proc {
+	const p = value as Proc;
+	if (
+		p === null ||
+		typeof p !== 'object' ||
+		typeof p.addWrapUpListener !== 'function' ||
+		typeof p.addShutdownListener !== 'function' ||
+		typeof p.signal?.addEventListener !== 'function'
+	) {
+		throw new TypeError(expected(argument, `a proc (from \`createProc()\` or the process-wide \`proc\`)${alternatives}`, value));
 	}
 }

@@ -451,7 +451,7 @@ describe('bad input is rejected with a TypeError or RangeError, and nothing star
 		['maxEventLoopDelay true', { checks: { check }, maxEventLoopDelay: true }, TypeError, 'Expected `options.maxEventLoopDelay` to be a finite number > 0, or false, got `true` (boolean)'],
 		['maxEventLoopDelay 0', { checks: { check }, maxEventLoopDelay: 0 }, RangeError, 'Expected `options.maxEventLoopDelay` to be a finite number > 0, got `0` (number)'],
 		['an empty heartbeatFile', { checks: { check }, heartbeatFile: '' }, RangeError, 'Expected `options.heartbeatFile` to be a non-empty string, got `""` (string)'],
-		['a proc that is not one', { checks: { check }, proc: {} }, TypeError, 'Expected `options.proc` to be a proc (from createProc()) or false, got `[Object]` (object)'],
+		['a proc that is not one', { checks: { check }, proc: {} }, TypeError, 'Expected `options.proc` to be a proc (from `createProc()` or the process-wide `proc`), or false, got `[Object]` (object)'],
 		['an unknown option', { checks: { check }, intervall: 10 }, TypeError, 'Unknown option `options.intervall`'],
 	])('rejects %s', (_, options, ErrorClass, message) => {
 		const fake = createFakeProcess();

@@ -48,7 +48,7 @@ const cases: Array<[string, (proc: Proc) => unknown, typeof TypeError | typeof R
 	['an empty name', (proc) => supervise(node, [], { proc, name: '' }), RangeError, 'Expected `options.name` to be a non-empty string, got `""` (string)'],
 	['an env that is not an object', (proc) => supervise(node, [], { proc, env: 'A=1' as never }), TypeError, /^Expected `options.env` to be an object/],
 	['a stdout that is not a stream', (proc) => supervise(node, [], { proc, stdout: console.log as never }), TypeError, /^Expected `options.stdout` to be a writable stream/],
-	['a proc that is not a proc', (proc) => supervise(node, [], { proc: {} as never }), TypeError, /^Expected `options.proc` to be a proc from createProc\(\)/],
+	['a proc that is not a proc', (proc) => supervise(node, [], { proc: {} as never }), TypeError, /^Expected `options.proc` to be a proc \(from `createProc\(\)` or the process-wide `proc`\)/],
 ];
 
 describe('bad input is rejected at the call, and nothing is spawned or registered', () => {

@@ -1,5 +1,5 @@
 import type { Proc } from '../types.js';
-import { assertFunction, assertNumber, assertOptions, assertString, expected } from '../validate.js';
+import { assertFunction, assertNumber, assertOptions, assertProc, assertString, expected } from '../validate.js';
 import type { HealthCheck, HealthTickerOptions } from './types.js';
 
 const KNOWN = [
@@ -29,17 +29,6 @@ export interface ResolvedOptions {
 	readonly proc: Proc | false | undefined;
 }
 
-function isProc(value: unknown): value is Proc {
-	const p = value as Proc;
-	return (
-		p !== null &&
-		typeof p === 'object' &&
-		typeof p.addShutdownListener === 'function' &&
-		p.signal !== null &&
-		typeof p.signal === 'object' &&
-		typeof p.signal.addEventListener === 'function'
-	);
-}
 
 /** Checks everything before anything starts, so a bad option leaves no timer, listener or file behind. */
 export function resolveOptions(options: unknown): ResolvedOptions {
@@ -81,9 +70,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 	if (o.heartbeatFile !== undefined) assertString('options.heartbeatFile', o.heartbeatFile);
 
 	const proc = o.proc;
-	if (proc !== undefined && proc !== false && !isProc(proc)) {
-		throw new TypeError(expected('options.proc', 'a proc (from createProc()) or false', proc));
-	}
+	if (proc !== undefined && proc !== false) assertProc('options.proc', proc, ', or false');
 
 	return {
 		checks: entries as Array<[string, HealthCheck]>,

@@ -1,5 +1,5 @@
 import type { Proc } from '../types.js';
-import { assertNumber, assertOptions, assertString, expected } from '../validate.js';
+import { assertNumber, assertOptions, assertProc, assertString, expected } from '../validate.js';
 
 export interface DrainOptions {
 	/**
@@ -66,19 +66,7 @@ export function resolveDrainOptions(
 	assertNumber(`${prefix}.idleGrace`, idleGrace);
 	if (o.timeout !== undefined) assertNumber(`${prefix}.timeout`, o.timeout);
 	if (o.name !== undefined) assertString(`${prefix}.name`, o.name);
-	if (o.proc !== undefined && !isProc(o.proc)) {
-		throw new TypeError(expected(`${prefix}.proc`, 'a proc (from `createProc()` or the process-wide `proc`)', o.proc));
-	}
+	if (o.proc !== undefined) assertProc(`${prefix}.proc`, o.proc);
 	return { delay, idleGrace, timeout: o.timeout, name: o.name, proc: o.proc };
 }
 
-function isProc(value: unknown): value is Proc {
-	const p = value as Proc;
-	return (
-		p !== null &&
-		typeof p === 'object' &&
-		typeof p.addWrapUpListener === 'function' &&
-		typeof p.signal === 'object' &&
-		p.signal !== null
-	);
-}

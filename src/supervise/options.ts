@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Proc } from '../types.js';
-import { assertBoolean, assertNumber, assertOneOf, assertOptions, assertString, expected } from '../validate.js';
+import { assertBoolean, assertNumber, assertOneOf, assertOptions, assertProc, assertString, expected } from '../validate.js';
 
 /** Where a supervised child is in its life. */
 export type SuperviseState = 'starting' | 'running' | 'backoff' | 'stopping' | 'exited' | 'fatal';
@@ -249,9 +249,7 @@ export function resolveOptions(
 	assertBoolean('options.watchdog', watchdog);
 
 	const proc = o.proc ?? defaultProc();
-	if (proc === null || typeof proc !== 'object' || typeof proc.addShutdownListener !== 'function' || !(proc.signal instanceof AbortSignal)) {
-		throw new TypeError(expected('options.proc', 'a proc from createProc()', proc));
-	}
+	assertProc('options.proc', proc);
 
 	return {
 		command,
