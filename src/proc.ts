@@ -57,6 +57,18 @@ interface Sequence {
 	readonly running: Set<Entry>;
 }
 
+function errorToJSON(error: unknown): unknown {
+	return error instanceof Error ? { name: error.name, message: error.message } : error;
+}
+
+function reportToJSON(this: ShutdownReport) {
+	return {
+		...this,
+		reason: errorToJSON(this.reason),
+		listeners: this.listeners.map((listener) => ('error' in listener ? { ...listener, error: errorToJSON(listener.error) } : listener)),
+	};
+}
+
 function isProcessLike(value: unknown): value is ProcessLike {
 	const p = value as ProcessLike;
 	return (
@@ -425,6 +437,8 @@ export class ProcImpl implements Proc {
 			});
 		const report: ShutdownReport = { reason: sequence.reason, outcome, exitCode, durationMs: now - sequence.startedAt, listeners };
 		if (outcome === 'forced') report.activeResources = this.#process.getActiveResourcesInfo?.() ?? [];
+		// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
+		Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
 		return report;
 	}
 

@@ -119,6 +119,7 @@ describe('a signal runs every listener and exits', () => {
 			['db', 'ok'],
 		]);
 		expect(errors.join('\n')).toMatch(/error\s+sync \(wrap-up, \d+ ms\): Error: sync boom/);
+		expect(JSON.parse(JSON.stringify(report)).listeners[0]).toEqual({ name: 'sync', phase: 'wrap-up', outcome: 'error', durationMs: 0, error: { name: 'Error', message: 'sync boom' } });
 		expect(errors.join('\n')).toMatch(/async \(wrap-up.*async boom/);
 	});
 
