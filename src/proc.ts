@@ -202,6 +202,14 @@ export class ProcImpl implements Proc {
 		return this.#sequence?.deadline;
 	}
 
+	get timeToForceQuit(): number {
+		return this.#timeToForceQuit;
+	}
+
+	get timeToWrapUp(): number {
+		return this.#timeToWrapUp;
+	}
+
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
 		validateListener('fn', fn, options);
 		return this.#add('wrap-up', fn, options);

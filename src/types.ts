@@ -152,4 +152,8 @@ export interface Proc {
 	readonly signal: AbortSignal;
 	/** Epoch ms of the force-quit deadline once the sequence has started, otherwise undefined. */
 	readonly deadline: number | undefined;
+	/** The current `timeToForceQuit`, in ms. */
+	readonly timeToForceQuit: number;
+	/** The current `timeToWrapUp`, in ms. */
+	readonly timeToWrapUp: number;
 }

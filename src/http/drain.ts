@@ -1,9 +1,26 @@
 import type net from 'node:net';
 import { proc as defaultProc } from '../index.js';
-import type { ListenerContext, WaitFunction } from '../types.js';
+import type { ListenerContext, Proc, WaitFunction } from '../types.js';
 import { Drainer } from './drainer.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import { addressLabel, assertListeningServer, serverKind } from './server-kind.js';
+
+let warned = false;
+
+/**
+ * The shutdown phase (closing pools) starts at `timeToWrapUp` even while a drain still serves: with a `delay`
+ * at least that long, pools close under requests. Checked when drain() is called and again when shutdown
+ * starts (the time may be set after drain()), and said once per process.
+ */
+function warnIfWrapUpEndsFirst(proc: Proc, delay: number, name: string): void {
+	const timeToWrapUp = proc.timeToWrapUp;
+	if (warned || delay === 0 || typeof timeToWrapUp !== 'number' || timeToWrapUp > delay) return;
+	warned = true;
+	process.emitWarning(
+		`graceful-proc: \`${name}\` drains with a delay of ${delay} ms, but timeToWrapUp is ${timeToWrapUp} ms: the shutdown phase will start while the server still serves. Raise it with setTimeToWrapUp() above delay + the slowest request.`,
+		{ code: 'GRACEFUL_PROC_WRAP_UP_BEFORE_DRAIN' },
+	);
+}
 
 /** One drainer per server: two would both try to close it. */
 const drainers = new WeakMap<net.Server, Drainer>();
@@ -33,8 +50,15 @@ export function registerDrain(server: net.Server, options: ResolvedDrainOptions)
 	const name = options.name ?? `${kind} ${addressLabel(server)}`;
 	const drainer = new Drainer(server, { name, kind, delay: options.delay, idleGrace: options.idleGrace, timeout: options.timeout });
 	let inner: WaitFunction;
+	warnIfWrapUpEndsFirst(proc, options.delay, name);
 	try {
-		inner = proc.addWrapUpListener((context: ListenerContext) => drainer.run(context), { name });
+		inner = proc.addWrapUpListener(
+			(context: ListenerContext) => {
+				warnIfWrapUpEndsFirst(proc, options.delay, name);
+				return drainer.run(context);
+			},
+			{ name },
+		);
 	} catch (error) {
 		drainer.detach();
 		throw error;
