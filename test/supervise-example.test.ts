@@ -28,7 +28,7 @@ describe('the worker example', () => {
 		service.process.kill('SIGTERM');
 		expect(await service.closed).toEqual([0, null]);
 		expect(service.stdout).toContain('[main] worker stopping -> exited');
-		expect(service.stdout.some((line) => /^\[worker\] stopped taking jobs after \d+; nothing left in hand$/.test(line))).toBe(true);
+		expect(service.stdout.some((line) => /^\[worker\] stopped taking jobs after \d+; nothing left in hand$/.test(line)), service.stdout.join('\n')).toBe(true);
 		expect(await waitUntilGone([Number(first), Number(second)])).toEqual([]);
 	});
 });

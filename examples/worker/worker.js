@@ -34,7 +34,8 @@ await run(async ({ signal }) => {
 		await sleep(job.work);
 		done += 1;
 		console.log(`done job ${job.id}${signal.aborted ? ' (after the stop signal)' : ''}`);
-		if (crashAfter > 0 && done >= crashAfter) {
+		// Only while consuming: a worker asked to stop that finishes its last job stops cleanly, as below.
+		if (crashAfter > 0 && done >= crashAfter && !signal.aborted) {
 			console.error(`crashing after ${done} jobs (CRASH_AFTER=${crashAfter})`);
 			process.exit(1);
 		}
