@@ -30,16 +30,30 @@ describe('a drain delay that timeToWrapUp would cut short is called out', () => 
 		const { warnings, stop } = collectWarnings();
 		const proc = createProc({ process: createFakeProcess(), exit: false, timeToWrapUp: 6000 });
 		drain(await listening(), { delay: 5000, proc });
+		void proc.shutdown();
 		await new Promise((resolve) => setImmediate(resolve));
 		stop();
 		expect(warnings.filter((w) => (w as { code?: string }).code === 'GRACEFUL_PROC_WRAP_UP_BEFORE_DRAIN')).toEqual([]);
 	});
 
-	it('warns once, naming the server, the delay and timeToWrapUp, when the delay is not shorter', async () => {
+	it('says nothing when drain() is called before the time is raised', async () => {
+		const { warnings, stop } = collectWarnings();
+		const proc = createProc({ process: createFakeProcess(), exit: false });
+		drain(await listening(), { delay: 5000, proc });
+		proc.setTimeToWrapUp(8000);
+		void proc.shutdown();
+		await new Promise((resolve) => setImmediate(resolve));
+		stop();
+		expect(warnings.filter((w) => (w as { code?: string }).code === 'GRACEFUL_PROC_WRAP_UP_BEFORE_DRAIN')).toEqual([]);
+	});
+
+	it('warns once when shutdown starts, naming the server, the delay and timeToWrapUp, when the delay is not shorter', async () => {
 		const { warnings, stop } = collectWarnings();
 		const proc = createProc({ process: createFakeProcess(), exit: false });
 		drain(await listening(), { delay: 5000, proc, name: 'api' });
 		drain(await listening(), { delay: 5000, proc, name: 'admin' });
+		expect(warnings).toEqual([]);
+		void proc.shutdown();
 		await new Promise((resolve) => setImmediate(resolve));
 		stop();
 		const ours = warnings.filter((w) => (w as { code?: string }).code === 'GRACEFUL_PROC_WRAP_UP_BEFORE_DRAIN');

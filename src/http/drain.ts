@@ -9,8 +9,8 @@ let warned = false;
 
 /**
  * The shutdown phase (closing pools) starts at `timeToWrapUp` even while a drain still serves: with a `delay`
- * at least that long, pools close under requests. Checked when drain() is called and again when shutdown
- * starts (the time may be set after drain()), and said once per process.
+ * at least that long, pools close under requests. Checked when shutdown starts, not in drain(): the time is
+ * often set after drain() is called. Said once per process.
  */
 function warnIfWrapUpEndsFirst(proc: Proc, delay: number, name: string): void {
 	const timeToWrapUp = proc.timeToWrapUp;
@@ -50,7 +50,6 @@ export function registerDrain(server: net.Server, options: ResolvedDrainOptions)
 	const name = options.name ?? `${kind} ${addressLabel(server)}`;
 	const drainer = new Drainer(server, { name, kind, delay: options.delay, idleGrace: options.idleGrace, timeout: options.timeout });
 	let inner: WaitFunction;
-	warnIfWrapUpEndsFirst(proc, options.delay, name);
 	try {
 		inner = proc.addWrapUpListener(
 			(context: ListenerContext) => {
