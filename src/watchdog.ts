@@ -42,12 +42,18 @@ export function startWatchdog(
 	{ grace = 150, killAfter = 600 } = {},
 ): Watchdog {
 	// Loaded here, not at import: worker_threads is not among the modules Node has ready at startup.
-	const { Worker } = process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads;
-	const worker = new Worker(source, {
+	const threads = process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads;
+	const worker = new threads.Worker(source, {
 		eval: true,
 		workerData: { fireAt: deadline + grace, killAt: deadline + grace + killAfter, pid, hook: 'graceful-proc.watchdog' },
+		// As little as a thread can take: no copy of the environment, none of the parent's flags (an --inspect
+		// or --cpu-prof meant for the application), no stdio of its own.
+		env: threads.SHARE_ENV,
+		execArgv: [],
+		stdin: false,
 		stdout: true,
-		stderr: false,
+		stderr: true,
+		trackUnmanagedFds: false,
 		resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
 	});
 	worker.unref();
