@@ -4,31 +4,22 @@ type DebugFn = (formatter: string, ...args: unknown[]) => void;
 type DebugFactory = (namespace: string) => DebugFn;
 
 let factory: DebugFactory | undefined;
-let resolved: string | null | undefined;
 let envDebug: boolean | undefined;
-// Made once: createRequire() costs ~15 µs, and load() runs on every log call while debugging is off.
-let localRequire: NodeJS.Require | undefined;
 
 /**
- * `debug` is loaded only when it can print something: `DEBUG` is set, or the application already loaded
- * `debug` itself (and may have called `debug.enable()`). Loading it costs more than a shutdown listener, so
- * neither importing graceful-proc nor a quiet shutdown pays for it.
+ * `debug` is loaded only when `DEBUG` is set, which is also when `debug` itself turns namespaces on: neither
+ * importing graceful-proc nor a quiet shutdown pays for loading it, or for finding it on disk.
  */
 function load(): DebugFactory | undefined {
 	if (factory) return factory;
-	const require = (localRequire ??= createRequire(import.meta.url));
-	if (resolved === undefined) {
-		try {
-			resolved = require.resolve('debug');
-		} catch {
-			resolved = null;
-		}
-	}
-	if (resolved === null) return undefined;
 	// process.env is read once: each read crosses into C++, and this runs on every log call while quiet.
 	envDebug ??= Boolean(globalThis.process?.env?.DEBUG);
-	if (!envDebug && !(resolved in require.cache)) return undefined;
-	factory = require(resolved) as DebugFactory;
+	if (!envDebug) return undefined;
+	try {
+		factory = createRequire(import.meta.url)('debug') as DebugFactory;
+	} catch {
+		envDebug = false;
+	}
 	return factory;
 }
 

@@ -23,7 +23,8 @@ export class ListenerEntry {
 	#promise: Promise<void> | undefined;
 	#resolve: (() => void) | undefined;
 	#reject: ((error: unknown) => void) | undefined;
-	#settled: { error: unknown } | null | undefined;
+	/** undefined: not yet; null: fulfilled; otherwise the error, or how to make it when somebody asks. */
+	#settled: { error: unknown } | { makeError: () => unknown } | null | undefined;
 
 	constructor(name: string, phase: Phase, fn: Listener, timeout: number | undefined) {
 		this.name = name;
@@ -56,7 +57,7 @@ export class ListenerEntry {
 				settled === null
 					? Promise.resolve()
 					: settled !== undefined
-						? Promise.reject(settled.error)
+						? Promise.reject('makeError' in settled ? settled.makeError() : settled.error)
 						: new Promise<void>((resolve, reject) => {
 								this.#resolve = resolve;
 								this.#reject = reject;
@@ -77,5 +78,12 @@ export class ListenerEntry {
 		if (this.#settled !== undefined) return;
 		this.#settled = { error };
 		this.#reject?.(error);
+	}
+
+	/** Like fail(), but the error (and its stack trace) is made only if somebody waits: removal is common. */
+	failLazily(makeError: () => unknown): void {
+		if (this.#settled !== undefined) return;
+		this.#settled = { makeError };
+		this.#reject?.(makeError());
 	}
 }

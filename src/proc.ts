@@ -265,7 +265,7 @@ export class ProcImpl implements Proc {
 		entry.status = 'removed';
 		this.#entries.delete(entry);
 		this.#registered -= 1;
-		entry.fail(new ListenerRemovedError(entry.name));
+		entry.failLazily(() => new ListenerRemovedError(entry.name));
 		log('removed %s listener %s', entry.phase, entry.name);
 		if (this.#registered === 0 && this.#state === 'running') this.#router.uninstall();
 		return true;

@@ -119,7 +119,7 @@ describe('a signal runs every listener and exits', () => {
 			['db', 'ok'],
 		]);
 		expect(errors.join('\n')).toMatch(/error\s+sync \(wrap-up, \d+ ms\): Error: sync boom/);
-		expect(JSON.parse(JSON.stringify(report)).listeners[0]).toEqual({ name: 'sync', phase: 'wrap-up', outcome: 'error', durationMs: 0, error: { name: 'Error', message: 'sync boom' } });
+		expect(JSON.parse(JSON.stringify(report)).listeners[0]).toEqual({ name: 'sync', phase: 'wrap-up', outcome: 'error', durationMs: expect.any(Number), error: { name: 'Error', message: 'sync boom' } });
 		expect(errors.join('\n')).toMatch(/async \(wrap-up.*async boom/);
 	});
 
@@ -185,6 +185,14 @@ describe('wait() settles when that one listener has run', () => {
 		expect(fn).not.toHaveBeenCalled();
 		expect(report.listeners).toEqual([]);
 		await expect(wait()).rejects.toBeInstanceOf(ListenerRemovedError);
+	});
+
+	it('rejects a wait() that was already pending when its listener is removed', async () => {
+		const { proc } = setup({ exit: false });
+		const wait = proc.addShutdownListener(() => {}, { name: 'pool' });
+		const pending = wait();
+		wait.remove();
+		await expect(pending).rejects.toThrow('Listener `pool` was removed before it was called');
 	});
 
 	it('remove() returns false once the listener was called', async () => {
