@@ -1,18 +1,11 @@
 // examples/worker, run as a user would (`node examples/worker/main.js`, on the built package).
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startNode } from './helpers/child.js';
-import { waitUntilGone } from './helpers/supervise.js';
+import { killLeftoversAfterEach, waitUntilGone } from './helpers/supervise.js';
 
 const main = fileURLToPath(new URL('../examples/worker/main.js', import.meta.url));
-const leftovers: number[] = [];
-afterEach(() => {
-	for (const pid of leftovers.splice(0)) {
-		try {
-			process.kill(pid, 'SIGKILL');
-		} catch {}
-	}
-});
+const leftovers = killLeftoversAfterEach();
 
 describe('the worker example', () => {
 	it('restarts a crashed worker, and on SIGTERM lets it finish its job and exits 0', async () => {

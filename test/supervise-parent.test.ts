@@ -1,8 +1,8 @@
 // A real parent process (test/fixtures/supervise-parent.mjs, on the built package) supervising real children:
 // run `npm run build` first.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Child, fixture, startNode } from './helpers/child.js';
-import { commandLine, descendants, isRunning, waitUntilGone } from './helpers/supervise.js';
+import { commandLine, descendants, isRunning, killLeftoversAfterEach, waitUntilGone } from './helpers/supervise.js';
 
 interface ChildSpec {
 	name: string;
@@ -14,14 +14,7 @@ interface ChildSpec {
 }
 
 const linux = process.platform === 'linux';
-const leftovers: number[] = [];
-afterEach(() => {
-	for (const pid of leftovers.splice(0)) {
-		try {
-			process.kill(pid, 'SIGKILL');
-		} catch {}
-	}
-});
+const leftovers = killLeftoversAfterEach();
 
 /** Starts the parent and waits until it says every child is running and each child says it is ready; returns the pids. */
 async function startParent(children: ChildSpec[]) {

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { SupervisedProcess, SuperviseState } from '../../src/supervise/index.js';
@@ -145,4 +146,17 @@ export function recordStates(handle: SupervisedProcess): Array<{ state: Supervis
 /** Counts the child processes this process has spawned and not yet reaped (libuv ProcessWrap handles). */
 export function spawnedProcessHandles(): number {
 	return process.getActiveResourcesInfo().filter((name) => name === 'ProcessWrap').length;
+}
+
+/** Pids a test started and must not leave behind: SIGKILLed after each test, whatever happened. */
+export function killLeftoversAfterEach(): number[] {
+	const leftovers: number[] = [];
+	afterEach(() => {
+		for (const pid of leftovers.splice(0)) {
+			try {
+				process.kill(pid, 'SIGKILL');
+			} catch {}
+		}
+	});
+	return leftovers;
 }
