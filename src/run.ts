@@ -39,12 +39,12 @@ export function run(main: (context: RunContext) => unknown, options?: RunOptions
 	assertString('options.name', name);
 
 	const controller = new AbortController();
-	let finished: Promise<unknown>;
-	try {
-		finished = Promise.resolve(main({ signal: controller.signal }));
-	} catch (error) {
-		finished = Promise.reject(error);
-	}
+	let adopt!: (result: Promise<unknown>) => void;
+	const finished = new Promise<unknown>((resolve) => {
+		adopt = resolve;
+	});
+	// Registered before main runs: a signal that arrives once main has started must find a handler, not
+	// Node's default action (main may announce itself, and a supervisor may answer with SIGTERM at once).
 	proc.addWrapUpListener(
 		async (ctx) => {
 			controller.abort(ctx.reason);
@@ -57,6 +57,11 @@ export function run(main: (context: RunContext) => unknown, options?: RunOptions
 		},
 		{ name },
 	);
+	try {
+		adopt(Promise.resolve(main({ signal: controller.signal })));
+	} catch (error) {
+		adopt(Promise.reject(error));
+	}
 	const withCode = (proc as Partial<ProcImpl>)[kShutdownWithCode]?.bind(proc) ?? ((reason: unknown) => proc.shutdown(reason));
 	return finished.then(
 		() => withCode(`${name} returned`, 0),

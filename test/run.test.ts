@@ -8,6 +8,24 @@ function setup() {
 }
 
 describe('run(main)', () => {
+	it('installs the signal handlers before main runs, so a signal main provokes at once is handled', async () => {
+		const { fake, proc } = setup();
+		let listened: string[] = [];
+		const done = run(
+			({ signal }) => {
+				listened = fake.listenedEvents();
+				const stopped = new Promise((resolve) => signal.addEventListener('abort', resolve));
+				fake.kill('SIGTERM');
+				return stopped;
+			},
+			{ proc },
+		);
+		expect(listened).toContain('SIGTERM');
+		expect((await done).reason).toBe('SIGTERM');
+		expect(await fake.exited).toBe(0);
+		expect(fake.signalCode).toBeUndefined();
+	});
+
 	it('runs the shutdown sequence with exit code 0 when main returns', async () => {
 		const { fake, proc } = setup();
 		const cleaned: string[] = [];
