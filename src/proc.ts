@@ -41,8 +41,6 @@ const PROC_OPTIONS = [
 ] as const;
 const LISTENER_OPTIONS = ['name', 'timeout'] as const;
 
-type Entry = ListenerEntry;
-
 interface Sequence {
 	readonly reason: unknown;
 	readonly startedAt: number;
@@ -54,7 +52,7 @@ interface Sequence {
 	forceTimer?: ReturnType<typeof setTimeout>;
 	wrapUpTimer?: ReturnType<typeof setTimeout>;
 	watchdog?: Watchdog;
-	readonly running: Set<Entry>;
+	readonly running: Set<ListenerEntry>;
 }
 
 function errorToJSON(error: unknown): unknown {
@@ -110,7 +108,7 @@ export class ProcImpl implements Proc {
 	#state: ProcState = 'running';
 	#abort = new AbortController();
 	/** Registration order, which is the report's order; a Set so that removing is O(1). */
-	#entries = new Set<Entry>();
+	#entries = new Set<ListenerEntry>();
 	#registered = 0;
 	#counters: Record<Phase, number> = { 'wrap-up': 0, shutdown: 0 };
 	#sequence: Sequence | undefined;
@@ -144,8 +142,10 @@ export class ProcImpl implements Proc {
 	/** Validates everything before changing anything, then applies; returns the signal router to use. */
 	#configure(options: Omit<ProcOptions, 'process'>, current: Partial<SignalRouterOptions>): SignalRouter {
 		const signals = options.signals ?? current.signals ?? defaultSignals(this.#process.platform);
-		if (!Array.isArray(signals)) throw new TypeError(expected('options.signals', 'an array of signal names', signals));
-		signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
+		if (options.signals !== undefined) {
+			if (!Array.isArray(signals)) throw new TypeError(expected('options.signals', 'an array of signal names', signals));
+			signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
+		}
 		const timeToForceQuit = options.timeToForceQuit ?? this.#timeToForceQuit;
 		assertNumber('options.timeToForceQuit', timeToForceQuit);
 		const timeToWrapUp = options.timeToWrapUp ?? this.#timeToWrapUp;
@@ -260,7 +260,7 @@ export class ProcImpl implements Proc {
 		return wait;
 	}
 
-	#remove(entry: Entry): boolean {
+	#remove(entry: ListenerEntry): boolean {
 		if (entry.status !== 'registered') return false;
 		entry.status = 'removed';
 		this.#entries.delete(entry);
@@ -356,7 +356,7 @@ export class ProcImpl implements Proc {
 		return promise;
 	}
 
-	#call(entry: Entry): void {
+	#call(entry: ListenerEntry): void {
 		const sequence = this.#sequence!;
 		this.#registered -= 1;
 		entry.status = 'running';
@@ -390,7 +390,7 @@ export class ProcImpl implements Proc {
 		}
 	}
 
-	#settle(entry: Entry, outcome: ListenerOutcome, error?: unknown): void {
+	#settle(entry: ListenerEntry, outcome: ListenerOutcome, error?: unknown): void {
 		// After a forced exit the report is final; a late settlement changes nothing.
 		if (entry.status !== 'running') return;
 		clearTimeout(entry.timer);
@@ -432,7 +432,7 @@ export class ProcImpl implements Proc {
 		const sequence = this.#sequence!;
 		const now = Date.now();
 		const listeners = [...this.#entries]
-			.filter((entry) => entry.status !== 'removed' && (entry.status !== 'registered' || outcome === 'forced'))
+			.filter((entry) => entry.status !== 'registered' || outcome === 'forced')
 			.map((entry) => {
 				const pending = entry.status === 'running' || entry.status === 'registered';
 				return {

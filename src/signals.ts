@@ -2,14 +2,21 @@ import { constants } from 'node:os';
 import type { ProcessLike } from './types.js';
 import { assertString, expected } from './validate.js';
 
+let catchable: Set<string> | undefined;
+
 /** Signals a process can listen for. SIGBREAK exists on Windows only, and a fake process may claim to be Windows. */
-const catchable = new Set([...Object.keys(constants.signals), 'SIGBREAK']);
-catchable.delete('SIGKILL');
-catchable.delete('SIGSTOP');
+function catchableSignals(): Set<string> {
+	if (catchable === undefined) {
+		catchable = new Set([...Object.keys(constants.signals), 'SIGBREAK']);
+		catchable.delete('SIGKILL');
+		catchable.delete('SIGSTOP');
+	}
+	return catchable;
+}
 
 export function assertSignalName(argument: string, value: unknown): asserts value is string {
 	assertString(argument, value);
-	if (!catchable.has(value)) throw new RangeError(expected(argument, 'a signal name that can be caught, such as `SIGTERM`', value));
+	if (!catchableSignals().has(value)) throw new RangeError(expected(argument, 'a signal name that can be caught, such as `SIGTERM`', value));
 }
 
 export function defaultSignals(platform: string | undefined): string[] {

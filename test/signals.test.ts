@@ -9,6 +9,7 @@ describe('a real SIGTERM to a real process', () => {
 		await child.waitFor(/^ready running$/);
 		child.process.kill('SIGTERM');
 		expect(await child.closed).toEqual([0, null]);
+		expect(child.stdout).toContain('wrapping-up signal=true:SIGTERM');
 		const report = reportOf(child);
 		expect(report).toMatchObject({ reason: 'SIGTERM', outcome: 'clean', exitCode: 0 });
 		expect(report.listeners.map((l: any) => [l.name, l.phase, l.outcome])).toEqual([
