@@ -16,7 +16,7 @@ import type {
 	ShutdownReport,
 	WaitFunction,
 } from './types.js';
-import { assertBoolean, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
+import { assertBoolean, assertDuration, assertFunction, assertOptions, assertString, expected } from './validate.js';
 import { startWatchdog, WATCHDOG_HOOK, type Watchdog } from './watchdog.js';
 
 const log = createDebug('proc');
@@ -90,7 +90,7 @@ function validateListener(argument: string, fn: unknown, options: ListenerOption
 	assertFunction(argument, fn);
 	assertOptions('options', options, LISTENER_OPTIONS);
 	if (options?.name !== undefined) assertString('options.name', options.name);
-	if (options?.timeout !== undefined) assertNumber('options.timeout', options.timeout);
+	if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
 }
 
 /**
@@ -147,9 +147,9 @@ export class ProcImpl implements Proc {
 			signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
 		}
 		const timeToForceQuit = options.timeToForceQuit ?? this.#timeToForceQuit;
-		assertNumber('options.timeToForceQuit', timeToForceQuit);
+		assertDuration('options.timeToForceQuit', timeToForceQuit);
 		const timeToWrapUp = options.timeToWrapUp ?? this.#timeToWrapUp;
-		assertNumber('options.timeToWrapUp', timeToWrapUp);
+		assertDuration('options.timeToWrapUp', timeToWrapUp);
 		const exit = options.exit ?? this.#exit;
 		assertBoolean('options.exit', exit);
 		const handleErrors = options.handleErrors ?? current.handleErrors ?? false;
@@ -221,12 +221,12 @@ export class ProcImpl implements Proc {
 	}
 
 	setTimeToForceQuit(ms: number): void {
-		assertNumber('ms', ms);
+		assertDuration('ms', ms);
 		this.#timeToForceQuit = ms;
 	}
 
 	setTimeToWrapUp(ms: number): void {
-		assertNumber('ms', ms);
+		assertDuration('ms', ms);
 		this.#timeToWrapUp = ms;
 	}
 

@@ -40,13 +40,29 @@ export function assertString(argument: string, value: unknown, { nonEmpty = true
 	if (nonEmpty && value.length === 0) throw new RangeError(expected(argument, 'a non-empty string', value));
 }
 
+/** The longest a Node timer can wait: larger delays fire after 1 ms (TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A duration or count: a finite number >= min (TypeError when not a number, RangeError when out of range). */
-export function assertNumber(argument: string, value: unknown, { min = 0, integer = false, exclusiveMin = false } = {}): asserts value is number {
+export function assertNumber(
+	argument: string,
+	value: unknown,
+	{ min = 0, integer = false, exclusiveMin = false, max = Number.POSITIVE_INFINITY, maxWhy = '' } = {},
+): asserts value is number {
 	const what = `a finite ${integer ? 'integer' : 'number'} ${exclusiveMin ? '>' : '>='} ${min}`;
 	if (typeof value !== 'number') throw new TypeError(expected(argument, what, value));
 	if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || (exclusiveMin && value === min)) {
 		throw new RangeError(expected(argument, what, value));
 	}
+	if (value > max) throw new RangeError(expected(argument, `a finite ${integer ? 'integer' : 'number'} <= ${max}${maxWhy}`, value));
+}
+
+/**
+ * A time in milliseconds that a timer will honour: a finite number >= min and <= 2^31 - 1 (about 24.8 days).
+ * `scale` is for times given in other units (1000 for seconds).
+ */
+export function assertDuration(argument: string, value: unknown, { min = 0, exclusiveMin = false, scale = 1 } = {}): asserts value is number {
+	assertNumber(argument, value, { min, exclusiveMin, max: Math.floor(MAX_TIMER_MS / scale), maxWhy: ' (the longest a timer can wait)' });
 }
 
 /** Options must be a plain object (or undefined), and only carry keys we know: a typo is an error, not a silent default. */

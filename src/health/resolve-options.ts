@@ -1,5 +1,5 @@
 import type { Proc } from '../types.js';
-import { assertFunction, assertNumber, assertOptions, assertProc, assertString, expected } from '../validate.js';
+import { assertDuration, assertFunction, assertNumber, assertOptions, assertProc, assertString, expected } from '../validate.js';
 import type { HealthCheck, HealthTickerOptions } from './types.js';
 
 const KNOWN = [
@@ -47,9 +47,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 	for (const [name, check] of entries) assertFunction(`options.checks.${name}`, check);
 
 	const interval = o.interval ?? DEFAULT_INTERVAL;
-	assertNumber('options.interval', interval, { min: 0, exclusiveMin: true });
+	assertDuration('options.interval', interval, { min: 0, exclusiveMin: true });
 	const timeout = o.timeout ?? Math.min(DEFAULT_TIMEOUT, interval);
-	assertNumber('options.timeout', timeout, { min: 0, exclusiveMin: true });
+	assertDuration('options.timeout', timeout, { min: 0, exclusiveMin: true });
 	// A check that may outlast the interval would make every round late; the cache would always be stale.
 	if (timeout > interval) {
 		throw new RangeError(expected('options.timeout', `a finite number > 0 and <= \`options.interval\` (${interval})`, timeout));
@@ -64,7 +64,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 		if (typeof maxEventLoopDelay !== 'number') {
 			throw new TypeError(expected('options.maxEventLoopDelay', 'a finite number > 0, or false', maxEventLoopDelay));
 		}
-		assertNumber('options.maxEventLoopDelay', maxEventLoopDelay, { min: 0, exclusiveMin: true });
+		assertDuration('options.maxEventLoopDelay', maxEventLoopDelay, { min: 0, exclusiveMin: true });
 	}
 
 	if (o.heartbeatFile !== undefined) assertString('options.heartbeatFile', o.heartbeatFile);

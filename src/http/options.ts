@@ -1,5 +1,5 @@
 import type { Proc } from '../types.js';
-import { assertNumber, assertOptions, assertProc, assertString, expected } from '../validate.js';
+import { assertDuration, assertOptions, assertProc, assertString, expected } from '../validate.js';
 
 export interface DrainOptions {
 	/**
@@ -61,10 +61,10 @@ export function resolveDrainOptions(
 	const o = (options ?? {}) as DrainOptions;
 	// Only `undefined` means "the default": a null is a mistake worth hearing about.
 	const delay = o.delay === undefined ? 0 : o.delay;
-	assertNumber(`${prefix}.delay`, delay);
+	assertDuration(`${prefix}.delay`, delay);
 	const idleGrace = o.idleGrace === undefined ? DEFAULT_IDLE_GRACE : o.idleGrace;
-	assertNumber(`${prefix}.idleGrace`, idleGrace);
-	if (o.timeout !== undefined) assertNumber(`${prefix}.timeout`, o.timeout);
+	assertDuration(`${prefix}.idleGrace`, idleGrace);
+	if (o.timeout !== undefined) assertDuration(`${prefix}.timeout`, o.timeout);
 	if (o.name !== undefined) assertString(`${prefix}.name`, o.name);
 	if (o.proc !== undefined) assertProc(`${prefix}.proc`, o.proc);
 	return { delay, idleGrace, timeout: o.timeout, name: o.name, proc: o.proc };

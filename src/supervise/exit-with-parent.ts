@@ -1,7 +1,7 @@
 import { createDebug } from '../debug.js';
 import { proc as processWideProc } from '../index.js';
 import type { Proc } from '../types.js';
-import { assertNumber, assertOptions, expected } from '../validate.js';
+import { assertDuration, assertOptions, expected } from '../validate.js';
 
 const log = createDebug('supervise');
 
@@ -32,7 +32,7 @@ export interface ExitWithParentOptions {
 export function exitWithParent(options?: ExitWithParentOptions): () => void {
 	assertOptions('options', options, ['interval', 'proc']);
 	const interval = options?.interval ?? 1000;
-	assertNumber('options.interval', interval, { min: 1 });
+	assertDuration('options.interval', interval, { min: 1 });
 	const proc = options?.proc ?? processWideProc;
 	if (proc === null || typeof proc !== 'object' || typeof proc.shutdown !== 'function' || !(proc.signal instanceof AbortSignal)) {
 		throw new TypeError(expected('options.proc', 'a proc from createProc()', proc));

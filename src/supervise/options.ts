@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Proc } from '../types.js';
-import { assertBoolean, assertNumber, assertOneOf, assertOptions, assertProc, assertString, expected } from '../validate.js';
+import { assertBoolean, assertDuration, assertNumber, assertOneOf, assertOptions, assertProc, assertString, expected } from '../validate.js';
 
 /** Where a supervised child is in its life. */
 export type SuperviseState = 'starting' | 'running' | 'backoff' | 'stopping' | 'exited' | 'fatal';
@@ -222,9 +222,9 @@ export function resolveOptions(
 
 	assertOptions('options.backoff', o.backoff, BACKOFF_OPTIONS);
 	const initial = o.backoff?.initial ?? defaultBackoff.initial;
-	assertNumber('options.backoff.initial', initial);
+	assertDuration('options.backoff.initial', initial);
 	const max = o.backoff?.max ?? Math.max(defaultBackoff.max, initial);
-	assertNumber('options.backoff.max', max, { min: initial });
+	assertDuration('options.backoff.max', max, { min: initial });
 	const factor = o.backoff?.factor ?? defaultBackoff.factor;
 	assertNumber('options.backoff.factor', factor, { min: 1 });
 	const jitter = o.backoff?.jitter ?? defaultBackoff.jitter;
@@ -232,7 +232,7 @@ export function resolveOptions(
 	if (jitter > 1) throw new RangeError(expected('options.backoff.jitter', 'a finite number from 0 to 1', jitter));
 
 	const startSecs = o.startSecs ?? 1;
-	assertNumber('options.startSecs', startSecs);
+	assertDuration('options.startSecs', startSecs, { scale: 1000 });
 	const maxRestarts = o.maxRestarts ?? 10;
 	if (maxRestarts !== Number.POSITIVE_INFINITY) assertNumber('options.maxRestarts', maxRestarts, { integer: true });
 
@@ -242,7 +242,7 @@ export function resolveOptions(
 		throw new RangeError(expected('options.stopSignal', 'a signal name such as `SIGTERM`', stopSignal));
 	}
 	const stopTimeout = o.stopTimeout ?? 5000;
-	assertNumber('options.stopTimeout', stopTimeout);
+	assertDuration('options.stopTimeout', stopTimeout);
 	const killGroup = o.killGroup ?? false;
 	assertBoolean('options.killGroup', killGroup);
 	const watchdog = o.watchdog ?? true;
