@@ -3,6 +3,7 @@ import { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './er
 import { ListenerEntry } from './listener-entry.js';
 import { assertSignalName, defaultSignals, SignalRouter, type SignalRouterOptions } from './signals.js';
 import { formatSummary } from './summary.js';
+import { RESERVE_TIME, TimeBudget, TIMES_DO_NOT_FIT } from './time-budget.js';
 import type {
 	Listener,
 	ListenerOptions,
@@ -103,8 +104,7 @@ export class ProcImpl implements Proc {
 	#logger: Logger | false = stderrLogger;
 	#onReport: ((report: ShutdownReport) => void) | undefined;
 	#router: SignalRouter;
-	#timeToForceQuit = 5500;
-	#timeToWrapUp = 1000;
+	readonly #times = new TimeBudget((message) => this.#warn(message));
 	#state: ProcState = 'running';
 	#abort = new AbortController();
 	/** Registration order, which is the report's order; a Set so that removing is O(1). */
@@ -141,22 +141,22 @@ export class ProcImpl implements Proc {
 
 	/** Validates everything before changing anything, then applies; returns the signal router to use. */
 	#configure(options: Omit<ProcOptions, 'process'>, current: Partial<SignalRouterOptions>): SignalRouter {
-		const signals = options.signals ?? current.signals ?? defaultSignals(this.#process.platform);
+		// `null` is bad input, not "unset": only `undefined` falls back to the current value.
+		const pick = <T,>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
+		const signals = pick(options.signals, current.signals ?? defaultSignals(this.#process.platform));
 		if (options.signals !== undefined) {
 			if (!Array.isArray(signals)) throw new TypeError(expected('options.signals', 'an array of signal names', signals));
 			signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
 		}
-		const timeToForceQuit = options.timeToForceQuit ?? this.#timeToForceQuit;
-		assertDuration('options.timeToForceQuit', timeToForceQuit);
-		const timeToWrapUp = options.timeToWrapUp ?? this.#timeToWrapUp;
-		assertDuration('options.timeToWrapUp', timeToWrapUp);
-		const exit = options.exit ?? this.#exit;
+		if (options.timeToForceQuit !== undefined) assertDuration('options.timeToForceQuit', options.timeToForceQuit);
+		if (options.timeToWrapUp !== undefined) assertDuration('options.timeToWrapUp', options.timeToWrapUp);
+		const exit = pick(options.exit, this.#exit);
 		assertBoolean('options.exit', exit);
-		const handleErrors = options.handleErrors ?? current.handleErrors ?? false;
+		const handleErrors = pick(options.handleErrors, current.handleErrors ?? false);
 		assertBoolean('options.handleErrors', handleErrors);
-		const pm2 = options.pm2 ?? current.pm2 ?? true;
+		const pm2 = pick(options.pm2, current.pm2 ?? true);
 		assertBoolean('options.pm2', pm2);
-		const logger = options.logger ?? this.#logger;
+		const logger = pick(options.logger, this.#logger);
 		if (logger !== false && (logger === null || typeof logger !== 'object' || typeof logger.error !== 'function')) {
 			throw new TypeError(expected('options.logger', 'an object with an `error(message)` method, or false', logger));
 		}
@@ -172,8 +172,7 @@ export class ProcImpl implements Proc {
 			throw new TypeError(expected('options.diagnosticReport', 'a boolean or a signal name', diagnostic));
 		}
 
-		this.#timeToForceQuit = timeToForceQuit;
-		this.#timeToWrapUp = timeToWrapUp;
+		this.#times.set({ timeToForceQuit: options.timeToForceQuit, timeToWrapUp: options.timeToWrapUp });
 		this.#exit = exit;
 		this.#logger = logger;
 		if (options.onReport !== undefined) this.#onReport = options.onReport;
@@ -202,12 +201,29 @@ export class ProcImpl implements Proc {
 		return this.#sequence?.deadline;
 	}
 
+	/** The time in force: as set, or, when unset, what the registered listeners need (see TimeBudget). */
 	get timeToForceQuit(): number {
-		return this.#timeToForceQuit;
+		return this.#times.timeToForceQuit;
 	}
 
 	get timeToWrapUp(): number {
-		return this.#timeToWrapUp;
+		return this.#times.timeToWrapUp;
+	}
+
+	/** For drain() and supervise(): how long a listener they register may rightly take. Returns the release. */
+	[RESERVE_TIME](phase: Phase, ms: number, who: string): () => void {
+		return this.#times.reserve(phase, ms, who);
+	}
+
+	#warn(message: string): void {
+		const emit = (this.#process as { emitWarning?: (message: string, options: { code: string }) => void }).emitWarning;
+		if (typeof emit === 'function') emit.call(this.#process, message, { code: TIMES_DO_NOT_FIT });
+		else log('%s', message);
+	}
+
+	/** A running sequence keeps the times it started with: changing them then would promise what it cannot keep. */
+	#assertNotStarted(method: string): void {
+		if (this.#state !== 'running') throw new Error(`graceful-proc: ${method}() is not possible once shutdown has started`);
 	}
 
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
@@ -222,12 +238,14 @@ export class ProcImpl implements Proc {
 
 	setTimeToForceQuit(ms: number): void {
 		assertDuration('ms', ms);
-		this.#timeToForceQuit = ms;
+		this.#assertNotStarted('setTimeToForceQuit');
+		this.#times.set({ timeToForceQuit: ms });
 	}
 
 	setTimeToWrapUp(ms: number): void {
 		assertDuration('ms', ms);
-		this.#timeToWrapUp = ms;
+		this.#assertNotStarted('setTimeToWrapUp');
+		this.#times.set({ timeToWrapUp: ms });
 	}
 
 	shutdown(reason?: unknown): Promise<ShutdownReport> {
@@ -325,7 +343,7 @@ export class ProcImpl implements Proc {
 		const sequence: Sequence = {
 			reason,
 			startedAt,
-			deadline: startedAt + this.#timeToForceQuit,
+			deadline: startedAt + this.timeToForceQuit,
 			promise,
 			resolve,
 			exitCodeFloor,
@@ -333,9 +351,9 @@ export class ProcImpl implements Proc {
 			running: new Set(),
 		};
 		this.#sequence = sequence;
-		log('shutdown started (reason: %o), force-quit in %d ms', reason, this.#timeToForceQuit);
+		log('shutdown started (reason: %o), force-quit in %d ms', reason, this.timeToForceQuit);
 		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
-		sequence.forceTimer = setTimeout(() => this.#force('deadline'), this.#timeToForceQuit);
+		sequence.forceTimer = setTimeout(() => this.#force('deadline'), this.timeToForceQuit);
 		if (this.#exit && this.#process === globalThis.process) {
 			(globalThis as Record<symbol, unknown>)[WATCHDOG_HOOK] = () => this.#force('deadline (event loop blocked)', true);
 			try {
@@ -349,7 +367,7 @@ export class ProcImpl implements Proc {
 		this.#state = 'wrapping-up';
 		this.#abort.abort(reason);
 		for (const entry of this.#entries) if (entry.phase === 'wrap-up' && entry.status === 'registered') this.#call(entry);
-		const wrapUpTimer = setTimeout(() => this.#enterShutdownPhase(), this.#timeToWrapUp);
+		const wrapUpTimer = setTimeout(() => this.#enterShutdownPhase(), this.timeToWrapUp);
 		wrapUpTimer.unref?.();
 		sequence.wrapUpTimer = wrapUpTimer;
 		this.#advance();

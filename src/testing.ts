@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import type { ProcessLike } from './types.js';
-import { assertOptions, expected } from './validate.js';
+import { assertBoolean, assertNumber, assertOptions, assertString, expected } from './validate.js';
 
 export interface FakeProcessOptions {
 	/** @default 4242 */
@@ -42,18 +42,26 @@ export class FakeProcess extends EventEmitter implements ProcessLike {
 	readonly channel: { unref(): void } | undefined;
 	readonly #activeResources: string[];
 	readonly sent: unknown[] = [];
+	/** What `process.emitWarning()` was given, such as a proc's warning that its times cannot hold what was registered. */
+	readonly warnings: Array<{ message: string; code: string | undefined }> = [];
 	#resolveExited!: (code: number) => void;
 
 	constructor(options: FakeProcessOptions = {}) {
 		super();
 		assertOptions('options', options, ['pid', 'platform', 'ipc', 'activeResources']);
-		this.pid = options.pid ?? 4242;
-		this.platform = options.platform ?? process.platform;
-		this.#activeResources = options.activeResources ?? [];
+		const { pid = 4242, platform = process.platform, ipc = false, activeResources = [] } = options;
+		assertNumber('options.pid', pid, { min: 1, integer: true });
+		assertString('options.platform', platform);
+		assertBoolean('options.ipc', ipc);
+		if (!Array.isArray(activeResources)) throw new TypeError(expected('options.activeResources', 'an array of strings', activeResources));
+		activeResources.forEach((name, index) => assertString(`options.activeResources[${index}]`, name, { nonEmpty: false }));
+		this.pid = pid;
+		this.platform = platform;
+		this.#activeResources = [...activeResources];
 		this.exited = new Promise((resolve) => {
 			this.#resolveExited = resolve;
 		});
-		if (options.ipc) {
+		if (ipc) {
 			this.channel = { unref() {} };
 			(this as { send?: (message: unknown) => boolean }).send = (message: unknown) => {
 				this.sent.push(message);
@@ -84,6 +92,12 @@ export class FakeProcess extends EventEmitter implements ProcessLike {
 		this.#setExit(code);
 	}
 
+	emitWarning(warning: string | Error, options?: { code?: string } | string): void {
+		const message = typeof warning === 'string' ? warning : warning.message;
+		const code = typeof options === 'object' && options !== null ? options.code : undefined;
+		this.warnings.push({ message, code });
+	}
+
 	/** Deliver an IPC message, as PM2 does with `'shutdown'`. */
 	message(message: unknown): void {
 		if (!this.channel) throw new Error('This fake process has no IPC channel; create it with { ipc: true }');
@@ -103,6 +117,8 @@ export class FakeProcess extends EventEmitter implements ProcessLike {
 		if (this.exitCode !== undefined) return;
 		this.exitCode = code;
 		this.emit('exit', code);
+		// A process that has exited listens for nothing: what a proc left installed went with it.
+		this.removeAllListeners();
 		this.#resolveExited(code);
 	}
 }
