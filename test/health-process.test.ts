@@ -68,3 +68,21 @@ describe('a real SIGTERM turns readiness false while the service drains, and kee
 		);
 	});
 });
+
+describe('rounds keep their interval in an idle process, also when checks time out', () => {
+	// The child's only ref'd handle is a timer of its own that fires once, after 2 s: the loop sleeps in
+	// between unless the ticker's own (unref'd) timers wake it. interval 100, a check that always times out.
+	it.each([
+		['with the loop-stall monitor on (the default)', []],
+		['with nothing else of the ticker waking the loop', ['--no-loop-monitor']],
+	])('runs about 20 rounds in 2 s %s', async (_, flags) => {
+		const child = startNode(fixture('health-idle.mjs'), ['2000', ...flags]);
+		children.push(child);
+		await child.waitFor(/^ready$/);
+		const [, rounds] = (await child.waitFor(/^rounds (\d+)$/, 20_000)) as RegExpMatchArray;
+		// About 20 (2000 / 100 ms); a loaded machine loses a few, a stopped ticker gets 1 to 5.
+		expect(Number(rounds)).toBeGreaterThanOrEqual(12);
+		expect(Number(rounds)).toBeLessThanOrEqual(21);
+		expect(await closedWithin(child.closed, 10_000)).toEqual([0, null]);
+	});
+});

@@ -260,16 +260,13 @@ export class Ticker implements HealthView {
 			this.#cancelNext = undefined;
 			void this.check();
 		};
-		if (delay > 0) {
-			const timer = setTimeout(next, delay);
-			timer.unref?.();
-			this.#cancelNext = () => clearTimeout(timer);
-		} else {
-			// setTimeout(0) would wait 1 ms, and back-to-back rounds would drift; an immediate still lets I/O in.
-			const immediate = setImmediate(next);
-			immediate.unref?.();
-			this.#cancelNext = () => clearImmediate(immediate);
-		}
+		// Always a timer, never an immediate: an unref'd immediate does not wake a loop that sleeps in poll
+		// (an idle worker waiting on a long timer of its own), so rounds would stop until something else
+		// woke the process. An unref'd timer does wake it, and still never keeps a finished process alive.
+		// A round that ran late (its check timed out at `interval`) is followed after 1 ms.
+		const timer = setTimeout(next, Math.max(0, delay));
+		timer.unref?.();
+		this.#cancelNext = () => clearTimeout(timer);
 	}
 
 	#changed(): void {
