@@ -23,6 +23,18 @@ export function defaultSignals(platform: string | undefined): string[] {
 	return platform === 'win32' ? ['SIGTERM', 'SIGINT', 'SIGBREAK'] : ['SIGTERM', 'SIGINT'];
 }
 
+/**
+ * Whether PM2 may stop this process with a 'shutdown' message. A process-like object given by the caller (a
+ * test's fake) is taken at its word when it can receive messages; the real process must be a PM2 app in cluster
+ * mode or one started with `shutdown_with_message` (PM2 passes an app's settings in its environment).
+ */
+function expectsPm2Message(p: ProcessLike): boolean {
+	if (typeof p.send !== 'function') return false;
+	if (p !== globalThis.process) return true;
+	const env = globalThis.process.env;
+	return env.pm_id !== undefined && (env.exec_mode === 'cluster_mode' || env.shutdown_with_message === 'true');
+}
+
 export interface SignalRouterOptions {
 	process: ProcessLike;
 	signals: readonly string[];
@@ -63,14 +75,13 @@ export class SignalRouter {
 			add('uncaughtException', (error: unknown) => o.onError(error, 'uncaughtException'));
 			add('unhandledRejection', (reason: unknown) => o.onError(reason, 'unhandledRejection'));
 		}
-		// PM2 sends a 'shutdown' message instead of a signal where signals do not exist (Windows).
-		if (o.pm2 && typeof o.process.send === 'function') {
+		// PM2 stops an app with a 'shutdown' message instead of a signal in a cluster-mode reload and with
+		// `shutdown_with_message`. Only then do we listen: a 'message' listener refs the IPC channel, and Node offers
+		// no way to take that back without also breaking the app's own 'message' listeners added later.
+		if (o.pm2 && expectsPm2Message(o.process)) {
 			add('message', (message: unknown) => {
 				if (message === 'shutdown') o.onSignal('shutdown');
 			});
-			// A 'message' listener refs the IPC channel; ours alone must not keep the process alive.
-			const count = (o.process as { listenerCount?: (event: string) => number }).listenerCount?.('message');
-			if (count === 1) o.process.channel?.unref?.();
 		}
 	}
 
