@@ -25,8 +25,11 @@ const log = createDebug('proc');
 /** A repeat of the first signal within this window is the same Ctrl+C delivered twice (terminal and npm). */
 const DUPLICATE_SIGNAL_MS = 100;
 
-/** Lets `run()` start the sequence with an exit code floor without widening the public API. */
-export const kShutdownWithCode = Symbol('graceful-proc.shutdownWithCode');
+/**
+ * Lets `run()` start the sequence with an exit code floor without widening the public API. Registered, so that
+ * `run()` of the CommonJS build finds it on a proc made by the ESM build (or another copy), and vice versa.
+ */
+export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
 
 const PROC_OPTIONS = [
 	'process',

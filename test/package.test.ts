@@ -19,13 +19,25 @@ describe('importing has no side effects', () => {
 });
 
 describe('exactly one sequence per process, however the package is loaded', () => {
-	it('shares one proc between require() and import(), and runs each listener once', async () => {
-		const child = startNode(fixture('esm-cjs-child.cjs'));
+	// require() gets the CommonJS build and import() the ESM build: two module instances of every file, and still
+	// one proc, whichever of them gets there first.
+	it.each(['require-first', 'import-first'])('shares one proc between the CommonJS and the ESM build (%s), and runs each listener once', async (order) => {
+		const child = startNode(fixture('esm-cjs-child.cjs'), [order]);
+		await child.waitFor(/^loaded require=index\.cjs same=true$/);
 		await child.waitFor(/^ready same=true handlers=1$/);
 		child.process.kill('SIGTERM');
 		expect(await child.closed).toEqual([0, null]);
 		expect(child.stdout).toContain('ran required,imported');
+		expect(reportOf(child)).toMatchObject({ outcome: 'clean', exitCode: 0 });
 		expect(child.stderr()).not.toMatch(/Error/);
+	});
+
+	// run() asks the proc for an exit code floor through a symbol: with a proc made by the other build it must
+	// still be found, or a main that fails ends the process with 0.
+	it.each(['require-first', 'import-first'])('run() from the other build exits 1 when main fails (%s)', async (order) => {
+		const child = startNode(fixture('esm-cjs-child.cjs'), [order, 'run-rejects']);
+		expect(await child.closed).toEqual([1, null]);
+		expect(reportOf(child)).toMatchObject({ outcome: 'failed', exitCode: 1, reason: { message: 'main failed' } });
 	});
 
 	it('shares one proc between two copies in different node_modules folders', async () => {
