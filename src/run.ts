@@ -57,6 +57,13 @@ export function run(main: (context: RunContext) => unknown, options?: RunOptions
 		},
 		{ name },
 	);
+	// main may await nothing but its signal (a worker waiting to be told to stop): a promise holds no event loop
+	// open, so without this the process would exit 0 at once, before any signal and with no listener run.
+	const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+	void finished.then(
+		() => clearInterval(keepAlive),
+		() => clearInterval(keepAlive),
+	);
 	try {
 		adopt(Promise.resolve(main({ signal: controller.signal })));
 	} catch (error) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createProc, run } from '../src/index.js';
 import { createFakeProcess } from '../src/testing.js';
+import { fixture, startNode } from './helpers/child.js';
 
 function setup() {
 	const fake = createFakeProcess();
@@ -100,5 +101,20 @@ describe('run(main)', () => {
 		fake.kill('SIGTERM');
 		expect((await done).listeners[0]).toMatchObject({ name: 'main', outcome: 'error' });
 		expect(await fake.exited).toBe(1);
+	});
+});
+
+describe('run(main) in a real process', () => {
+	it('keeps the process alive while main only awaits its signal, then stops cleanly on SIGTERM', async () => {
+		const child = startNode(fixture('run-waits.mjs'));
+		await child.waitFor(/^ready$/);
+		// Before, the process exited 0 here on its own, without a signal and without running any listener.
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(child.process.exitCode).toBe(null);
+		child.process.kill('SIGTERM');
+		const [, report] = (await child.waitFor(/^report (.*)$/))!;
+		expect(JSON.parse(report!)).toEqual({ outcome: 'clean', reason: 'SIGTERM', exitCode: 0, listeners: [['main', 'ok']] });
+		expect(child.stdout).toContain('main saw the signal');
+		expect(await child.closed).toEqual([0, null]);
 	});
 });
