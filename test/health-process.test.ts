@@ -86,3 +86,21 @@ describe('rounds keep their interval in an idle process, also when checks time o
 		expect(await closedWithin(child.closed, 10_000)).toEqual([0, null]);
 	});
 });
+
+describe('a check that fails with a value that resists being shown does not kill the process', () => {
+	it('lives through rounds of a throwing message getter, a throwing toJSON and toString, a BigInt in a null-prototype object, a revoked Proxy', async () => {
+		const child = startNode(fixture('health-hostile.mjs'));
+		children.push(child);
+		const [, json] = (await child.waitFor(/^status (.+)$/)) as RegExpMatchArray;
+		expect(await closedWithin(child.closed, 10_000)).toEqual([0, null]);
+		expect(child.stderr()).not.toMatch(/Unhandled|uncaught/i);
+		const status = JSON.parse(json!);
+		expect(status).toMatchObject({ started: false, ready: false, live: true });
+		expect(status.checks).toEqual({
+			badMessage: expect.objectContaining({ ok: false, error: 'Error' }),
+			unprintable: expect.objectContaining({ ok: false, error: 'failed with a value that cannot be shown (object)' }),
+			bigint: expect.objectContaining({ ok: false, error: '{"rows":"10n"}' }),
+			revoked: expect.objectContaining({ ok: false, error: 'failed with a value that cannot be shown (object)' }),
+		});
+	});
+});

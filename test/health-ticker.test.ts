@@ -182,6 +182,28 @@ describe('a failing check shows its error message, never a stack trace', () => {
 		expect(JSON.stringify(ticker.status())).not.toMatch(/\n|\s+at\s/);
 	});
 
+	it('keeps the schedule and reports a warning when an onChange listener throws a value with no string form', async () => {
+		const warnings: Error[] = [];
+		const onWarning = (warning: Error) => warnings.push(warning);
+		process.on('warning', onWarning);
+		try {
+			let calls = 0;
+			const ticker = jar.track(createHealthTicker({ checks: { a: () => void calls++ }, interval: 1000, proc: false }));
+			ticker.onChange(() => {
+				throw Object.create(null);
+			});
+			await flush();
+			await vi.advanceTimersByTimeAsync(2000);
+			expect(calls).toBe(3);
+			expect(ticker.status().ready).toBe(true);
+			await vi.waitFor(() =>
+				expect(warnings.map((w) => w.message)).toContain('graceful-proc: a health onChange listener threw: {}'),
+			);
+		} finally {
+			process.off('warning', onWarning);
+		}
+	});
+
 	it('counts any other resolved value, and a synchronous value, as a pass', async () => {
 		const ticker = jar.track(
 			createHealthTicker({ checks: { a: () => 0, b: async () => null, c: () => 'ok' }, interval: 1000, proc: false }),

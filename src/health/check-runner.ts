@@ -1,25 +1,6 @@
 import pTimeout, { TimeoutError } from 'p-timeout';
+import { messageOf } from './message-of.js';
 import type { CheckResult, HealthCheck } from './types.js';
-
-/** Long error messages (a driver dumping a query) would bloat every verbose probe answer. */
-const MAX_MESSAGE = 300;
-
-/** A check's error as one line of text: its message, never its stack. */
-export function messageOf(error: unknown): string {
-	let text: string;
-	if (error instanceof Error) text = error.message || error.name;
-	else if (typeof error === 'string') text = error;
-	else if (error === undefined || error === null) text = 'failed';
-	else {
-		try {
-			text = JSON.stringify(error) ?? String(error);
-		} catch {
-			text = String(error);
-		}
-	}
-	text = text.split('\n', 1)[0] ?? '';
-	return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text || 'failed';
-}
 
 // Read at call time, so vitest's fake timers (installed after import) drive the timeout too.
 const unrefTimers = {

@@ -7,6 +7,7 @@ import { CheckRunner } from './check-runner.js';
 import { createHealthHandler, type Endpoint, type HealthView, type Verdict } from './handler.js';
 import { closeServer, listenHealth } from './listen-health.js';
 import { type LoopDelayMonitor, startLoopDelayMonitor } from './loop-delay-monitor.js';
+import { messageOf } from './message-of.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { touchFile } from './touch-file.js';
 import type {
@@ -157,11 +158,18 @@ export class Ticker implements HealthView {
 		this.#cancelNext = undefined;
 		this.#rounds += 1;
 		const startedAt = performance.now();
-		const round = this.#runRound().then((status) => {
-			this.#round = undefined;
-			this.#schedule(startedAt);
-			return status;
-		});
+		const round = this.#runRound()
+			.catch((error: unknown) => {
+				// A round must never reject: the scheduled call has nobody to hand it to (an unhandled rejection
+				// would end the process), and the schedule must go on.
+				log('round failed unexpectedly: %s', messageOf(error));
+				return this.status();
+			})
+			.then((status) => {
+				this.#round = undefined;
+				this.#schedule(startedAt);
+				return status;
+			});
 		this.#round = round;
 		return round;
 	}
@@ -241,11 +249,11 @@ export class Ticker implements HealthView {
 		try {
 			await touchFile(file);
 		} catch (error) {
-			log('heartbeat %s failed: %o', file, error);
+			log('heartbeat %s failed: %s', file, messageOf(error));
 			if (!this.#heartbeatWarned) {
 				// A heartbeat that silently never gets written turns into a restart loop; say it once, loudly.
 				this.#heartbeatWarned = true;
-				process.emitWarning(`graceful-proc: cannot touch heartbeat file ${file}: ${(error as Error).message}`, {
+				process.emitWarning(`graceful-proc: cannot touch heartbeat file ${file}: ${messageOf(error)}`, {
 					code: 'GRACEFUL_PROC_HEARTBEAT',
 				});
 			}
@@ -280,8 +288,9 @@ export class Ticker implements HealthView {
 			try {
 				listener(current, previous);
 			} catch (error) {
-				log('onChange listener threw: %o', error);
-				process.emitWarning(`graceful-proc: a health onChange listener threw: ${(error as Error)?.message ?? String(error)}`, {
+				const message = messageOf(error);
+				log('onChange listener threw: %s', message);
+				process.emitWarning(`graceful-proc: a health onChange listener threw: ${message}`, {
 					code: 'GRACEFUL_PROC_HEALTH_LISTENER',
 				});
 			}
