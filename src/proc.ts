@@ -1,7 +1,7 @@
 import { createDebug } from './debug.js';
 import { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
 import { ListenerEntry } from './listener-entry.js';
-import { assertSignalName, defaultSignals, SignalRouter, type SignalRouterOptions } from './signals.js';
+import { assertSignalName, SignalRouter, type SignalRouterOptions } from './signals.js';
 import { formatSummary } from './summary.js';
 import { RESERVE_TIME, TimeBudget, TIMES_DO_NOT_FIT } from './time-budget.js';
 import type {
@@ -146,7 +146,8 @@ export class ProcImpl implements Proc {
 	#configure(options: Omit<ProcOptions, 'process'>, current: Partial<SignalRouterOptions>): SignalRouter {
 		// `null` is bad input, not "unset": only `undefined` falls back to the current value.
 		const pick = <T,>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
-		const signals = pick(options.signals, current.signals ?? defaultSignals(this.#process.platform));
+		// Left undefined, the defaults are resolved when the handlers are installed (nodemon adds SIGUSR2).
+		const signals = pick(options.signals, current.signals);
 		if (options.signals !== undefined) {
 			if (!Array.isArray(signals)) throw new TypeError(expected('options.signals', 'an array of signal names', signals));
 			signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
@@ -179,10 +180,10 @@ export class ProcImpl implements Proc {
 		this.#exit = exit;
 		this.#logger = logger;
 		if (options.onReport !== undefined) this.#onReport = options.onReport;
-		this.#routerOptions = { signals: [...new Set(signals)], handleErrors, pm2, diagnosticSignal };
+		this.#routerOptions = { signals: signals && [...new Set(signals)], handleErrors, pm2, diagnosticSignal };
 		return new SignalRouter({
 			process: this.#process,
-			signals: this.#routerOptions.signals!,
+			signals: this.#routerOptions.signals,
 			handleErrors,
 			pm2,
 			diagnosticSignal,

@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { underNodemon } from './nodemon.js';
 import type { ProcessLike } from './types.js';
 import { assertString, expected } from './validate.js';
 
@@ -24,6 +25,16 @@ export function defaultSignals(platform: string | undefined): string[] {
 }
 
 /**
+ * The signals a router listens for when none were configured: Node's stop signals, and SIGUSR2 under nodemon
+ * (its restart signal) unless the diagnostic report has taken it.
+ */
+function resolveDefaultSignals(o: SignalRouterOptions): readonly string[] {
+	const signals = defaultSignals(o.process.platform);
+	if (o.process === globalThis.process && o.diagnosticSignal !== 'SIGUSR2' && underNodemon()) signals.push('SIGUSR2');
+	return signals;
+}
+
+/**
  * Whether PM2 may stop this process with a 'shutdown' message. A process-like object given by the caller (a
  * test's fake) is taken at its word when it can receive messages; the real process must be a PM2 app in cluster
  * mode or one started with `shutdown_with_message` (PM2 passes an app's settings in its environment).
@@ -37,7 +48,8 @@ function expectsPm2Message(p: ProcessLike): boolean {
 
 export interface SignalRouterOptions {
 	process: ProcessLike;
-	signals: readonly string[];
+	/** undefined: the defaults, resolved when the handlers are installed. */
+	signals: readonly string[] | undefined;
 	handleErrors: boolean;
 	pm2: boolean;
 	diagnosticSignal: string | undefined;
@@ -69,7 +81,7 @@ export class SignalRouter {
 			o.process.on(event, handler);
 			this.#installed.push([event, handler]);
 		};
-		for (const name of o.signals) add(name, () => o.onSignal(name));
+		for (const name of o.signals ?? resolveDefaultSignals(o)) add(name, () => o.onSignal(name));
 		if (o.diagnosticSignal !== undefined) add(o.diagnosticSignal, () => o.onDiagnostic());
 		if (o.handleErrors) {
 			add('uncaughtException', (error: unknown) => o.onError(error, 'uncaughtException'));
