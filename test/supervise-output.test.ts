@@ -46,6 +46,39 @@ describe("stdio: 'pipe' prefixes every line with the child's name", () => {
 		expect(stderr.lines).toEqual(['[echo] to stderr']);
 	});
 
+	it('takes any object with write() as a destination, without crashing the parent', async () => {
+		const chunks: string[] = [];
+		const stderr: string[] = [];
+		const handle = start([], {
+			name: 'echo',
+			stdio: 'pipe',
+			stdout: { write: (chunk: Uint8Array) => void chunks.push(Buffer.from(chunk).toString('utf8')) },
+			stderr: { write: (chunk: Uint8Array) => void stderr.push(Buffer.from(chunk).toString('utf8')) },
+		});
+		await stateReached(handle, 'exited');
+		const lines = chunks.join('').split('\n');
+		expect(lines).toContain('[echo] env (unset)');
+		expect(lines).toContain('[echo] no newline at the end');
+		expect(stderr.join('')).toBe('[echo] to stderr\n');
+	});
+
+	it('loses the lines, not the parent, when the destination\'s write() throws', async () => {
+		let calls = 0;
+		const handle = start([], {
+			name: 'echo',
+			stdio: 'pipe',
+			stdout: {
+				write: () => {
+					calls += 1;
+					throw new Error('logger closed');
+				},
+			},
+		});
+		await stateReached(handle, 'exited');
+		expect(calls).toBeGreaterThan(0);
+		expect(handle.exitCode).toBe(0);
+	});
+
 	it("names the child after the command's basename by default", async () => {
 		const stdout = new Lines();
 		const handle = start([], { stdio: 'pipe', stdout });

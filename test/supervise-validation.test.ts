@@ -47,7 +47,7 @@ const cases: Array<[string, (proc: Proc) => unknown, typeof TypeError | typeof R
 	['a killGroup that is not a boolean', (proc) => supervise(node, [], { proc, killGroup: 'yes' as never }), TypeError, 'Expected `options.killGroup` to be a boolean, got `"yes"` (string)'],
 	['an empty name', (proc) => supervise(node, [], { proc, name: '' }), RangeError, 'Expected `options.name` to be a non-empty string, got `""` (string)'],
 	['an env that is not an object', (proc) => supervise(node, [], { proc, env: 'A=1' as never }), TypeError, /^Expected `options.env` to be an object/],
-	['a stdout that is not a stream', (proc) => supervise(node, [], { proc, stdout: console.log as never }), TypeError, /^Expected `options.stdout` to be a writable stream/],
+	['a stdout that is not a stream', (proc) => supervise(node, [], { proc, stdout: console.log as never }), TypeError, /^Expected `options.stdout` to be a writable stream or an object with a `write\(\)` method, got `\[Function log\]`/],
 	['a proc that is not a proc', (proc) => supervise(node, [], { proc: {} as never }), TypeError, /^Expected `options.proc` to be a proc \(from `createProc\(\)` or the process-wide `proc`\)/],
 ];
 

@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { basename } from 'node:path';
-import type { Writable } from 'node:stream';
 import type { Proc } from '../types.js';
+import type { OutputDestination } from './forward-output.js';
 import { assertBoolean, assertDuration, assertNumber, assertOneOf, assertOptions, assertProc, assertString, expected } from '../validate.js';
 
 /** Where a supervised child is in its life. */
@@ -59,15 +59,16 @@ export interface SuperviseOptions {
 	 */
 	stdio?: 'inherit' | 'pipe' | 'ignore';
 	/**
-	 * Where the prefixed lines of the child's stdout go, with `stdio: 'pipe'`.
+	 * Where the prefixed lines of the child's stdout go, with `stdio: 'pipe'`: a writable stream, or any
+	 * object with a `write(chunk)` method. A stream whose `write()` returns false is waited for (`'drain'`).
 	 * @default process.stdout
 	 */
-	stdout?: Writable;
+	stdout?: OutputDestination;
 	/**
-	 * Where the prefixed lines of the child's stderr go, with `stdio: 'pipe'`.
+	 * Where the prefixed lines of the child's stderr go, with `stdio: 'pipe'` (as `stdout`).
 	 * @default process.stderr
 	 */
-	stderr?: Writable;
+	stderr?: OutputDestination;
 	/**
 	 * `'on-failure'`: restart after an exit code not in `expectedExitCodes`, or a death by a signal that the
 	 * supervisor did not send. `'always'`: restart after any exit. `'never'`: do not restart.
@@ -133,8 +134,8 @@ export interface ResolvedOptions {
 	readonly cwd: string | URL | undefined;
 	readonly env: Record<string, string | undefined>;
 	readonly stdio: 'inherit' | 'pipe' | 'ignore';
-	readonly stdout: Writable | undefined;
-	readonly stderr: Writable | undefined;
+	readonly stdout: OutputDestination | undefined;
+	readonly stderr: OutputDestination | undefined;
 	readonly restart: RestartPolicy;
 	readonly expectedExitCodes: readonly number[];
 	readonly backoff: Required<BackoffOptions>;
@@ -169,9 +170,10 @@ const BACKOFF_OPTIONS = ['initial', 'max', 'factor', 'jitter'] as const;
 
 export const defaultBackoff: Required<BackoffOptions> = { initial: 100, max: 15_000, factor: 2, jitter: 0.5 };
 
-function assertWritable(argument: string, value: unknown): asserts value is Writable {
-	if (value === null || typeof value !== 'object' || typeof (value as Writable).write !== 'function') {
-		throw new TypeError(expected(argument, 'a writable stream', value));
+/** Only `write()` is used (see forwardOutput), so only `write()` is required. */
+function assertWritable(argument: string, value: unknown): asserts value is OutputDestination {
+	if (value === null || typeof value !== 'object' || typeof (value as OutputDestination).write !== 'function') {
+		throw new TypeError(expected(argument, 'a writable stream or an object with a `write()` method', value));
 	}
 }
 

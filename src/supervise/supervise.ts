@@ -6,6 +6,7 @@ import type { ListenerContext, WaitFunction } from '../types.js';
 import { backoffDelay } from './backoff.js';
 import { type ResolvedOptions, resolveOptions, type SuperviseOptions, type SuperviseState } from './options.js';
 import { parentWatchdog } from './parent-watchdog.js';
+import { forwardOutput } from './forward-output.js';
 import { createLinePrefixer } from './prefix-lines.js';
 import { SuperviseError } from './supervise-error.js';
 
@@ -277,8 +278,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			const prefix = `[${this.name}] `;
 			child.stdout?.on('error', () => {});
 			child.stderr?.on('error', () => {});
-			child.stdout?.pipe(createLinePrefixer(prefix)).pipe(o.stdout ?? process.stdout, { end: false });
-			child.stderr?.pipe(createLinePrefixer(prefix)).pipe(o.stderr ?? process.stderr, { end: false });
+			if (child.stdout) forwardOutput(child.stdout.pipe(createLinePrefixer(prefix)), o.stdout ?? process.stdout);
+			if (child.stderr) forwardOutput(child.stderr.pipe(createLinePrefixer(prefix)), o.stderr ?? process.stderr);
 		}
 		log('%s: spawned %d', this.name, pid);
 		this.#spawned = deferred();
