@@ -12,7 +12,7 @@
 // another build going on at the same time never sees a half-built dist/.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
 
@@ -58,6 +58,20 @@ try {
 		logLevel: 'warning',
 	});
 
+	// p-timeout is ESM only, and jest's module system cannot require() an ES module (nor can Node before
+	// require(esm)): the CommonJS build gets its own copy, bundled into one chunk, which only the health entry loads.
+	await build({
+		absWorkingDir: root,
+		stdin: { contents: "export { default, TimeoutError } from 'p-timeout';", resolveDir: root, sourcefile: 'p-timeout.js' },
+		outfile: join(tmp, 'chunks/p-timeout.cjs'),
+		bundle: true,
+		format: 'cjs',
+		platform: 'node',
+		target,
+		banner: { js: '// p-timeout (MIT License, Sindre Sorhus), bundled for the CommonJS build: the package is ESM only.' },
+		logLevel: 'warning',
+	});
+
 	for (const file of walk(tmp)) {
 		const path = join(tmp, file);
 		if (file.endsWith('.d.ts')) {
@@ -78,7 +92,10 @@ try {
 				logLevel: 'warning',
 			});
 			if (warnings.length > 0) throw new Error(`${file}: ${warnings.map((w) => w.text).join('; ')}`);
-			let cjs = toCjsSpecifiers(code);
+			let cjs = toCjsSpecifiers(code).replace(/require\("p-timeout"\)/g, () => {
+				const path = relative(dirname(join(tmp, file)), join(tmp, 'chunks/p-timeout.cjs'));
+				return `require(${JSON.stringify(path.startsWith('.') ? path : `./${path}`)})`;
+			});
 			if (cjs.includes('__graceful_proc_url')) {
 				cjs = cjs.replace(/^("use strict";\n)?/, '$1var __graceful_proc_url = require("node:url").pathToFileURL(__filename).href;\n');
 			}
