@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './health/parse-duration.js';
+import { redact } from './health/redact.js';
 import type { ProbeResult } from './health/probe-url.js';
 
 const USAGE = `Usage:
@@ -115,17 +116,17 @@ async function main(argv: string[]): Promise<number> {
 			return 0;
 		}
 		if (result.ok) {
-			process.stdout.write(`healthy: ${result.message}\n`);
+			process.stdout.write(`healthy: ${redact(result.message)}\n`);
 			return 0;
 		}
-		process.stderr.write(`graceful-proc probe: unhealthy: ${result.message}\n`);
+		process.stderr.write(`graceful-proc probe: unhealthy: ${redact(result.message)}\n`);
 		return 1;
 	} catch (error) {
 		if (error instanceof UsageError) {
-			process.stderr.write(`graceful-proc: ${error.message}\n\n${USAGE.split('\n\n', 1)[0]}\n\nMore: graceful-proc --help\n`);
+			process.stderr.write(`graceful-proc: ${redact(error.message)}\n\n${USAGE.split('\n\n', 1)[0]}\n\nMore: graceful-proc --help\n`);
 			return 2;
 		}
-		process.stderr.write(`graceful-proc probe: unhealthy: ${(error as Error)?.message ?? String(error)}\n`);
+		process.stderr.write(`graceful-proc probe: unhealthy: ${redact(String((error as Error)?.message ?? error))}\n`);
 		return 1;
 	}
 }

@@ -56,6 +56,9 @@ beforeAll(async () => {
 			res.statusCode = 302;
 			res.setHeader('location', '/ok');
 			res.end();
+		} else if (req.url === '/leaky') {
+			res.statusCode = 503;
+			res.end('{"status":"fail","error":"connect postgres://app:s3cret@db:5432/app?token=tok-123"}');
 		} else if (req.url === '/hang') {
 			// Never answers: the probe's --timeout has to end it.
 		} else {
@@ -95,6 +98,16 @@ describe('graceful-proc probe <url> exits 0 on a 2xx within --timeout, 1 otherwi
 		expect(result.stderr).toBe(
 			`graceful-proc probe: unhealthy: http://${plain}/fail answered 503 Service Unavailable: {"status":"fail","reason":"failing: db"}\n`,
 		);
+	});
+
+	it('never prints credentials: neither the URL\'s userinfo nor a password in the body', async () => {
+		const ok = await run(['probe', `http://probe:pw-123@${plain}/ok`]);
+		expect(ok.code, ok.stderr).toBe(0);
+		expect(ok.stdout).toContain(`healthy: http://***@${plain}/ok answered 200`);
+		const failed = await run(['probe', `http://probe:pw-123@${plain}/leaky`]);
+		expect(failed.code).toBe(1);
+		expect(failed.stderr).toContain('postgres://***@db:5432/app?token=***');
+		for (const secret of ['pw-123', 's3cret', 'tok-123']) expect(failed.stdout + failed.stderr).not.toContain(secret);
 	});
 
 	it('exits 1 on a redirect, which it does not follow', async () => {

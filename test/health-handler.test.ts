@@ -226,9 +226,32 @@ describe.each(servers)('the handler serves the probes: %s', (_, mount) => {
 		expect(typeof body.checks.db.latencyMs).toBe('number');
 		expect(typeof body.checks.db.at).toBe('number');
 		expect(answer.body).not.toMatch(/\s+at\s|\\n/);
-		// verbose=0 is the short answer again.
-		expect(JSON.parse((await request(`${base}/readyz?verbose=0`)).body)).toEqual({ status: 'fail', reason: 'failing: db' });
+		// Only ?verbose, ?verbose=1 and ?verbose=true turn it on; anything else is the short answer.
+		for (const query of ['verbose=0', 'verbose=no', 'verbose=FALSE', 'verbose=false', 'verbose=off', 'verbose=yes', 'verbosity']) {
+			expect(JSON.parse((await request(`${base}/readyz?${query}`)).body), query).toEqual({ status: 'fail', reason: 'failing: db' });
+		}
+		for (const query of ['verbose', 'verbose=', 'verbose=1', 'verbose=true']) {
+			expect(JSON.parse((await request(`${base}/readyz?${query}`)).body), query).toMatchObject({ checks: { db: { ok: false } } });
+		}
 		expect(JSON.parse((await request(`${base}/livez?verbose=1`)).body)).toMatchObject({ status: 'ok', checks: { cache: { ok: true } } });
+	});
+
+	it('never shows credentials from a check\'s error, in ?verbose bodies either', async () => {
+		const { base, state, ticker } = await setUp(mount);
+		const secrets = ['s3cret', 'hunter2', 'tok-123', 'k3y', 'jsonpass'];
+		state.dbError = new Error(
+			'connect ECONNREFUSED postgres://app:s3cret@db:5432/app?password=hunter2&token=tok-123 apikey=k3y {"password":"jsonpass"}',
+		);
+		await ticker.check();
+		for (const path of ['/readyz?verbose', '/healthz?verbose=1', '/livez?verbose=true', '/readyz']) {
+			const answer = await request(`${base}${path}`);
+			for (const secret of secrets) expect(answer.body, path).not.toContain(secret);
+		}
+		const { body } = await request(`${base}/readyz?verbose`);
+		expect(JSON.parse(body).checks.db.error).toBe(
+			'connect ECONNREFUSED postgres://***@db:5432/app?password=***&token=*** apikey=*** {"password":"***"}',
+		);
+		for (const secret of secrets) expect(JSON.stringify(ticker.status())).not.toContain(secret);
 	});
 
 	it('answers 405 to other methods on the probe paths', async () => {

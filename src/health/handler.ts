@@ -32,9 +32,13 @@ const ENDPOINTS: Record<string, Endpoint> = {
 	'/healthz/': 'healthz',
 };
 
+/**
+ * Only `?verbose`, `?verbose=1` and `?verbose=true` turn it on: anything else (`no`, `FALSE`, `0`, `off`) is
+ * the short answer, which says less, the safe side for a value nobody meant as "yes".
+ */
 function isVerbose(query: string): boolean {
 	const value = new URLSearchParams(query).get('verbose');
-	return value !== null && value !== '0' && value !== 'false';
+	return value === '' || value === '1' || value === 'true';
 }
 
 function headersFor(length: string, extra?: Record<string, string>): Record<string, string> {
