@@ -6,13 +6,16 @@ import { createDebug } from '../debug.js';
 import type { ListenerContext } from '../types.js';
 import { DrainTimeoutError } from './drain-timeout-error.js';
 import type { ServerKind } from './server-kind.js';
+import { DEFAULT_SPREAD, Spread, spreadWindow } from './spread.js';
+import { addSignalSource, removeSignalSource, type SignalSource } from './spread-registry.js';
+import type { DrainableRequest } from './drain-signal.js';
 
 const log = createDebug('http');
 
 /**
  * `watching`: running normally, only keeping track. `soft`: shutdown has started and the `delay` runs; the
- * server still accepts, but every response closes its connection. `draining`: no longer accepting; idle
- * connections close after `idleGrace`. `cut`: the deadline destroyed what was left. `done`: nothing is left.
+ * server still accepts and serves as before, keep-alive included. `draining`: no longer accepting; every
+ * response closes its connection, idle connections close after `idleGrace`. `cut`: the deadline destroyed what was left. `done`: nothing is left.
  */
 export type DrainPhase = 'watching' | 'soft' | 'draining' | 'cut' | 'done';
 
@@ -60,6 +63,8 @@ export interface DrainerOptions {
 	readonly delay: number;
 	readonly idleGrace: number;
 	readonly timeout: number | undefined;
+	/** Over how many ms after the delay drainSignal()'s aborts are spread. */
+	readonly spread?: number;
 }
 
 /** What a white-box test can see of a drainer. */
@@ -73,6 +78,8 @@ export interface DrainerSnapshot {
 	sessions: number;
 	/** Sockets taken over by an `upgrade` or `connect` listener. */
 	handedOff: number;
+	/** Requests holding a drainSignal() that has not aborted yet. */
+	signals: number;
 }
 
 /** Node's own close() of an http server also destroys idle connections at once: the race drain() avoids. */
@@ -82,12 +89,17 @@ const closeListeningSocket = net.Server.prototype.close;
  * Follows one server's connections from the moment it is created and drains them when `run()` is called.
  * Everything is driven by socket, response and session events; there is no polling.
  */
-export class Drainer {
+export class Drainer implements SignalSource {
 	readonly name: string;
 	readonly #server: net.Server;
 	readonly #options: DrainerOptions;
 	#phase: DrainPhase = 'watching';
 	#softAt = 0;
+	/**
+	 * The later of the start of the shutdown and the last HTTP/1 request read since: while requests still arrive,
+	 * someone still routes to this server, and an idle connection closed now may cross a request sent on it.
+	 */
+	#quietSince = 0;
 	#startedAt = 0;
 	/** Every TCP connection accepted since we started watching: what the deadline destroys. */
 	readonly #raw = new Set<net.Socket>();
@@ -99,12 +111,18 @@ export class Drainer {
 	#abort: { signal: AbortSignal; listener: () => void } | undefined;
 	#settle: { resolve(): void; reject(error: unknown): void } | undefined;
 	#closeRequested = false;
+	/** drainSignal()'s signals for this server's connections, and the schedule that aborts them. */
+	readonly #spread: Spread;
+	/** When whatever is left gets destroyed: the force-quit deadline, or `timeout` if earlier. */
+	#deadline = Number.POSITIVE_INFINITY;
 
 	constructor(server: net.Server, options: DrainerOptions) {
 		this.#server = server;
 		this.#options = options;
 		this.name = options.name;
+		this.#spread = new Spread(options.name);
 		this.#attach();
+		addSignalSource(this);
 	}
 
 	get phase(): DrainPhase {
@@ -121,7 +139,23 @@ export class Drainer {
 			busy,
 			sessions: this.#sessions.size,
 			handedOff: this.#handedOff.size,
+			signals: this.#spread.size,
 		};
+	}
+
+	/** drainSignal()'s way in: the signal for `request`, if its connection is one this drainer follows. */
+	signalFor(request: DrainableRequest): AbortSignal | undefined {
+		if (this.#phase === 'done') return undefined;
+		if ('stream' in request) {
+			const stream = request.stream;
+			if (stream.session === undefined || !this.#sessions.has(stream.session)) return undefined;
+			return this.#spread.signal(stream, request, stream);
+		}
+		const socket = request.socket;
+		const handedOff = this.#handedOff.has(socket);
+		if (!handedOff && !this.#connections.has(socket) && !this.#raw.has(socket)) return undefined;
+		// A request that took its socket over lasts as long as the socket; any other, as long as its response.
+		return this.#spread.signal(socket, request, handedOff ? socket : request);
 	}
 
 	/** The wrap-up listener: resolves once the last connection is gone, rejects when it had to cut requests. */
@@ -133,6 +167,7 @@ export class Drainer {
 		const now = Date.now();
 		this.#startedAt = now;
 		this.#softAt = now;
+		this.#quietSince = now;
 		this.#phase = 'soft';
 		log('%s: shutdown started, delay %d ms, %o', this.name, this.#options.delay, this.snapshot());
 
@@ -148,9 +183,11 @@ export class Drainer {
 			this.#abort = { signal: context.signal, listener };
 		}
 
-		// Responses already running, if they have not started yet, get `Connection: close` now.
+		// Responses already running are followed, so that their connections' idle time counts. During the delay the
+		// server goes on as before, keep-alive included: a `Connection: close` (or GOAWAY) now would only make
+		// clients and proxies open new connections to a server about to stop accepting, and a connection still in
+		// the listen backlog when it stops is reset by the kernel after its request was sent (see #stop).
 		for (const connection of this.#connections.values()) if (connection.busy) this.#follow(connection, connection.last!);
-		for (const session of this.#sessions.values()) this.#closeSession(session);
 
 		if (this.#options.delay > 0) {
 			// Keeps the shutdown alive on purpose: the server has to go on serving for this long.
@@ -266,15 +303,29 @@ export class Drainer {
 		const connection = this.#connections.get(socket) ?? this.#track(socket);
 		connection.last = response;
 		response.on('finish', connection.release);
-		if (this.#phase !== 'watching') this.#follow(connection, response);
+		if (this.#phase !== 'watching') {
+			this.#quietSince = Date.now();
+			this.#follow(connection, response);
+		}
 	}
 
-	/** During the shutdown: `response` is the one its connection closes after. */
+	/** During the shutdown: `response` is the latest of its connection; once no longer accepting, the one it closes after. */
 	#follow(connection: Connection, response: ServerResponse): void {
 		if (connection.timer !== undefined) {
 			clearTimeout(connection.timer);
 			connection.timer = undefined;
 		}
+		if (this.#phase === 'draining') this.#markClose(connection, response);
+		response.once('close', () => {
+			// A later request on the same connection is still running.
+			if (connection.busy || !(this.#phase === 'soft' || this.#phase === 'draining')) return;
+			connection.idleSince = Date.now();
+			if (this.#phase === 'draining') this.#scheduleIdleClose(connection);
+		});
+	}
+
+	/** Gives `response` the `Connection: close` that ends its connection, unless its headers are already out. */
+	#markClose(connection: Connection, response: ServerResponse): void {
 		if (!response.headersSent) {
 			const previous = connection.marked;
 			// Marked earlier, a pipelined response would close the connection under the requests behind it.
@@ -282,12 +333,6 @@ export class Drainer {
 			response.setHeader('Connection', 'close');
 			connection.marked = response;
 		}
-		response.once('close', () => {
-			// A later request on the same connection is still running.
-			if (connection.busy || !(this.#phase === 'soft' || this.#phase === 'draining')) return;
-			connection.idleSince = Date.now();
-			if (this.#phase === 'draining') this.#scheduleIdleClose(connection);
-		});
 	}
 
 	#handOff(socket: net.Socket): void {
@@ -301,26 +346,33 @@ export class Drainer {
 	}
 
 	/**
-	 * Closes a connection once it has been idle for `idleGrace`, counted from when it became idle or from the
-	 * start of the shutdown, whichever is later. The close waits one more turn of the event loop (timers →
-	 * poll → check), so that a request already sitting in the socket is read and served instead of reset.
+	 * Closes a connection once it has been idle for `idleGrace`, counted from the latest of: when it became idle,
+	 * the start of the shutdown, the last request the server read. A proxy that pools connections (nginx) goes on
+	 * sending on them until it sees the listener refuse, and each such request gets `Connection: close`; an idle
+	 * one closed while requests still come in could cross one sent on it. Once nothing has come in for that long
+	 * (a load balancer that checks readiness stopped sending long ago), idle connections close at once. Requests
+	 * after the stop only come on open connections, each of which then closes, so the quiet comes. The close waits
+	 * one more turn of the event loop (timers → poll → check), so that a request already sitting in the socket is
+	 * read and served instead of reset.
 	 */
 	#scheduleIdleClose(connection: Connection): void {
 		const { socket } = connection;
 		// Node closes it by itself after a `Connection: close` response.
 		if (socket.destroyed || socket.writableEnded) return;
 		clearTimeout(connection.timer);
-		const idleFor = Date.now() - Math.max(connection.idleSince, this.#softAt);
+		const idleFrom = () => Math.max(connection.idleSince, this.#quietSince);
 		connection.timer = setTimeout(
 			() => {
 				connection.timer = undefined;
+				if (this.#phase !== 'draining') return;
+				if (idleFrom() + this.#options.idleGrace > Date.now()) return this.#scheduleIdleClose(connection);
 				setImmediate(() => {
 					if (connection.busy || this.#phase !== 'draining' || socket.destroyed) return;
-					log('%s: closing a connection idle for %d ms', this.name, Date.now() - Math.max(connection.idleSince, this.#softAt));
+					log('%s: closing a connection idle for %d ms', this.name, Date.now() - idleFrom());
 					socket.destroy();
 				});
 			},
-			Math.max(0, this.#options.idleGrace - idleFor),
+			Math.max(0, idleFrom() + this.#options.idleGrace - Date.now()),
 		);
 		connection.timer.unref();
 	}
@@ -332,8 +384,8 @@ export class Drainer {
 			this.#sessions.delete(session);
 			clearTimeout(entry.timer);
 		});
-		if (this.#phase === 'soft' || this.#phase === 'draining') {
-			// A session opened during the shutdown serves its first stream (see #onStream), or goes after the grace.
+		if (this.#phase === 'draining') {
+			// A session opened while draining serves its first stream (see #onStream), or goes after the grace.
 			entry.timer = setTimeout(() => this.#closeSession(entry), this.#options.idleGrace);
 			entry.timer.unref();
 		}
@@ -349,7 +401,7 @@ export class Drainer {
 			entry.active -= 1;
 		});
 		// The GOAWAY names this stream as the last one processed, so it is served and the client opens no more.
-		if (this.#phase === 'soft' || this.#phase === 'draining') this.#closeSession(entry);
+		if (this.#phase === 'draining') this.#closeSession(entry);
 	}
 
 	/** A graceful close: GOAWAY, streams already open run to completion, then the session ends. */
@@ -377,9 +429,12 @@ export class Drainer {
 				else server.once('close', () => this.#finish());
 			});
 		}
+		// Only now do responses say `Connection: close` (HTTP/2: GOAWAY): see run().
 		for (const connection of this.#connections.values()) {
-			if (!connection.busy) this.#scheduleIdleClose(connection);
+			if (connection.busy) this.#markClose(connection, connection.last!);
+			else this.#scheduleIdleClose(connection);
 		}
+		for (const session of this.#sessions.values()) this.#closeSession(session);
 		const closeIdle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
 		if (typeof closeIdle === 'function') {
 			server.getConnections((error, count) => {
