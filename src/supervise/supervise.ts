@@ -8,6 +8,7 @@ import { type ResolvedOptions, resolveOptions, type SuperviseOptions, type Super
 import { parentWatchdog } from './parent-watchdog.js';
 import { forwardOutput } from './forward-output.js';
 import { createLinePrefixer } from './prefix-lines.js';
+import { onShutdownStart } from './shutdown-start.js';
 import { SuperviseError } from './supervise-error.js';
 
 const log = createDebug('supervise');
@@ -125,6 +126,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#exiting = false;
 	#wait: WaitFunction | undefined;
 	#usesWatchdog = false;
+	#offShutdownStart: (() => void) | undefined;
 
 	constructor(command: string, args: readonly string[], options: ResolvedOptions) {
 		super();
@@ -192,7 +194,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#activate(): void {
 		const { proc } = this.#o;
 		this.#wait = proc.addShutdownListener((ctx) => this.#onShutdown(ctx), { name: `supervise:${this.name}` });
-		proc.signal.addEventListener('abort', this.#onAbort);
+		this.#offShutdownStart ??= onShutdownStart(proc.signal, this.#onAbort);
 		if (this.#o.watchdog && !this.#usesWatchdog) {
 			parentWatchdog.acquire();
 			this.#usesWatchdog = true;
@@ -202,7 +204,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#deactivate(): void {
 		this.#wait?.remove();
 		this.#wait = undefined;
-		this.#o.proc.signal.removeEventListener('abort', this.#onAbort);
+		this.#offShutdownStart?.();
+		this.#offShutdownStart = undefined;
 		if (this.#usesWatchdog) {
 			parentWatchdog.release();
 			this.#usesWatchdog = false;
