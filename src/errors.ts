@@ -6,11 +6,18 @@ export class ListenerTimeoutError extends Error {
 	}
 }
 
-/** The force-quit deadline passed while the listener was still running; `ctx.signal` aborts with it. */
+/**
+ * The sequence was forced (the deadline passed, or a repeated signal) while the listener was still running
+ * (`ctx.signal` aborts with it), or before it was called at all (its `wait()` rejects with it).
+ */
 export class ForceQuitError extends Error {
 	override name = 'ForceQuitError';
-	constructor(listenerName: string, ms: number) {
-		super(`Listener \`${listenerName}\` was still pending when the force-quit deadline passed (${ms} ms)`);
+	constructor(listenerName: string, ms: number, called = true) {
+		super(
+			called
+				? `Listener \`${listenerName}\` was still pending when the shutdown was forced (${ms} ms)`
+				: `Listener \`${listenerName}\` was never called: the shutdown was forced first (${ms} ms)`,
+		);
 	}
 }
 

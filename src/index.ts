@@ -1,7 +1,7 @@
 import { createProc } from './proc.js';
 import { run } from './run.js';
 import { processWideProc } from './shared-instance.js';
-import type { Listener, ListenerOptions, Proc, ProcOptions, ShutdownReport, WaitFunction } from './types.js';
+import type { Listener, ListenerOptions, Proc, ProcOptions, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
 
 /** The process-wide proc: one per process, shared by every copy of graceful-proc that is loaded. */
 export const proc: Proc = processWideProc();
@@ -32,8 +32,8 @@ export function configure(options: Omit<ProcOptions, 'process'>): void {
 }
 
 /** Start the sequence by hand; every call returns the same promise of the report. */
-export function shutdown(reason?: unknown): Promise<ShutdownReport> {
-	return proc.shutdown(reason);
+export function shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport> {
+	return proc.shutdown(reason, options);
 }
 
 /** Aborted when shutdown starts: go-zero's `Done()` channel. */
@@ -43,6 +43,7 @@ export { createProc, run };
 export { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
 export type { RunContext, RunOptions } from './run.js';
 export type {
+	ForcedBy,
 	Listener,
 	ListenerContext,
 	ListenerOptions,
@@ -54,6 +55,7 @@ export type {
 	ProcessLike,
 	ProcOptions,
 	ProcState,
+	ShutdownOptions,
 	ShutdownReport,
 	WaitFunction,
 } from './types.js';

@@ -1,4 +1,4 @@
-import type { Listener, ListenerOutcome, Phase } from './types.js';
+import type { Listener, ListenerContext, ListenerOutcome, Phase } from './types.js';
 
 const ignore = () => {};
 
@@ -20,6 +20,7 @@ export class ListenerEntry {
 	#controller: AbortController | undefined;
 	#aborted = false;
 	#abortReason: unknown;
+	#makeAbortReason: (() => unknown) | undefined;
 	#promise: Promise<void> | undefined;
 	#resolve: (() => void) | undefined;
 	#reject: ((error: unknown) => void) | undefined;
@@ -37,7 +38,7 @@ export class ListenerEntry {
 	get signal(): AbortSignal {
 		if (this.#controller === undefined) {
 			this.#controller = new AbortController();
-			if (this.#aborted) this.#controller.abort(this.#abortReason);
+			if (this.#aborted) this.#controller.abort(this.#reason());
 		}
 		return this.#controller.signal;
 	}
@@ -47,6 +48,22 @@ export class ListenerEntry {
 		this.#aborted = true;
 		this.#abortReason = reason;
 		this.#controller?.abort(reason);
+	}
+
+	/** Like abort(), but the reason is made only if the listener has looked at its signal or looks later. */
+	abortLazily(makeReason: () => unknown): void {
+		if (this.#aborted) return;
+		this.#aborted = true;
+		this.#makeAbortReason = makeReason;
+		if (this.#controller) this.#controller.abort(this.#reason());
+	}
+
+	#reason(): unknown {
+		if (this.#makeAbortReason) {
+			this.#abortReason = this.#makeAbortReason();
+			this.#makeAbortReason = undefined;
+		}
+		return this.#abortReason;
 	}
 
 	/** What `wait()` returns. Nobody has to call it: a failure never becomes an unhandled rejection. */
@@ -85,5 +102,25 @@ export class ListenerEntry {
 		if (this.#settled !== undefined) return;
 		this.#settled = { makeError };
 		this.#reject?.(makeError());
+	}
+}
+
+/**
+ * What a listener receives. A class rather than an object literal with a getter: one shape shared by every
+ * call, and `signal` (an AbortController) is made only if the listener reads it.
+ */
+export class ListenerContextImpl implements ListenerContext {
+	readonly reason: unknown;
+	readonly deadline: number;
+	readonly #entry: ListenerEntry;
+
+	constructor(reason: unknown, deadline: number, entry: ListenerEntry) {
+		this.reason = reason;
+		this.deadline = deadline;
+		this.#entry = entry;
+	}
+
+	get signal(): AbortSignal {
+		return this.#entry.signal;
 	}
 }

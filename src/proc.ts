@@ -1,10 +1,14 @@
 import { createDebug } from './debug.js';
+import { describeError } from './describe-error.js';
 import { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
-import { ListenerEntry } from './listener-entry.js';
+import { flushStdio } from './flush-stdio.js';
+import { ListenerContextImpl, ListenerEntry } from './listener-entry.js';
 import { assertSignalName, SignalRouter, type SignalRouterOptions } from './signals.js';
 import { formatSummary } from './summary.js';
+import { terminationLogPath, writeTerminationLog } from './termination-log.js';
 import { RESERVE_TIME, TimeBudget, TIMES_DO_NOT_FIT } from './time-budget.js';
 import type {
+	ForcedBy,
 	Listener,
 	ListenerOptions,
 	ListenerOutcome,
@@ -14,10 +18,11 @@ import type {
 	ProcessLike,
 	ProcOptions,
 	ProcState,
+	ShutdownOptions,
 	ShutdownReport,
 	WaitFunction,
 } from './types.js';
-import { assertBoolean, assertDuration, assertFunction, assertOptions, assertString, expected } from './validate.js';
+import { assertBoolean, assertDuration, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
 import { startWatchdog, WATCHDOG_HOOK, type Watchdog } from './watchdog.js';
 
 const log = createDebug('proc');
@@ -42,6 +47,7 @@ const PROC_OPTIONS = [
 	'onReport',
 	'diagnosticReport',
 	'pm2',
+	'terminationLog',
 ] as const;
 const LISTENER_OPTIONS = ['name', 'timeout'] as const;
 
@@ -51,16 +57,54 @@ interface Sequence {
 	readonly deadline: number;
 	readonly promise: Promise<ShutdownReport>;
 	resolve(report: ShutdownReport): void;
-	exitCodeFloor: number;
+	/** The code asked for with `shutdown(reason, { exitCode })`; 0 when none was. */
+	exitCode: number;
+	/** Started by a failure (`run()`'s main threw, an uncaught error): exit code 1 unless another is set. */
+	failed: boolean;
 	firstSignalAt: number | undefined;
 	forceTimer?: ReturnType<typeof setTimeout>;
 	wrapUpTimer?: ReturnType<typeof setTimeout>;
 	watchdog?: Watchdog;
-	readonly running: Set<ListenerEntry>;
+	/** Listeners called and not yet settled, per phase: settling one is O(1), however many there are. */
+	readonly running: Record<Phase, number>;
+	/** Listeners that threw, rejected or timed out. */
+	failures: number;
+	/** Set while the ended sequence waits for stdout and stderr: a repeated signal exits at once. */
+	exitNow?: () => void;
 }
 
+/** After the deadline (a forced exit), how long stdout and stderr may still take to take the summary. */
+const FLUSH_GRACE_MS = 250;
+
+/** Errors as `{ name, message }`; anything JSON cannot hold (a BigInt, a cycle, a hostile Proxy) as text. */
 function errorToJSON(error: unknown): unknown {
-	return error instanceof Error ? { name: error.name, message: error.message } : error;
+	try {
+		if (error instanceof Error) return { name: describeError(error.name), message: describeError(error.message) };
+		JSON.stringify(error);
+		return error;
+	} catch {
+		return describeError(error);
+	}
+}
+
+/** The application's own `process.exitCode`, when it set a non-zero one. */
+function appExitCode(process: ProcessLike): number {
+	try {
+		const raw = process.exitCode;
+		const code = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+		return typeof code === 'number' && Number.isInteger(code) ? code : 0;
+	} catch {
+		return 0;
+	}
+}
+
+/** Whatever a hook returns: a rejected promise must not become an unhandled rejection. */
+function absorb(result: unknown, onRejected: (error: unknown) => void): void {
+	try {
+		if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
+			(result as PromiseLike<unknown>).then(undefined, onRejected);
+		}
+	} catch {}
 }
 
 function reportToJSON(this: ShutdownReport) {
@@ -106,6 +150,8 @@ export class ProcImpl implements Proc {
 	#exit = true;
 	#logger: Logger | false = stderrLogger;
 	#onReport: ((report: ShutdownReport) => void) | undefined;
+	/** Where the termination message goes when the sequence ends; undefined: nowhere. */
+	#terminationLog: string | undefined;
 	#router: SignalRouter;
 	readonly #times = new TimeBudget((message) => this.#warn(message));
 	#state: ProcState = 'running';
@@ -165,6 +211,8 @@ export class ProcImpl implements Proc {
 			throw new TypeError(expected('options.logger', 'an object with an `error(message)` method, or false', logger));
 		}
 		if (options.onReport !== undefined) assertFunction('options.onReport', options.onReport);
+		const terminationLog =
+			options.terminationLog === undefined ? this.#terminationLog : terminationLogPath('options.terminationLog', options.terminationLog);
 		const diagnostic = options.diagnosticReport;
 		let diagnosticSignal = current.diagnosticSignal;
 		if (diagnostic === true) diagnosticSignal = 'SIGUSR2';
@@ -180,6 +228,7 @@ export class ProcImpl implements Proc {
 		this.#exit = exit;
 		this.#logger = logger;
 		if (options.onReport !== undefined) this.#onReport = options.onReport;
+		this.#terminationLog = terminationLog;
 		this.#routerOptions = { signals: signals && [...new Set(signals)], handleErrors, pm2, diagnosticSignal };
 		return new SignalRouter({
 			process: this.#process,
@@ -252,12 +301,17 @@ export class ProcImpl implements Proc {
 		this.#times.set({ timeToWrapUp: ms });
 	}
 
-	shutdown(reason?: unknown): Promise<ShutdownReport> {
-		return this.#start(reason, 0);
+	shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport> {
+		assertOptions('options', options, ['exitCode']);
+		// `null` is bad input, not "unset".
+		const exitCode = options?.exitCode === undefined ? 0 : options.exitCode;
+		assertNumber('options.exitCode', exitCode, { integer: true, max: 255, maxWhy: ' (an exit code)' });
+		return this.#start(reason, exitCode, false);
 	}
 
+	/** `run()`: a non-zero code means its main failed. Kept for copies of `run()` older than `shutdown()`'s options. */
 	[kShutdownWithCode](reason: unknown, exitCode: number): Promise<ShutdownReport> {
-		return this.#start(reason, exitCode);
+		return this.#start(reason, 0, exitCode !== 0);
 	}
 
 	#add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): WaitFunction {
@@ -298,46 +352,62 @@ export class ProcImpl implements Proc {
 		const now = Date.now();
 		log('received %s in state %s', name, this.#state);
 		if (sequence === undefined) {
-			this.#start(name, 0);
+			this.#start(name, 0, false);
 			this.#sequence!.firstSignalAt = now;
 			return;
 		}
-		if (this.#state === 'done' || this.#state === 'forced') return;
+		if (this.#state === 'done' || this.#state === 'forced') {
+			// Ended, and waiting for stdout to take the last lines: a second Ctrl+C means "now".
+			if (sequence.exitNow && (sequence.firstSignalAt === undefined || now - sequence.firstSignalAt >= DUPLICATE_SIGNAL_MS)) sequence.exitNow();
+			return;
+		}
 		if (sequence.firstSignalAt === undefined) {
 			// The sequence was started by hand; this is the first signal, and it joins it.
 			sequence.firstSignalAt = now;
 			return;
 		}
 		if (now - sequence.firstSignalAt < DUPLICATE_SIGNAL_MS) return;
-		this.#force(`repeated ${name}`);
+		log('forced by a repeated %s', name);
+		this.#force('signal');
+	}
+
+	/** The logger, called so that nothing it throws or rejects with can break the sequence. */
+	#log(message: string): void {
+		const logger = this.#logger;
+		if (!logger) return;
+		try {
+			absorb(logger.error(message), () => {});
+		} catch {}
 	}
 
 	#onError(error: unknown, kind: 'uncaughtException' | 'unhandledRejection'): void {
-		const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
-		if (this.#logger) this.#logger.error(`graceful-proc: ${kind}${this.#state === 'running' ? ', shutting down' : ' during shutdown'}: ${detail}`);
-		if (this.#sequence === undefined) this.#start(error, 1);
-		else this.#sequence.exitCodeFloor = 1;
+		this.#log(`graceful-proc: ${kind}${this.#state === 'running' ? ', shutting down' : ' during shutdown'}: ${describeError(error, { stack: true })}`);
+		if (this.#sequence === undefined) this.#start(error, 0, true);
+		else this.#sequence.failed = true;
 	}
 
 	#watchdogFailed(error: unknown): void {
-		if (this.#logger) {
-			this.#logger.error(`graceful-proc: the force-quit watchdog could not start (${String(error)}); a blocked event loop would outlive the deadline`);
-		}
+		this.#log(`graceful-proc: the force-quit watchdog could not start (${describeError(error)}); a blocked event loop would outlive the deadline`);
 	}
 
 	#writeDiagnosticReport(): void {
 		try {
 			const file = this.#process.report?.writeReport?.();
-			if (this.#logger) this.#logger.error(`graceful-proc: diagnostic report written${file ? ` to ${file}` : ''}`);
+			this.#log(`graceful-proc: diagnostic report written${file ? ` to ${file}` : ''}`);
 		} catch (error) {
-			if (this.#logger) this.#logger.error(`graceful-proc: diagnostic report failed: ${String(error)}`);
+			this.#log(`graceful-proc: diagnostic report failed: ${describeError(error)}`);
 		}
 	}
 
-	#start(reason: unknown, exitCodeFloor: number): Promise<ShutdownReport> {
+	#start(reason: unknown, exitCode: number, failed: boolean): Promise<ShutdownReport> {
 		if (this.#sequence) {
-			this.#sequence.exitCodeFloor = Math.max(this.#sequence.exitCodeFloor, exitCodeFloor);
-			return this.#sequence.promise;
+			const sequence = this.#sequence;
+			if (this.#state !== 'done' && this.#state !== 'forced') {
+				// The first code asked for is the one kept; a failure can only make a clean end a failed one.
+				if (sequence.exitCode === 0) sequence.exitCode = exitCode;
+				sequence.failed ||= failed;
+			}
+			return sequence.promise;
 		}
 		const startedAt = Date.now();
 		let resolve!: (report: ShutdownReport) => void;
@@ -350,16 +420,18 @@ export class ProcImpl implements Proc {
 			deadline: startedAt + this.timeToForceQuit,
 			promise,
 			resolve,
-			exitCodeFloor,
+			exitCode,
+			failed,
 			firstSignalAt: undefined,
-			running: new Set(),
+			running: { 'wrap-up': 0, shutdown: 0 },
+			failures: 0,
 		};
 		this.#sequence = sequence;
 		log('shutdown started (reason: %o), force-quit in %d ms', reason, this.timeToForceQuit);
 		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
 		sequence.forceTimer = setTimeout(() => this.#force('deadline'), this.timeToForceQuit);
 		if (this.#exit && this.#process === globalThis.process) {
-			(globalThis as Record<symbol, unknown>)[WATCHDOG_HOOK] = () => this.#force('deadline (event loop blocked)', true);
+			(globalThis as Record<symbol, unknown>)[WATCHDOG_HOOK] = () => this.#force('blocked', true);
 			try {
 				sequence.watchdog = startWatchdog(this.#process.pid, sequence.deadline, (error) => this.#watchdogFailed(error));
 			} catch (error) {
@@ -383,17 +455,10 @@ export class ProcImpl implements Proc {
 		this.#registered -= 1;
 		entry.status = 'running';
 		entry.startedAt = Date.now();
-		sequence.running.add(entry);
-		const context = {
-			reason: sequence.reason,
-			deadline: sequence.deadline,
-			get signal() {
-				return entry.signal;
-			},
-		};
+		sequence.running[entry.phase] += 1;
 		let result: Promise<unknown>;
 		try {
-			result = Promise.resolve(entry.fn(context));
+			result = Promise.resolve(entry.fn(new ListenerContextImpl(sequence.reason, sequence.deadline, entry)));
 		} catch (error) {
 			result = Promise.reject(error);
 		}
@@ -418,14 +483,16 @@ export class ProcImpl implements Proc {
 		clearTimeout(entry.timer);
 		entry.status = outcome;
 		entry.durationMs = Date.now() - entry.startedAt;
-		this.#sequence?.running.delete(entry);
+		const sequence = this.#sequence!;
+		sequence.running[entry.phase] -= 1;
 		if (outcome === 'ok') {
 			entry.fulfil();
 			log('%s listener %s finished in %d ms', entry.phase, entry.name, entry.durationMs);
 		} else {
+			sequence.failures += 1;
 			entry.error = error;
 			entry.fail(error);
-			log('%s listener %s failed (%s) in %d ms: %o', entry.phase, entry.name, outcome, entry.durationMs, error);
+			log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, entry.durationMs, describeError(error));
 		}
 		this.#advance();
 	}
@@ -434,9 +501,8 @@ export class ProcImpl implements Proc {
 		const sequence = this.#sequence;
 		if (sequence === undefined) return;
 		if (this.#state === 'wrapping-up') {
-			for (const entry of sequence.running) if (entry.phase === 'wrap-up') return;
-			this.#enterShutdownPhase();
-		} else if (this.#state === 'shutting-down' && sequence.running.size === 0) {
+			if (sequence.running['wrap-up'] === 0) this.#enterShutdownPhase();
+		} else if (this.#state === 'shutting-down' && sequence.running['wrap-up'] === 0 && sequence.running.shutdown === 0) {
 			this.#finish();
 		}
 	}
@@ -450,48 +516,74 @@ export class ProcImpl implements Proc {
 		this.#advance();
 	}
 
-	#report(outcome: ShutdownReport['outcome'], exitCode: number): ShutdownReport {
+	/** One pass over the listeners, one small object each: 200,000 of them take milliseconds. */
+	#report(outcome: ShutdownReport['outcome'], exitCode: number, forcedBy?: ForcedBy): ShutdownReport {
 		const sequence = this.#sequence!;
 		const now = Date.now();
-		const listeners = [...this.#entries]
-			.filter((entry) => entry.status !== 'registered' || outcome === 'forced')
-			.map((entry) => {
-				const pending = entry.status === 'running' || entry.status === 'registered';
-				return {
-					name: entry.name,
-					phase: entry.phase,
-					outcome: pending ? ('pending' as const) : (entry.status as ListenerOutcome),
-					durationMs: entry.status === 'registered' ? 0 : pending ? now - entry.startedAt : entry.durationMs,
-					...(entry.error === undefined ? {} : { error: entry.error }),
-				};
-			});
-		const report: ShutdownReport = { reason: sequence.reason, outcome, exitCode, durationMs: now - sequence.startedAt, listeners };
-		if (outcome === 'forced') report.activeResources = this.#process.getActiveResourcesInfo?.() ?? [];
+		const forced = outcome === 'forced';
+		const listeners: ShutdownReport['listeners'] = [];
+		for (const entry of this.#entries) {
+			const status = entry.status;
+			if (status === 'registered') {
+				// Never called: only a forced end leaves one behind.
+				if (forced) listeners.push({ name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 });
+			} else if (status === 'running') {
+				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.startedAt });
+			} else if (status !== 'removed') {
+				const listener: ShutdownReport['listeners'][number] = { name: entry.name, phase: entry.phase, outcome: status, durationMs: entry.durationMs };
+				if (entry.error !== undefined) listener.error = entry.error;
+				listeners.push(listener);
+			}
+		}
+		const report: ShutdownReport = forced
+			? { reason: sequence.reason, outcome, forcedBy, exitCode, durationMs: now - sequence.startedAt, listeners }
+			: { reason: sequence.reason, outcome, exitCode, durationMs: now - sequence.startedAt, listeners };
+		if (forced) {
+			try {
+				report.activeResources = this.#process.getActiveResourcesInfo?.() ?? [];
+			} catch {
+				report.activeResources = [];
+			}
+		}
 		// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
 		Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
 		return report;
 	}
 
-	#finish(): void {
-		const sequence = this.#sequence!;
-		let failed = false;
-		for (const entry of this.#entries) if (entry.status === 'error' || entry.status === 'timeout') failed = true;
-		const exitCode = Math.max(sequence.exitCodeFloor, failed ? 1 : 0);
-		this.#state = 'done';
-		this.#end(this.#report(exitCode === 0 ? 'clean' : 'failed', exitCode));
+	/**
+	 * The exit code: one asked for with `shutdown(reason, { exitCode })`, else a non-zero `process.exitCode`
+	 * the application set, else 1 for a failure and 0 for a clean end.
+	 */
+	#exitCode(failure: boolean): number {
+		return this.#sequence!.exitCode || appExitCode(this.#process) || (failure ? 1 : 0);
 	}
 
-	#force(why: string, now = false): void {
+	#finish(): void {
+		const sequence = this.#sequence!;
+		const failed = sequence.failures > 0 || sequence.failed || sequence.exitCode !== 0;
+		this.#state = 'done';
+		this.#end(this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)));
+	}
+
+	/** Ends the sequence before its listeners did: `forcedBy` says why; `now` exits without waiting a tick (the loop is blocked). */
+	#force(forcedBy: ForcedBy, now = false): void {
 		if (this.#state === 'done' || this.#state === 'forced') return;
 		const sequence = this.#sequence!;
 		this.#state = 'forced';
-		log('forced: %s', why);
-		const report = this.#report('forced', 1);
-		for (const entry of sequence.running) {
-			clearTimeout(entry.timer);
-			const error = new ForceQuitError(entry.name, Date.now() - sequence.startedAt);
-			entry.abort(error);
-			entry.fail(error);
+		log('forced by %s', forcedBy);
+		const report = this.#report('forced', this.#exitCode(true), forcedBy);
+		const ms = Date.now() - sequence.startedAt;
+		// Errors are made only for the signals and waits somebody looks at: 100,000 stack traces would cost seconds.
+		for (const entry of this.#entries) {
+			if (entry.status === 'running') {
+				clearTimeout(entry.timer);
+				let error: ForceQuitError | undefined;
+				const make = () => (error ??= new ForceQuitError(entry.name, ms));
+				entry.abortLazily(make);
+				entry.failLazily(make);
+			} else if (entry.status === 'registered') {
+				entry.failLazily(() => new ForceQuitError(entry.name, ms, false));
+			}
 		}
 		this.#end(report, now);
 	}
@@ -504,15 +596,24 @@ export class ProcImpl implements Proc {
 		const hooks = globalThis as Record<symbol, unknown>;
 		if (sequence.watchdog) delete hooks[WATCHDOG_HOOK];
 		log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, report.exitCode);
-		if (report.outcome !== 'clean' && this.#logger) {
+		// Written first and synchronously: it is what the orchestrator keeps, whatever the hooks below do.
+		if (this.#terminationLog !== undefined) writeTerminationLog(this.#terminationLog, report);
+		if (report.outcome !== 'clean') {
+			let summary: string;
 			try {
-				this.#logger.error(formatSummary(report));
-			} catch {}
+				summary = formatSummary(report);
+			} catch (error) {
+				summary = `graceful-proc: shutdown ${report.outcome}, exit code ${report.exitCode} (the summary failed: ${describeError(error)})`;
+			}
+			this.#log(summary);
 		}
-		try {
-			this.#onReport?.(report);
-		} catch (error) {
-			if (this.#logger) this.#logger.error(`graceful-proc: onReport threw: ${String(error)}`);
+		if (this.#onReport) {
+			const complain = (how: string) => (error: unknown) => this.#log(`graceful-proc: onReport ${how}: ${describeError(error, { stack: true })}`);
+			try {
+				absorb(this.#onReport(report), complain('rejected'));
+			} catch (error) {
+				complain('threw')(error);
+			}
 		}
 		sequence.resolve(report);
 		if (!this.#exit) {
@@ -521,9 +622,26 @@ export class ProcImpl implements Proc {
 		} else if (now) {
 			this.#process.exit(report.exitCode);
 		} else {
-			// One microtask turn later, so that `await proc.shutdown()` sees its report before the process goes.
-			void sequence.promise.then(() => this.#process.exit(report.exitCode));
+			// One microtask turn later, so that `await proc.shutdown()` sees its report (and may still write)
+			// before the process goes; then what stdout and stderr hold is handed to the OS first.
+			void sequence.promise.then(() => this.#exitAfterOutput(sequence, report.exitCode));
 		}
+	}
+
+	#exitAfterOutput(sequence: Sequence, code: number): void {
+		let exited = false;
+		const exit = () => {
+			if (exited) return;
+			exited = true;
+			sequence.exitNow = undefined;
+			this.#process.exit(code);
+		};
+		const until = Math.max(sequence.deadline, Date.now() + FLUSH_GRACE_MS);
+		const flushed = flushStdio([this.#process.stdout, this.#process.stderr], until);
+		if (flushed === undefined) return exit();
+		log('waiting for stdout and stderr before exiting');
+		sequence.exitNow = exit;
+		void flushed.then(exit);
 	}
 }
 

@@ -1,34 +1,68 @@
-import type { ShutdownReport } from './types.js';
+import { describeError } from './describe-error.js';
+import type { ListenerReport, ShutdownReport } from './types.js';
 
-function formatError(error: unknown): string {
-	if (error instanceof Error) return `${error.name}: ${error.message}`;
-	return String(error);
+/** Listeners named one per line; past this, the rest are counted, so 100,000 pending listeners stay one screen. */
+export const SUMMARY_LISTENER_LINES = 20;
+
+/** The reason in one line: a signal name, `Error: message`, or the value given to `shutdown()`. */
+export function describeReason(reason: unknown): string {
+	if (reason === undefined) return 'shutdown()';
+	return describeError(reason, { maxLength: 300 }).split('\n', 1)[0]!;
 }
 
-function formatReason(reason: unknown): string {
-	if (reason instanceof Error) return formatError(reason);
-	if (typeof reason === 'string') return reason;
-	try {
-		return JSON.stringify(reason) ?? String(reason);
-	} catch {
-		return String(reason);
-	}
+/** The lines of an Error reason's stack trace that say where it came from (`    at ...`), if it has one. */
+function stackFrames(reason: unknown): string[] {
+	if (reason === null || typeof reason !== 'object') return [];
+	const stack = describeError(reason, { stack: true, maxLength: 4000 });
+	const lines = stack.split('\n');
+	const first = lines.findIndex((line) => /^\s+at /.test(line));
+	return first === -1 ? [] : lines.slice(first).map((line) => `    ${line.trim()}`);
 }
 
-/** The short text a failed or forced shutdown prints: one line, then one line per listener that did not end well. */
+export function headLine(report: ShutdownReport): string {
+	const reason = describeReason(report.reason);
+	return report.outcome === 'forced'
+		? `shutdown forced after ${report.durationMs} ms (reason: ${reason}), exit code ${report.exitCode}, forcedBy: ${report.forcedBy ?? 'deadline'}`
+		: `shutdown ${report.outcome} in ${report.durationMs} ms (reason: ${reason}), exit code ${report.exitCode}`;
+}
+
+export function listenerLine(listener: ListenerReport): string {
+	const detail = listener.outcome === 'error' || listener.outcome === 'timeout' ? `: ${describeError(listener.error, { maxLength: 500 }).split('\n', 1)[0]}` : '';
+	return `${listener.outcome.padEnd(7)} ${listener.name} (${listener.phase}, ${listener.durationMs} ms)${detail}`;
+}
+
+/** `12 pending, 3 skipped`: how many of each outcome, in a stable order. */
+export function countLine(counts: Map<string, number>): string {
+	return [...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ');
+}
+
+/** `Timeout ×3, TCPServerWrap`: the same resource named once, with how many there are. */
+function groupResources(resources: readonly string[]): string {
+	const counts = new Map<string, number>();
+	for (const name of resources) counts.set(name, (counts.get(name) ?? 0) + 1);
+	return [...counts].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(', ');
+}
+
+/**
+ * The short text a failed or forced shutdown prints: one line, the reason's stack trace when it is an Error,
+ * then one line per listener that did not end well, up to a screenful; the rest are counted.
+ */
 export function formatSummary(report: ShutdownReport): string {
-	const head =
-		report.outcome === 'forced'
-			? `graceful-proc: shutdown forced after ${report.durationMs} ms (reason: ${formatReason(report.reason)}), exit code ${report.exitCode}`
-			: `graceful-proc: shutdown ${report.outcome} in ${report.durationMs} ms (reason: ${formatReason(report.reason)}), exit code ${report.exitCode}`;
-	const lines = [head];
+	const lines = [`graceful-proc: ${headLine(report)}`, ...stackFrames(report.reason)];
+	const more = new Map<string, number>();
+	let shown = 0;
 	for (const listener of report.listeners) {
 		if (listener.outcome === 'ok') continue;
-		const detail = listener.outcome === 'error' || listener.outcome === 'timeout' ? `: ${formatError(listener.error)}` : '';
-		lines.push(`  ${listener.outcome.padEnd(7)} ${listener.name} (${listener.phase}, ${listener.durationMs} ms)${detail}`);
+		if (shown < SUMMARY_LISTENER_LINES) {
+			lines.push(`  ${listenerLine(listener)}`);
+			shown += 1;
+		} else {
+			more.set(listener.outcome, (more.get(listener.outcome) ?? 0) + 1);
+		}
 	}
+	if (more.size > 0) lines.push(`  … and ${[...more.values()].reduce((a, b) => a + b)} more: ${countLine(more)}`);
 	if (report.activeResources && report.activeResources.length > 0) {
-		lines.push(`  still keeping the event loop alive: ${report.activeResources.join(', ')}`);
+		lines.push(`  still keeping the event loop alive: ${groupResources(report.activeResources)}`);
 	}
 	return lines.join('\n');
 }

@@ -40,7 +40,14 @@ export interface WaitFunction {
 	readonly listenerName: string;
 }
 
-export type ListenerOutcome = 'ok' | 'error' | 'timeout' | 'pending';
+/** `pending`: called, still running when the sequence was forced; `skipped`: never called, because it was forced first. */
+export type ListenerOutcome = 'ok' | 'error' | 'timeout' | 'pending' | 'skipped';
+
+/**
+ * What ended a forced sequence: the force-quit `deadline` passed, a repeated `signal` asked for it, or the
+ * deadline passed while the event loop was `blocked` (the watchdog thread ended it).
+ */
+export type ForcedBy = 'deadline' | 'signal' | 'blocked';
 
 export interface ListenerReport {
 	name: string;
@@ -56,6 +63,8 @@ export interface ShutdownReport {
 	exitCode: number;
 	durationMs: number;
 	listeners: ListenerReport[];
+	/** When forced: what forced it. */
+	forcedBy?: ForcedBy;
 	/** When forced: what still kept the event loop alive (`process.getActiveResourcesInfo()`). */
 	activeResources?: string[];
 }
@@ -82,6 +91,11 @@ export interface ProcessLike {
 	channel?: { unref?(): void } | null | undefined;
 	getActiveResourcesInfo?(): string[];
 	report?: { writeReport?(file?: string): string } | null | undefined;
+	/** The exit code the application set (`process.exitCode`); a non-zero one is kept when the sequence exits. */
+	exitCode?: number | string | null | undefined;
+	/** What the sequence waits for before it exits, so that nothing written on the way out is lost. */
+	stdout?: unknown;
+	stderr?: unknown;
 }
 
 export interface ProcOptions {
@@ -135,6 +149,25 @@ export interface ProcOptions {
 	 * @default true
 	 */
 	pm2?: boolean;
+	/**
+	 * Write a short summary (outcome, exit code, reason, duration, the listeners that failed or were pending)
+	 * to this file when the sequence ends, at most 4096 bytes. `true` means `/dev/termination-log`, where
+	 * Kubernetes reads a container's termination message. A missing or unwritable file is ignored.
+	 * @default false
+	 * @example { terminationLog: true }
+	 */
+	terminationLog?: boolean | string;
+}
+
+/** The second argument of `shutdown()`. */
+export interface ShutdownOptions {
+	/**
+	 * The exit code to end with (an integer 0..255). A non-zero code is kept however the sequence ends, and makes
+	 * its outcome `failed` when the listeners were all fine; 0 leaves the code to the listeners.
+	 * @default 0
+	 * @example shutdown('config invalid', { exitCode: 78 })
+	 */
+	exitCode?: number;
 }
 
 /** The proc API: the process-wide `proc` and every `createProc()` instance. */
@@ -146,7 +179,7 @@ export interface Proc {
 	/** Change options before the sequence starts (all of `createProc`'s but `process`). */
 	configure(options: Omit<ProcOptions, 'process'>): void;
 	/** Start the sequence by hand. Idempotent: every call returns the same promise. */
-	shutdown(reason?: unknown): Promise<ShutdownReport>;
+	shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport>;
 	readonly state: ProcState;
 	/** Aborted when the sequence starts, with the reason. */
 	readonly signal: AbortSignal;

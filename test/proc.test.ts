@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createProc, ForceQuitError, ListenerRemovedError, ListenerTimeoutError, type ProcOptions } from '../src/index.js';
+import { createProc, ForceQuitError, ListenerRemovedError, ListenerTimeoutError, type ProcOptions, run } from '../src/index.js';
 import { createFakeProcess, type FakeProcess } from '../src/testing.js';
+import { AppProcess } from './helpers/app-process.js';
+import { hostileValues } from './helpers/hostile.js';
 
 function setup(options: Omit<ProcOptions, 'process'> & { fake?: FakeProcess } = {}) {
 	const { fake = createFakeProcess(), ...rest } = options;
@@ -302,17 +304,20 @@ describe('the force-quit deadline', () => {
 		expect(errors.join('\n')).toMatch(/forced after 500 ms[\s\S]*pending\s+hung[\s\S]*TCPServerWrap/);
 	});
 
-	it('names shutdown listeners that never got called because the wrap-up phase outlived the deadline', async () => {
+	it('reports shutdown listeners that never got called because the wrap-up phase outlived the deadline as skipped', async () => {
 		vi.useFakeTimers();
 		const { proc } = setup({ exit: false, timeToForceQuit: 200, timeToWrapUp: 1000 });
 		proc.addWrapUpListener(() => new Promise(() => {}), { name: 'stuck' });
-		proc.addShutdownListener(() => {}, { name: 'never' });
+		const never = proc.addShutdownListener(() => {}, { name: 'never' });
 		const report = proc.shutdown();
 		await vi.advanceTimersByTimeAsync(200);
 		expect((await report).listeners.map((l) => [l.name, l.outcome, l.durationMs])).toEqual([
 			['stuck', 'pending', 200],
-			['never', 'pending', 0],
+			['never', 'skipped', 0],
 		]);
+		// Its wait() settles too, instead of hanging: it was forced before it ran.
+		await expect(never()).rejects.toThrow(/Listener `never` was never called: the shutdown was forced first/);
+		await expect(never()).rejects.toBeInstanceOf(ForceQuitError);
 	});
 
 	it('ignores a listener that settles after the forced exit', async () => {
@@ -571,5 +576,300 @@ describe('configure()', () => {
 		const { proc } = setup({ exit: false });
 		await proc.shutdown();
 		expect(() => proc.configure({ timeToForceQuit: 1 })).toThrow(/once shutdown has started/);
+	});
+});
+
+describe('a forced report says what forced it, and which listeners never ran', () => {
+	it("says forcedBy: 'deadline' in the report and the summary line when the deadline passes", async () => {
+		vi.useFakeTimers();
+		const { fake, proc, errors } = setup({ timeToForceQuit: 300 });
+		proc.addWrapUpListener(() => new Promise(() => {}), { name: 'stuck' });
+		const report = proc.shutdown('SIGTERM');
+		await vi.advanceTimersByTimeAsync(300);
+		expect(await fake.exited).toBe(1);
+		expect(await report).toMatchObject({ outcome: 'forced', forcedBy: 'deadline' });
+		expect(errors[0]).toMatch(/^graceful-proc: shutdown forced after 300 ms \(reason: SIGTERM\), exit code 1, forcedBy: deadline$/m);
+	});
+
+	it("says forcedBy: 'signal' and lists a shutdown listener as skipped after a second Ctrl+C during the wrap-up phase", async () => {
+		vi.useFakeTimers();
+		const { fake, proc, errors } = setup({ timeToWrapUp: 5000 });
+		proc.addWrapUpListener(() => new Promise(() => {}), { name: 'http' });
+		proc.addShutdownListener(() => {}, { name: 'db' });
+		const report = proc.shutdown();
+		fake.kill('SIGINT');
+		await vi.advanceTimersByTimeAsync(150);
+		fake.kill('SIGINT');
+		expect(await fake.exited).toBe(1);
+		expect(await report).toMatchObject({
+			outcome: 'forced',
+			forcedBy: 'signal',
+			listeners: [
+				{ name: 'http', outcome: 'pending' },
+				{ name: 'db', outcome: 'skipped', durationMs: 0 },
+			],
+		});
+		expect(errors.join('\n')).toMatch(/forcedBy: signal\n\s+pending\s+http \(wrap-up, 150 ms\)\n\s+skipped\s+db \(shutdown, 0 ms\)/);
+	});
+
+	it('has no forcedBy when the sequence was not forced', async () => {
+		const { proc } = setup({ exit: false });
+		proc.addWrapUpListener(() => {});
+		expect(await proc.shutdown()).not.toHaveProperty('forcedBy');
+	});
+});
+
+describe('the exit code the application set is kept', () => {
+	function appSetup(exitCode: number | string | undefined, options: Omit<ProcOptions, 'process'> = {}) {
+		const app = new AppProcess(exitCode);
+		const errors: string[] = [];
+		const proc = createProc({ process: app, logger: { error: (m) => errors.push(m) }, ...options });
+		return { app, proc, errors };
+	}
+
+	it('exits with a non-zero process.exitCode after a clean shutdown, and the outcome stays clean', async () => {
+		const { app, proc, errors } = appSetup(3);
+		proc.addShutdownListener(() => {});
+		const report = await proc.shutdown('done');
+		expect(await app.exited).toBe(3);
+		expect(report).toMatchObject({ outcome: 'clean', exitCode: 3 });
+		expect(errors).toEqual([]);
+	});
+
+	it('keeps it when a listener fails, and when the sequence is forced', async () => {
+		const failed = appSetup(4);
+		failed.proc.addShutdownListener(() => Promise.reject(new Error('x')));
+		expect(await failed.proc.shutdown()).toMatchObject({ outcome: 'failed', exitCode: 4 });
+		expect(await failed.app.exited).toBe(4);
+
+		vi.useFakeTimers();
+		const forced = appSetup(5, { timeToForceQuit: 100 });
+		forced.proc.addShutdownListener(() => new Promise(() => {}));
+		const report = forced.proc.shutdown();
+		await vi.advanceTimersByTimeAsync(100);
+		expect(await report).toMatchObject({ outcome: 'forced', exitCode: 5 });
+		expect(await forced.app.exited).toBe(5);
+	});
+
+	it('sees a code a listener sets during the shutdown, and a numeric string', async () => {
+		const { app, proc } = appSetup(undefined);
+		proc.addShutdownListener(() => {
+			app.exitCode = '7';
+		});
+		expect((await proc.shutdown()).exitCode).toBe(7);
+		expect(await app.exited).toBe(7);
+	});
+
+	it('exits 0 or 1 as usual when the code is 0 or unset', async () => {
+		const zero = appSetup(0);
+		zero.proc.addShutdownListener(() => {});
+		await zero.proc.shutdown();
+		expect(await zero.app.exited).toBe(0);
+		const failing = appSetup(undefined);
+		failing.proc.addShutdownListener(() => {
+			throw new Error('x');
+		});
+		await failing.proc.shutdown();
+		expect(await failing.app.exited).toBe(1);
+	});
+});
+
+describe('shutdown(reason, { exitCode })', () => {
+	it('starts the sequence with that code; the outcome is failed, and the summary says so', async () => {
+		const { fake, proc, errors } = setup();
+		proc.addShutdownListener(() => {}, { name: 'db' });
+		const report = await proc.shutdown('config invalid', { exitCode: 78 });
+		expect(report).toMatchObject({ reason: 'config invalid', outcome: 'failed', exitCode: 78 });
+		expect(await fake.exited).toBe(78);
+		expect(errors[0]).toMatch(/shutdown failed in \d+ ms \(reason: config invalid\), exit code 78/);
+	});
+
+	it('wins over the application’s process.exitCode and over a failed listener, and is kept when forced', async () => {
+		const app = new AppProcess(3);
+		const proc = createProc({ process: app, logger: false });
+		proc.addShutdownListener(() => Promise.reject(new Error('x')));
+		expect((await proc.shutdown('x', { exitCode: 9 })).exitCode).toBe(9);
+		expect(await app.exited).toBe(9);
+
+		vi.useFakeTimers();
+		const { fake, proc: forced } = setup({ timeToForceQuit: 50 });
+		forced.addShutdownListener(() => new Promise(() => {}));
+		void forced.shutdown('x', { exitCode: 2 });
+		await vi.advanceTimersByTimeAsync(50);
+		expect(await fake.exited).toBe(2);
+	});
+
+	it('exitCode 0 leaves the code to the listeners; a later call gives a code to a sequence started without one', async () => {
+		const { fake, proc } = setup();
+		proc.addWrapUpListener(() => sleep(10));
+		const first = proc.shutdown('deploy', { exitCode: 0 });
+		const second = proc.shutdown('again', { exitCode: 6 });
+		expect(second).toBe(first);
+		expect(await first).toMatchObject({ reason: 'deploy', exitCode: 6 });
+		expect(await fake.exited).toBe(6);
+	});
+
+	it.each([
+		[null, TypeError, /Expected `options` to be an object, got `null`/],
+		[{ exitCode: null }, TypeError, /`options.exitCode` to be a finite integer >= 0, got `null`/],
+		[{ exitCode: '3' }, TypeError, /`options.exitCode` to be a finite integer >= 0, got `"3"` \(string\)/],
+		[{ exitCode: 1.5 }, RangeError, /`options.exitCode` to be a finite integer >= 0, got `1.5`/],
+		[{ exitCode: -1 }, RangeError, /`options.exitCode`.*got `-1`/],
+		[{ exitCode: 256 }, RangeError, /`options.exitCode` to be a finite integer <= 255 \(an exit code\), got `256`/],
+		[{ code: 3 }, TypeError, /Unknown option `options.code`/],
+	])('refuses %o without starting anything', (options, type, message) => {
+		const { fake, proc } = setup();
+		proc.addWrapUpListener(() => {});
+		expect(() => proc.shutdown('x', options as never)).toThrow(type);
+		expect(() => proc.shutdown('x', options as never)).toThrow(message);
+		expect(proc.state).toBe('running');
+		expect(proc.signal.aborted).toBe(false);
+		expect(fake.exitCode).toBeUndefined();
+	});
+});
+
+describe('whatever the application throws, the sequence neither crashes nor hangs', () => {
+	it.each(hostileValues())('lists every listener in the summary when one fails with %s', async (_label, value) => {
+		const { fake, proc, errors } = setup();
+		proc.addWrapUpListener(() => Promise.reject(new Error('first')), { name: 'before' });
+		proc.addWrapUpListener(
+			() => {
+				throw value;
+			},
+			{ name: 'hostile' },
+		);
+		proc.addShutdownListener(() => Promise.reject(value), { name: 'hostile-async' });
+		proc.addShutdownListener(() => Promise.reject(new Error('last')), { name: 'after' });
+		const report = await proc.shutdown('SIGTERM');
+		expect(await fake.exited).toBe(1);
+		expect(report.outcome).toBe('failed');
+		const summary = errors.join('\n');
+		expect(summary).toMatch(/error\s+before \(wrap-up.*Error: first/);
+		expect(summary).toMatch(/error\s+hostile \(wrap-up, \d+ ms\): \S/);
+		expect(summary).toMatch(/error\s+hostile-async \(shutdown, \d+ ms\): \S/);
+		expect(summary).toMatch(/error\s+after \(shutdown.*Error: last/);
+		// The report still serialises.
+		expect(() => JSON.stringify(report)).not.toThrow();
+	});
+
+	it.each(hostileValues())('shuts down gracefully on an uncaught exception that is %s (handleErrors)', async (_label, value) => {
+		const { fake, proc, errors } = setup({ handleErrors: true });
+		const ran = vi.fn();
+		proc.addShutdownListener(ran, { name: 'db' });
+		fake.emit('uncaughtException', value);
+		expect(await fake.exited).toBe(1);
+		expect(ran).toHaveBeenCalledOnce();
+		expect(errors[0]).toMatch(/^graceful-proc: uncaughtException, shutting down: \S/);
+	});
+
+	it.each(hostileValues())('shows a reason that is %s in the summary', async (_label, value) => {
+		const { proc, errors } = setup({ exit: false });
+		proc.addShutdownListener(() => Promise.reject(new Error('x')), { name: 'db' });
+		await proc.shutdown(value);
+		expect(errors.join('\n')).toMatch(/shutdown failed in \d+ ms \(reason: .+\), exit code 1\n[\s\S]*error\s+db/);
+	});
+
+	const hostileHooks: Array<[string, () => unknown]> = [
+		...hostileValues().map(([label, value]): [string, () => unknown] => [
+			`throws ${label}`,
+			() => {
+				throw value;
+			},
+		]),
+		['returns a rejected promise', () => Promise.reject(new Error('async hook failed'))],
+		['returns a promise rejected with Object.create(null)', () => Promise.reject(Object.create(null))],
+	];
+
+	it.each(hostileHooks)('keeps a clean exit 0 and resolves shutdown() when onReport %s', async (_label, hook) => {
+		const { fake, proc, errors } = setup({ onReport: hook as never });
+		proc.addShutdownListener(() => {});
+		const report = await proc.shutdown();
+		expect(report).toMatchObject({ outcome: 'clean', exitCode: 0 });
+		expect(await fake.exited).toBe(0);
+		await sleep(1);
+		expect(errors.join('\n')).toMatch(/graceful-proc: onReport (threw|rejected): \S/);
+	});
+
+	it.each(hostileHooks)('keeps exit 1 with handleErrors, and resolves shutdown(), when both the logger and onReport %s', async (_label, hook) => {
+		const fake = createFakeProcess();
+		const proc = createProc({ process: fake, logger: { error: hook as never }, onReport: hook as never, handleErrors: true });
+		const ran = vi.fn();
+		proc.addShutdownListener(ran);
+		fake.emit('uncaughtException', new Error('crash'));
+		expect(await fake.exited).toBe(1);
+		expect(ran).toHaveBeenCalledOnce();
+		expect((await proc.shutdown()).outcome).toBe('failed');
+	});
+
+	it('keeps a clean exit 0 when the logger and onReport both throw (exit: false leaves no unhandled rejection)', async () => {
+		const unhandled = vi.fn();
+		process.on('unhandledRejection', unhandled);
+		try {
+			const proc = createProc({
+				process: createFakeProcess(),
+				exit: false,
+				logger: { error: () => Promise.reject(new Error('logger')) },
+				onReport: () => Promise.reject(new Error('onReport')),
+			});
+			proc.addShutdownListener(() => {});
+			expect((await proc.shutdown()).exitCode).toBe(0);
+			await sleep(20);
+			expect(unhandled).not.toHaveBeenCalled();
+		} finally {
+			process.off('unhandledRejection', unhandled);
+		}
+	});
+});
+
+describe('the failure summary shows where an Error reason came from', () => {
+	it("prints the stack of run()'s main when it throws", async () => {
+		const { fake, proc, errors } = setup();
+		proc.addShutdownListener(() => {}, { name: 'db' });
+		await run(
+			function main() {
+				throw new Error('main failed');
+			},
+			{ proc },
+		);
+		expect(await fake.exited).toBe(1);
+		expect(errors[0]).toMatch(/^graceful-proc: shutdown failed in \d+ ms \(reason: Error: main failed\), exit code 1\n\s+at main \(.*proc\.test\.ts:\d+:\d+\)/);
+	});
+
+	it('prints no stack for a signal name', async () => {
+		const { proc, errors } = setup({ exit: false });
+		proc.addShutdownListener(() => Promise.reject(new Error('x')), { name: 'db' });
+		await proc.shutdown('SIGTERM');
+		expect(errors[0]).toMatch(/exit code 1\n\s+error\s+db/);
+	});
+});
+
+describe('many listeners', () => {
+	it('ends 200,000 synchronous listeners clean with the default times', async () => {
+		const fake = createFakeProcess();
+		const proc = createProc({ process: fake, logger: false });
+		for (let i = 0; i < 100_000; i++) proc.addWrapUpListener(() => {});
+		for (let i = 0; i < 100_000; i++) proc.addShutdownListener(() => {});
+		const report = await proc.shutdown();
+		expect(report.outcome).toBe('clean');
+		expect(report.listeners).toHaveLength(200_000);
+		expect(await fake.exited).toBe(0);
+	});
+
+	it('forces 100,000 pending listeners with a report that names them all and a summary of one screen', async () => {
+		vi.useFakeTimers();
+		const { fake, proc, errors } = setup({ timeToForceQuit: 1000 });
+		for (let i = 0; i < 100_000; i++) proc.addWrapUpListener(() => new Promise(() => {}), { name: `job-${i}` });
+		proc.addShutdownListener(() => {}, { name: 'db' });
+		const report = proc.shutdown();
+		await vi.advanceTimersByTimeAsync(1000);
+		expect(await fake.exited).toBe(1);
+		const { listeners } = await report;
+		expect(listeners).toHaveLength(100_001);
+		expect(listeners.filter((l) => l.outcome === 'pending')).toHaveLength(100_000);
+		expect(listeners.at(-1)).toEqual({ name: 'db', phase: 'shutdown', outcome: 'skipped', durationMs: 0 });
+		const lines = errors[0]!.split('\n');
+		expect(lines.length).toBeLessThan(30);
+		expect(lines).toContain('  pending job-0 (wrap-up, 1000 ms)');
+		expect(lines).toContain('  … and 99981 more: 99980 pending, 1 skipped');
 	});
 });

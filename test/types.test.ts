@@ -37,7 +37,8 @@ describe('the types are part of the API', () => {
 		expectTypeOf(proc.state).toEqualTypeOf<ProcState>();
 		expectTypeOf<ProcState>().toEqualTypeOf<'running' | 'wrapping-up' | 'shutting-down' | 'done' | 'forced'>();
 		expectTypeOf<ShutdownReport['outcome']>().toEqualTypeOf<'clean' | 'failed' | 'forced'>();
-		expectTypeOf<ShutdownReport['listeners'][number]['outcome']>().toEqualTypeOf<'ok' | 'error' | 'timeout' | 'pending'>();
+		expectTypeOf<ShutdownReport['listeners'][number]['outcome']>().toEqualTypeOf<'ok' | 'error' | 'timeout' | 'pending' | 'skipped'>();
+		expectTypeOf<ShutdownReport['forcedBy']>().toEqualTypeOf<'deadline' | 'signal' | 'blocked' | undefined>();
 	});
 
 	it('accepts a fake process in createProc, and run() returns the report', () => {
