@@ -475,6 +475,16 @@ describe('bad input is rejected with a TypeError or RangeError, and nothing star
 		['an empty heartbeatFile', { checks: { check }, heartbeatFile: '' }, RangeError, 'Expected `options.heartbeatFile` to be a non-empty string, got `""` (string)'],
 		['a proc that is not one', { checks: { check }, proc: {} }, TypeError, 'Expected `options.proc` to be a proc (from `createProc()` or the process-wide `proc`), or false, got `[Object]` (object)'],
 		['an unknown option', { checks: { check }, intervall: 10 }, TypeError, 'Unknown option `options.intervall`'],
+		// null is bad input, never "use the default".
+		['a null interval', { checks: { check }, interval: null }, TypeError, 'Expected `options.interval` to be a finite number > 0, got `null` (null)'],
+		['a null timeout', { checks: { check }, timeout: null }, TypeError, 'Expected `options.timeout` to be a finite number > 0, got `null` (null)'],
+		['a null failureThreshold', { checks: { check }, failureThreshold: null }, TypeError, 'Expected `options.failureThreshold` to be a finite integer >= 1, got `null` (null)'],
+		['a null successThreshold', { checks: { check }, successThreshold: null }, TypeError, 'Expected `options.successThreshold` to be a finite integer >= 1, got `null` (null)'],
+		['a null maxEventLoopDelay', { checks: { check }, maxEventLoopDelay: null }, TypeError, 'Expected `options.maxEventLoopDelay` to be a finite number > 0, or false, got `null` (null)'],
+		['a null heartbeatFile', { checks: { check }, heartbeatFile: null }, TypeError, 'Expected `options.heartbeatFile` to be a non-empty string, got `null` (null)'],
+		['a null proc', { checks: { check }, proc: null }, TypeError, 'Expected `options.proc` to be a proc (from `createProc()` or the process-wide `proc`), or false, got `null` (null)'],
+		['null checks', { checks: null }, TypeError, 'Expected `options.checks` to be an object of check functions, got `null` (null)'],
+		['null options', null, TypeError, 'Expected `options` to be an object, got `null` (null)'],
 	])('rejects %s', (_, options, ErrorClass, message) => {
 		const fake = createFakeProcess();
 		const proc = createProc({ process: fake, exit: false, logger: false });

@@ -49,6 +49,44 @@ const cases: Array<[string, (proc: Proc) => unknown, typeof TypeError | typeof R
 	['an env that is not an object', (proc) => supervise(node, [], { proc, env: 'A=1' as never }), TypeError, /^Expected `options.env` to be an object/],
 	['a stdout that is not a stream', (proc) => supervise(node, [], { proc, stdout: console.log as never }), TypeError, /^Expected `options.stdout` to be a writable stream or an object with a `write\(\)` method, got `\[Function log\]`/],
 	['a proc that is not a proc', (proc) => supervise(node, [], { proc: {} as never }), TypeError, /^Expected `options.proc` to be a proc \(from `createProc\(\)` or the process-wide `proc`\)/],
+	// null is bad input, never "use the default".
+	...(
+		[
+			['name', 'a non-empty string'],
+			['stdio', "one of 'inherit', 'pipe', 'ignore'"],
+			['restart', "one of 'on-failure', 'always', 'never'"],
+			['expectedExitCodes', 'an array of exit codes'],
+			['startSecs', 'a finite number >= 0'],
+			['maxRestarts', 'a finite integer >= 0'],
+			['stopSignal', 'a non-empty string'],
+			['stopTimeout', 'a finite number >= 0'],
+			['killGroup', 'a boolean'],
+			['watchdog', 'a boolean'],
+			['cwd', 'a string or a file URL'],
+			['env', 'an object'],
+			['stdout', 'a writable stream or an object with a `write()` method'],
+			['stderr', 'a writable stream or an object with a `write()` method'],
+			['backoff', 'an object'],
+		] as const
+	).map(
+		([option, what]): (typeof cases)[number] => [
+			`a null ${option}`,
+			(proc) => supervise(node, [], { proc, [option]: null } as never),
+			TypeError,
+			`Expected \`options.${option}\` to be ${what}, got \`null\` (null)`,
+		],
+	),
+	...(['initial', 'max', 'factor', 'jitter'] as const).map(
+		(option): (typeof cases)[number] => [
+			`a null backoff.${option}`,
+			(proc) => supervise(node, [], { proc, backoff: { [option]: null } } as never),
+			TypeError,
+			new RegExp(`^Expected \`options\\.backoff\\.${option}\` to be a finite number >= \\d+, got \`null\` \\(null\\)`),
+		],
+	),
+	['a null proc', () => supervise(node, [], { proc: null } as never), TypeError, /^Expected `options.proc` to be a proc .*, got `null` \(null\)$/],
+	['null options', () => supervise(node, [], null as never), TypeError, 'Expected `options` to be an object, got `null` (null)'],
+	['null args', (proc) => supervise(node, null as never, { proc }), TypeError, 'Expected `args` to be an array of strings, got `null` (null)'],
 ];
 
 describe('bad input is rejected at the call, and nothing is spawned or registered', () => {
@@ -83,6 +121,11 @@ describe('bad input is rejected at the call, and nothing is spawned or registere
 		expect(() => exitWithParent({ interval: 0 })).toThrow(RangeError);
 		expect(() => exitWithParent({ interval: 0 })).toThrow('Expected `options.interval` to be a finite number >= 1, got `0` (number)');
 		expect(() => exitWithParent({ every: 1 } as never)).toThrow(TypeError);
+		// null is bad input, never "use the default".
+		expect(() => exitWithParent({ interval: null } as never)).toThrow(
+			new TypeError('Expected `options.interval` to be a finite number >= 1, got `null` (null)'),
+		);
+		expect(() => exitWithParent({ proc: null } as never)).toThrow(new TypeError('Expected `options.proc` to be a proc from createProc(), got `null` (null)'));
 	});
 });
 

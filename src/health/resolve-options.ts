@@ -30,6 +30,11 @@ export interface ResolvedOptions {
 }
 
 
+/** `value` unless it was left out; `null` is kept, so that the check after it refuses it. */
+function given<T>(value: T | undefined, fallback: T): T {
+	return value === undefined ? fallback : value;
+}
+
 /** Checks everything before anything starts, so a bad option leaves no timer, listener or file behind. */
 export function resolveOptions(options: unknown): ResolvedOptions {
 	if (options === undefined) throw new TypeError(expected('options', 'an object with `checks`', options));
@@ -46,20 +51,20 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 	}
 	for (const [name, check] of entries) assertFunction(`options.checks.${name}`, check);
 
-	const interval = o.interval ?? DEFAULT_INTERVAL;
+	const interval = given(o.interval, DEFAULT_INTERVAL);
 	assertDuration('options.interval', interval, { min: 0, exclusiveMin: true });
-	const timeout = o.timeout ?? Math.min(DEFAULT_TIMEOUT, interval);
+	const timeout = given(o.timeout, Math.min(DEFAULT_TIMEOUT, interval));
 	assertDuration('options.timeout', timeout, { min: 0, exclusiveMin: true });
 	// A check that may outlast the interval would make every round late; the cache would always be stale.
 	if (timeout > interval) {
 		throw new RangeError(expected('options.timeout', `a finite number > 0 and <= \`options.interval\` (${interval})`, timeout));
 	}
-	const failureThreshold = o.failureThreshold ?? 1;
+	const failureThreshold = given(o.failureThreshold, 1);
 	assertNumber('options.failureThreshold', failureThreshold, { min: 1, integer: true });
-	const successThreshold = o.successThreshold ?? 1;
+	const successThreshold = given(o.successThreshold, 1);
 	assertNumber('options.successThreshold', successThreshold, { min: 1, integer: true });
 
-	const maxEventLoopDelay = o.maxEventLoopDelay ?? DEFAULT_MAX_EVENT_LOOP_DELAY;
+	const maxEventLoopDelay = given(o.maxEventLoopDelay, DEFAULT_MAX_EVENT_LOOP_DELAY);
 	if (maxEventLoopDelay !== false) {
 		if (typeof maxEventLoopDelay !== 'number') {
 			throw new TypeError(expected('options.maxEventLoopDelay', 'a finite number > 0, or false', maxEventLoopDelay));

@@ -31,9 +31,9 @@ export interface ExitWithParentOptions {
  */
 export function exitWithParent(options?: ExitWithParentOptions): () => void {
 	assertOptions('options', options, ['interval', 'proc']);
-	const interval = options?.interval ?? 1000;
+	const interval = options?.interval === undefined ? 1000 : options.interval;
 	assertDuration('options.interval', interval, { min: 1 });
-	const proc = options?.proc ?? processWideProc;
+	const proc = options?.proc === undefined ? processWideProc : options.proc;
 	if (proc === null || typeof proc !== 'object' || typeof proc.shutdown !== 'function' || !(proc.signal instanceof AbortSignal)) {
 		throw new TypeError(expected('options.proc', 'a proc from createProc()', proc));
 	}

@@ -182,6 +182,11 @@ function assertNoNullBytes(argument: string, value: string): void {
 	if (value.includes('\u0000')) throw new RangeError(expected(argument, 'a string without null bytes', value));
 }
 
+/** `value` unless it was left out; `null` is kept, so that the check after it refuses it. */
+function given<T>(value: T | undefined, fallback: T): T {
+	return value === undefined ? fallback : value;
+}
+
 /** Checks everything and fills in the defaults; throws before anything is registered or spawned. */
 export function resolveOptions(
 	command: unknown,
@@ -201,7 +206,7 @@ export function resolveOptions(
 	assertOptions('options', options, OPTIONS);
 	const o = options ?? {};
 
-	const name = o.name ?? (basename(command) || command);
+	const name = o.name === undefined ? basename(command) || command : o.name;
 	assertString('options.name', name);
 	if (o.cwd !== undefined && typeof o.cwd !== 'string' && !(o.cwd instanceof URL)) {
 		throw new TypeError(expected('options.cwd', 'a string or a file URL', o.cwd));
@@ -209,48 +214,48 @@ export function resolveOptions(
 	if (o.env !== undefined && (o.env === null || typeof o.env !== 'object' || Array.isArray(o.env))) {
 		throw new TypeError(expected('options.env', 'an object', o.env));
 	}
-	const stdio = o.stdio ?? 'inherit';
+	const stdio = given(o.stdio, 'inherit');
 	assertOneOf('options.stdio', stdio, ['inherit', 'pipe', 'ignore'] as const);
 	if (o.stdout !== undefined) assertWritable('options.stdout', o.stdout);
 	if (o.stderr !== undefined) assertWritable('options.stderr', o.stderr);
-	const restart = o.restart ?? 'on-failure';
+	const restart = given(o.restart, 'on-failure');
 	assertOneOf('options.restart', restart, ['on-failure', 'always', 'never'] as const);
 
-	const expectedExitCodes = o.expectedExitCodes ?? [0];
+	const expectedExitCodes = given(o.expectedExitCodes, [0]);
 	if (!Array.isArray(expectedExitCodes)) {
 		throw new TypeError(expected('options.expectedExitCodes', 'an array of exit codes', expectedExitCodes));
 	}
 	expectedExitCodes.forEach((code, index) => assertNumber(`options.expectedExitCodes[${index}]`, code, { integer: true }));
 
 	assertOptions('options.backoff', o.backoff, BACKOFF_OPTIONS);
-	const initial = o.backoff?.initial ?? defaultBackoff.initial;
+	const initial = given(o.backoff?.initial, defaultBackoff.initial);
 	assertDuration('options.backoff.initial', initial);
-	const max = o.backoff?.max ?? Math.max(defaultBackoff.max, initial);
+	const max = given(o.backoff?.max, Math.max(defaultBackoff.max, initial));
 	assertDuration('options.backoff.max', max, { min: initial });
-	const factor = o.backoff?.factor ?? defaultBackoff.factor;
+	const factor = given(o.backoff?.factor, defaultBackoff.factor);
 	assertNumber('options.backoff.factor', factor, { min: 1 });
-	const jitter = o.backoff?.jitter ?? defaultBackoff.jitter;
+	const jitter = given(o.backoff?.jitter, defaultBackoff.jitter);
 	assertNumber('options.backoff.jitter', jitter);
 	if (jitter > 1) throw new RangeError(expected('options.backoff.jitter', 'a finite number from 0 to 1', jitter));
 
-	const startSecs = o.startSecs ?? 1;
+	const startSecs = given(o.startSecs, 1);
 	assertDuration('options.startSecs', startSecs, { scale: 1000 });
-	const maxRestarts = o.maxRestarts ?? 10;
+	const maxRestarts = given(o.maxRestarts, 10);
 	if (maxRestarts !== Number.POSITIVE_INFINITY) assertNumber('options.maxRestarts', maxRestarts, { integer: true });
 
-	const stopSignal = o.stopSignal ?? 'SIGTERM';
+	const stopSignal = given(o.stopSignal, 'SIGTERM');
 	assertString('options.stopSignal', stopSignal);
 	if (!(stopSignal in constants.signals)) {
 		throw new RangeError(expected('options.stopSignal', 'a signal name such as `SIGTERM`', stopSignal));
 	}
-	const stopTimeout = o.stopTimeout ?? 5000;
+	const stopTimeout = given(o.stopTimeout, 5000);
 	assertDuration('options.stopTimeout', stopTimeout);
-	const killGroup = o.killGroup ?? false;
+	const killGroup = given(o.killGroup, false);
 	assertBoolean('options.killGroup', killGroup);
-	const watchdog = o.watchdog ?? true;
+	const watchdog = given(o.watchdog, true);
 	assertBoolean('options.watchdog', watchdog);
 
-	const proc = o.proc ?? defaultProc();
+	const proc = o.proc === undefined ? defaultProc() : o.proc;
 	assertProc('options.proc', proc);
 
 	return {
