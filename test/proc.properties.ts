@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { vi } from 'vitest';
 import { createProc, type Phase, type WaitFunction } from '../src/index.js';
 import { createFakeProcess } from '../src/testing.js';
+import { AppProcess } from './helpers/app-process.js';
 
 /** What one listener does when called. */
 export interface Behaviour {
@@ -11,90 +12,135 @@ export interface Behaviour {
 	removed: boolean;
 }
 
+// Every time the sequence itself produces is even; a repeated signal comes at an odd time, so the two never tie.
+const even = (min: number, max: number) => fc.integer({ min: min / 2, max: max / 2 }).map((n) => n * 2);
+
 export const behaviourArb: fc.Arbitrary<Behaviour> = fc.record({
 	phase: fc.constantFrom<Phase>('wrap-up', 'shutdown'),
 	kind: fc.constantFrom<Behaviour['kind']>('ok', 'ok', 'ok', 'throw', 'reject', 'hang'),
-	delay: fc.integer({ min: 0, max: 400 }),
+	delay: even(0, 400),
 	removed: fc.boolean(),
+});
+
+export interface Scenario {
+	behaviours: Behaviour[];
+	timeToWrapUp: number;
+	timeToForceQuit: number;
+	trigger: 'SIGTERM' | 'SIGINT' | 'manual';
+	/** The application's `process.exitCode` before the signal; undefined: never set. */
+	presetExitCode: number | undefined;
+	/** The code given to `shutdown(reason, { exitCode })` (manual trigger only). */
+	requestedExitCode: number;
+	/** When a second signal comes, in ms after the trigger (odd); undefined: none. */
+	repeatAt: number | undefined;
+}
+
+export const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
+	behaviours: fc.array(behaviourArb, { maxLength: 12 }),
+	timeToWrapUp: even(0, 300),
+	timeToForceQuit: even(100, 1000),
+	trigger: fc.constantFrom('SIGTERM', 'SIGINT', 'manual'),
+	presetExitCode: fc.constantFrom(undefined, undefined, 0, 3),
+	requestedExitCode: fc.constantFrom(0, 0, 9),
+	repeatAt: fc.option(even(0, 1000).map((n) => n + 1), { nil: undefined }),
 });
 
 /**
  * The model: which listeners run, and how the sequence must end. Times are in fake milliseconds from the
  * trigger; the wrap-up phase ends when its listeners are done or at timeToWrapUp, shutdown listeners start
- * then, and anything not done before timeToForceQuit is forced.
+ * then, and anything not done before timeToForceQuit is forced; so is everything still running when a
+ * second signal comes 100 ms or more after the first. The exit code: a code given to shutdown(), else the
+ * application's non-zero process.exitCode, else 1 for a failure and 0.
  */
-export function predict(behaviours: Behaviour[], timeToWrapUp: number, timeToForceQuit: number, trigger: string) {
+export function predict(scenario: Scenario) {
+	const { behaviours, timeToWrapUp, timeToForceQuit, trigger, presetExitCode, repeatAt } = scenario;
+	const requested = trigger === 'manual' ? scenario.requestedExitCode : 0;
 	const live = behaviours.filter((b) => !b.removed);
 	if (live.length === 0 && trigger !== 'manual') {
 		// No listener left: no handler either, so the signal does what Node does by default.
-		return { calledOnce: behaviours.map(() => false), state: 'running', durationMs: undefined, exitCode: trigger === 'SIGTERM' ? 143 : 130, outcome: 'clean' };
+		return { calledOnce: behaviours.map(() => false), state: 'running', durationMs: undefined, exitCode: trigger === 'SIGTERM' ? 143 : 130, outcome: 'clean', forcedBy: undefined, listeners: [] };
 	}
 	const doneAt = (b: Behaviour, start: number) => (b.kind === 'hang' ? Number.POSITIVE_INFINITY : start + (b.kind === 'throw' && b.delay === 0 ? 0 : b.delay));
 	const wrapUps = live.filter((b) => b.phase === 'wrap-up');
 	const wrapUpEnd = Math.min(timeToWrapUp, Math.max(0, ...wrapUps.map((b) => doneAt(b, 0))));
 	const finish = (b: Behaviour) => doneAt(b, b.phase === 'wrap-up' ? 0 : wrapUpEnd);
+	const naturalEnd = Math.max(0, ...live.map(finish));
+	// A repeat counts from the first signal; a sequence started by hand has none before it, so its first signal joins.
+	const signalForces = trigger !== 'manual' && repeatAt !== undefined && repeatAt >= 100 && repeatAt < timeToForceQuit && repeatAt < naturalEnd;
 	// The force timer is set before any listener's timer, so on a tie the deadline wins.
-	const forced = live.some((b) => finish(b) >= timeToForceQuit);
-	const failed = live.some((b) => (b.kind === 'throw' || b.kind === 'reject') && finish(b) < timeToForceQuit);
+	const forcedAt = signalForces ? repeatAt : naturalEnd >= timeToForceQuit ? timeToForceQuit : undefined;
+	const forced = forcedAt !== undefined;
+	const end = forcedAt ?? naturalEnd;
+	// A shutdown listener is called when the wrap-up phase ends strictly before the forced end (the force timer
+	// is set first, so it wins a tie).
+	const called = (b: Behaviour) => !b.removed && (b.phase === 'wrap-up' || !forced || wrapUpEnd < end);
+	const failed = live.some((b) => (b.kind === 'throw' || b.kind === 'reject') && called(b) && (!forced || finish(b) < end));
+	const failure = forced || failed || requested !== 0;
 	return {
-		calledOnce: behaviours.map((b) => !b.removed && (b.phase === 'wrap-up' || wrapUpEnd < timeToForceQuit)),
+		calledOnce: behaviours.map(called),
 		state: forced ? 'forced' : 'done',
-		durationMs: forced ? timeToForceQuit : Math.max(0, ...live.map(finish)),
-		exitCode: forced || failed ? 1 : 0,
-		outcome: forced ? 'forced' : failed ? 'failed' : 'clean',
+		durationMs: end,
+		exitCode: requested || presetExitCode || (failure ? 1 : 0),
+		outcome: forced ? 'forced' : failure ? 'failed' : 'clean',
+		forcedBy: forced ? (signalForces ? 'signal' : 'deadline') : undefined,
+		listeners: live.map((b) => (!called(b) ? 'skipped' : finish(b) >= end && forced ? 'pending' : b.kind === 'ok' ? 'ok' : 'error')),
 	};
 }
 
 /** Property: every listener that was not removed is called exactly once, and the sequence ends as the model says. */
 export function sequenceMatchesModel() {
-	return fc.asyncProperty(
-		fc.array(behaviourArb, { maxLength: 12 }),
-		fc.integer({ min: 0, max: 300 }),
-		fc.integer({ min: 100, max: 1000 }),
-		fc.constantFrom('SIGTERM', 'SIGINT', 'manual'),
-		async (behaviours, timeToWrapUp, timeToForceQuit, trigger) => {
-			vi.useFakeTimers();
-			try {
-				const fake = createFakeProcess();
-				const proc = createProc({ process: fake, logger: false, timeToWrapUp, timeToForceQuit });
-				const calls = behaviours.map(() => 0);
-				const waits: WaitFunction[] = behaviours.map((b, i) => {
-					const fn = () => {
-						calls[i]! += 1;
-						if (b.kind === 'throw' && b.delay === 0) throw new Error(`listener ${i}`);
-						// Settling at once goes through no timer: a 0 ms fake timer made during a tick fires 1 ms later
-						// (fake-timers' rule), and whether the call lands inside a tick depends on real scheduling.
-						if (b.delay === 0 && b.kind !== 'hang') return b.kind === 'ok' ? Promise.resolve() : Promise.reject(new Error(`listener ${i}`));
-						return new Promise<void>((resolve, reject) => {
-							if (b.kind === 'hang') return;
-							setTimeout(() => (b.kind === 'ok' ? resolve() : reject(new Error(`listener ${i}`))), b.delay);
-						});
-					};
-					return b.phase === 'wrap-up' ? proc.addWrapUpListener(fn) : proc.addShutdownListener(fn);
-				});
-				behaviours.forEach((b, i) => b.removed && waits[i]!.remove());
-				const model = predict(behaviours, timeToWrapUp, timeToForceQuit, trigger);
-				if (trigger === 'manual') void proc.shutdown('manual');
-				else fake.kill(trigger);
+	return fc.asyncProperty(scenarioArb, async (scenario) => {
+		const { behaviours, timeToWrapUp, timeToForceQuit, trigger, presetExitCode, repeatAt } = scenario;
+		vi.useFakeTimers();
+		try {
+			// The testing kit's fake cannot hold an exit code the application set: a process-like that can, then.
+			const fake = presetExitCode === undefined ? createFakeProcess() : new AppProcess(presetExitCode);
+			const proc = createProc({ process: fake, logger: false, timeToWrapUp, timeToForceQuit });
+			const calls = behaviours.map(() => 0);
+			const waits: WaitFunction[] = behaviours.map((b, i) => {
+				const fn = () => {
+					calls[i]! += 1;
+					if (b.kind === 'throw' && b.delay === 0) throw new Error(`listener ${i}`);
+					// Settling at once goes through no timer: a 0 ms fake timer made during a tick fires 1 ms later
+					// (fake-timers' rule), and whether the call lands inside a tick depends on real scheduling.
+					if (b.delay === 0 && b.kind !== 'hang') return b.kind === 'ok' ? Promise.resolve() : Promise.reject(new Error(`listener ${i}`));
+					return new Promise<void>((resolve, reject) => {
+						if (b.kind === 'hang') return;
+						setTimeout(() => (b.kind === 'ok' ? resolve() : reject(new Error(`listener ${i}`))), b.delay);
+					});
+				};
+				return b.phase === 'wrap-up' ? proc.addWrapUpListener(fn) : proc.addShutdownListener(fn);
+			});
+			behaviours.forEach((b, i) => b.removed && waits[i]!.remove());
+			const model = predict(scenario);
+			if (trigger === 'manual') void proc.shutdown('manual', { exitCode: scenario.requestedExitCode });
+			else fake.kill(trigger);
+			if (repeatAt !== undefined && trigger !== 'manual') {
+				await vi.advanceTimersByTimeAsync(repeatAt);
+				fake.kill(trigger);
+				await vi.advanceTimersByTimeAsync(Math.max(0, timeToForceQuit + 1 - repeatAt));
+			} else {
 				await vi.advanceTimersByTimeAsync(timeToForceQuit + 1);
-				const exitCode = await fake.exited;
-				const state = proc.state;
-				const report = await proc.shutdown();
-				const ok =
-					calls.every((n, i) => n === (model.calledOnce[i] ? 1 : 0)) &&
-					state === model.state &&
-					exitCode === model.exitCode &&
-					report.outcome === model.outcome &&
-					(model.durationMs === undefined || report.durationMs === model.durationMs) &&
-					report.listeners.length === behaviours.filter((b) => !b.removed).length;
-				if (!ok) {
-					throw new Error(`model mismatch: calls=${calls} state=${state} exit=${exitCode} report=${JSON.stringify(report)} model=${JSON.stringify(model)}`);
-				}
-			} finally {
-				vi.useRealTimers();
 			}
-		},
-	);
+			const exitCode = await fake.exited;
+			const state = proc.state;
+			const report = await proc.shutdown();
+			const ok =
+				calls.every((n, i) => n === (model.calledOnce[i] ? 1 : 0)) &&
+				state === model.state &&
+				exitCode === model.exitCode &&
+				report.outcome === model.outcome &&
+				report.exitCode === (model.state === 'running' ? report.exitCode : model.exitCode) &&
+				report.forcedBy === model.forcedBy &&
+				(model.durationMs === undefined || report.durationMs === model.durationMs) &&
+				(model.state === 'running' || report.listeners.map((l) => l.outcome).join() === model.listeners.join());
+			if (!ok) {
+				throw new Error(`model mismatch: calls=${calls} state=${state} exit=${exitCode} report=${JSON.stringify(report)} model=${JSON.stringify(model)}`);
+			}
+		} finally {
+			vi.useRealTimers();
+		}
+	});
 }
 
 export type Op = { add: Phase } | { remove: number };
