@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `graceful-proc` bin. It runs on every Docker HEALTHCHECK and exec probe, so it loads nothing but
-// what one probe needs: no core, no `debug`, no http module for a file probe.
+// The `graceful-proc` bin. It runs on every Docker HEALTHCHECK and exec probe, and from `kubectl exec`, so it
+// loads nothing but what one command needs: no core, no `debug`, no http module for a file probe.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './health/parse-duration.js';
@@ -10,9 +10,11 @@ import type { ProbeResult } from './health/probe-url.js';
 const USAGE = `Usage:
   graceful-proc probe <url> [--timeout <duration>] [--insecure]
   graceful-proc probe --file <path> --max-age <duration>
+  graceful-proc ready off|on --file <path>
   graceful-proc --help | --version
 
-Probes a service for Docker HEALTHCHECK and Kubernetes exec probes, in images without curl.
+Probes a service for Docker HEALTHCHECK and Kubernetes exec probes, in images without curl, and takes an
+instance out of rotation and back (kubectl exec), in images without a shell.
 
   probe <url>            GET the http:// or https:// URL; healthy on a 2xx answer within --timeout.
                          Redirects are not followed.
@@ -21,9 +23,13 @@ Probes a service for Docker HEALTHCHECK and Kubernetes exec probes, in images wi
   probe --file <path>    Healthy when the file's mtime is at most --max-age old: the heartbeatFile
                          a health ticker touches after every good round.
   --max-age <duration>   Required with --file.
+  ready off --file <path>  Create the file: a health ticker whose notReadyFile it is answers /readyz
+                         with 503 from its next round on (liveness untouched).
+  ready on --file <path>   Remove it: /readyz follows the checks again.
 
 Durations: 500ms, 2s, 1.5m, 1h (a unit is required).
-Exit codes: 0 healthy, 1 unhealthy (the reason is printed on stderr), 2 usage error.
+Exit codes: 0 healthy (or done), 1 unhealthy (or the file could not be changed; the reason is printed
+on stderr), 2 usage error.
 `;
 
 const DEFAULT_TIMEOUT = 3000;
@@ -97,6 +103,64 @@ async function probe(args: string[]): Promise<ProbeResult | 'help'> {
 	return probeUrl(url, timeout, values.insecure ?? false);
 }
 
+async function runProbe(args: string[]): Promise<number> {
+	const result = await probe(args);
+	if (result === 'help') {
+		process.stdout.write(USAGE);
+		return 0;
+	}
+	if (result.ok) {
+		process.stdout.write(`healthy: ${redact(result.message)}\n`);
+		return 0;
+	}
+	process.stderr.write(`graceful-proc probe: unhealthy: ${redact(result.message)}\n`);
+	return 1;
+}
+
+/** `ready off|on --file <path>`: the readiness switch a health ticker's `notReadyFile` watches. */
+async function runReady(args: string[]): Promise<number> {
+	let parsed;
+	try {
+		parsed = parseArgs({
+			args,
+			allowPositionals: true,
+			strict: true,
+			options: { help: { type: 'boolean', short: 'h' }, file: { type: 'string' } },
+		});
+	} catch (error) {
+		throw new UsageError((error as Error).message);
+	}
+	const { values, positionals } = parsed;
+	if (values.help) {
+		process.stdout.write(USAGE);
+		return 0;
+	}
+	const [switchTo, ...extra] = positionals;
+	if (switchTo === undefined) throw new UsageError('ready needs off or on, e.g. graceful-proc ready off --file /tmp/not-ready');
+	if (switchTo !== 'off' && switchTo !== 'on') throw new UsageError(`unknown ready subcommand "${switchTo}": use off or on`);
+	if (extra.length > 0) throw new UsageError(`ready ${switchTo} takes no other arguments, got: ${extra.join(' ')}`);
+	const file = values.file;
+	if (file === undefined) throw new UsageError(`ready ${switchTo} needs --file <path>: the notReadyFile of the health ticker`);
+	if (file === '') throw new UsageError('--file needs a path');
+	const { putBack, takeOut } = await import('./health/not-ready-file.js');
+	try {
+		if (switchTo === 'off') {
+			await takeOut(file);
+			process.stdout.write(`not ready: created ${file}; /readyz answers 503 from the next health round\n`);
+		} else if (await putBack(file)) {
+			process.stdout.write(`ready: removed ${file}; /readyz follows the checks again from the next health round\n`);
+		} else {
+			process.stdout.write(`ready: ${file} did not exist; nothing to do\n`);
+		}
+		return 0;
+	} catch (error) {
+		const code = (error as NodeJS.ErrnoException).code;
+		const what = switchTo === 'off' ? 'create' : 'remove';
+		process.stderr.write(`graceful-proc ready: cannot ${what} ${file}: ${code ?? ''}${code ? ' ' : ''}${(error as Error).message}\n`);
+		return 1;
+	}
+}
+
 async function main(argv: string[]): Promise<number> {
 	const [command, ...rest] = argv;
 	try {
@@ -109,24 +173,15 @@ async function main(argv: string[]): Promise<number> {
 			return 0;
 		}
 		if (command === undefined) throw new UsageError('a command is needed');
-		if (command !== 'probe') throw new UsageError(`unknown command "${command}"`);
-		const result = await probe(rest);
-		if (result === 'help') {
-			process.stdout.write(USAGE);
-			return 0;
-		}
-		if (result.ok) {
-			process.stdout.write(`healthy: ${redact(result.message)}\n`);
-			return 0;
-		}
-		process.stderr.write(`graceful-proc probe: unhealthy: ${redact(result.message)}\n`);
-		return 1;
+		if (command === 'probe') return await runProbe(rest);
+		if (command === 'ready') return await runReady(rest);
+		throw new UsageError(`unknown command "${command}"`);
 	} catch (error) {
 		if (error instanceof UsageError) {
 			process.stderr.write(`graceful-proc: ${redact(error.message)}\n\n${USAGE.split('\n\n', 1)[0]}\n\nMore: graceful-proc --help\n`);
 			return 2;
 		}
-		process.stderr.write(`graceful-proc probe: unhealthy: ${redact(String((error as Error)?.message ?? error))}\n`);
+		process.stderr.write(`graceful-proc ${command}: ${command === 'probe' ? 'unhealthy: ' : ''}${redact(String((error as Error)?.message ?? error))}\n`);
 		return 1;
 	}
 }

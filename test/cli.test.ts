@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHealthTicker } from '../src/health/index.js';
 import { tickerJar } from './health-helpers.js';
+import { type Child, fixture, startNode } from './helpers/child.js';
 
 // Runs the built bin (`npm run build` first), as Docker and the kubelet would: a child process, exit codes.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -228,12 +229,13 @@ describe('graceful-proc reports usage errors with exit code 2', () => {
 });
 
 describe('graceful-proc --help and --version', () => {
-	it.each([[['--help']], [['-h']], [['probe', '--help']]])('%j prints the usage on stdout and exits 0', async (args) => {
+	it.each([[['--help']], [['-h']], [['probe', '--help']], [['ready', '--help']]])('%j prints the usage on stdout and exits 0', async (args) => {
 		const result = await run(args);
 		expect(result.code).toBe(0);
 		expect(result.stdout).toContain('graceful-proc probe <url> [--timeout <duration>]');
 		expect(result.stdout).toContain('graceful-proc probe --file <path> --max-age <duration>');
-		expect(result.stdout).toContain('Exit codes: 0 healthy, 1 unhealthy');
+		expect(result.stdout).toContain('graceful-proc ready off|on --file <path>');
+		expect(result.stdout).toContain('Exit codes: 0 healthy (or done), 1 unhealthy');
 	});
 
 	it('--version prints the package version', async () => {
@@ -264,5 +266,89 @@ describe('the bin stays light', () => {
 		expect(texts.some((text) => text.includes('graceful-proc.process-wide'))).toBe(false);
 		expect(texts.some((text) => text.includes('createHealthTicker'))).toBe(false);
 		expect(texts.join('\n')).toMatch(/parseDuration/);
+	});
+});
+
+describe('graceful-proc ready off|on --file <path> takes a running service out of rotation and back', () => {
+	let dir: string;
+	let service: Child | undefined;
+	beforeEach(async () => {
+		dir = await mkdtemp(join(tmpdir(), 'graceful-proc-ready-'));
+	});
+	afterEach(async () => {
+		service?.process.kill('SIGKILL');
+		service = undefined;
+		await rm(dir, { recursive: true, force: true });
+	});
+
+	async function get(url: string): Promise<{ status: number; body: unknown }> {
+		const res = await fetch(url, { headers: { connection: 'close' } });
+		return { status: res.status, body: await res.json() };
+	}
+
+	/** Polls until `url` answers `status`, for at most `ms`; resolves to the answer and how long it took. */
+	async function until(url: string, status: number, ms: number): Promise<{ answer: { status: number; body: unknown }; waited: number }> {
+		const started = Date.now();
+		for (;;) {
+			const answer = await get(url);
+			if (answer.status === status || Date.now() - started > ms) return { answer, waited: Date.now() - started };
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		}
+	}
+
+	it('makes /readyz answer 503 while the file exists, leaves /livez and /healthz at 200, and puts it back', async () => {
+		const file = join(dir, 'not-ready');
+		service = startNode(fixture('health-switch.mjs'), [file]);
+		const [, url] = (await service.waitFor(/^ready (\S+)$/)) as RegExpMatchArray;
+		expect((await get(`${url}/readyz`)).status).toBe(200);
+
+		const off = await run(['ready', 'off', '--file', file]);
+		expect(off.code, off.stderr).toBe(0);
+		expect(off.stdout).toBe(`not ready: created ${file}; /readyz answers 503 from the next health round\n`);
+		expect(off.stderr).toBe('');
+		// Seen within one round (interval 100 ms); the margin is for a loaded machine.
+		const out = await until(`${url}/readyz`, 503, 5000);
+		expect(out.answer).toEqual({ status: 503, body: { status: 'fail', reason: `taken out of rotation: ${file} exists` } });
+		expect(await get(`${url}/livez`)).toEqual({ status: 200, body: { status: 'ok' } });
+		expect(await get(`${url}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
+		expect((await get(`${url}/readyz?verbose`)).body).toMatchObject({ ready: false, live: true, started: true });
+		// Running it again changes nothing.
+		expect((await run(['ready', 'off', '--file', file])).code).toBe(0);
+
+		const on = await run(['ready', 'on', '--file', file]);
+		expect(on.code, on.stderr).toBe(0);
+		expect(on.stdout).toBe(`ready: removed ${file}; /readyz follows the checks again from the next health round\n`);
+		expect((await until(`${url}/readyz`, 200, 5000)).answer).toEqual({ status: 200, body: { status: 'ok' } });
+		const again = await run(['ready', 'on', '--file', file]);
+		expect(again.code).toBe(0);
+		expect(again.stdout).toBe(`ready: ${file} did not exist; nothing to do\n`);
+	});
+
+	it('exits 1 with the reason when the file cannot be created or removed', async () => {
+		const off = await run(['ready', 'off', '--file', join(dir, 'missing-dir', 'not-ready')]);
+		expect(off.code).toBe(1);
+		expect(off.stderr).toMatch(/^graceful-proc ready: cannot create .*missing-dir\/not-ready: ENOENT /);
+		expect(off.stdout).toBe('');
+		const on = await run(['ready', 'on', '--file', dir]);
+		expect(on.code).toBe(1);
+		expect(on.stderr).toMatch(/^graceful-proc ready: cannot remove /);
+	});
+
+	it.each([
+		[['ready'], 'ready needs off or on'],
+		[['ready', 'maybe', '--file', '/tmp/x'], 'unknown ready subcommand "maybe": use off or on'],
+		[['ready', 'OFF', '--file', '/tmp/x'], 'unknown ready subcommand "OFF": use off or on'],
+		[['ready', 'off'], 'ready off needs --file <path>'],
+		[['ready', 'on'], 'ready on needs --file <path>'],
+		[['ready', 'off', '--file'], "Option '--file <value>' argument missing"],
+		[['ready', 'off', '--file', ''], '--file needs a path'],
+		[['ready', 'off', 'now', '--file', '/tmp/x'], 'ready off takes no other arguments, got: now'],
+		[['ready', 'off', '--path', '/tmp/x'], "Unknown option '--path'"],
+	])('graceful-proc %j is a usage error (exit 2) and changes nothing', async (args, message) => {
+		const result = await run(args);
+		expect(result.code).toBe(2);
+		expect(result.stderr).toContain(`graceful-proc: ${message}`);
+		expect(result.stderr).toContain('Usage:');
+		expect(result.stdout).toBe('');
 	});
 });

@@ -10,6 +10,7 @@ const KNOWN = [
 	'successThreshold',
 	'maxEventLoopDelay',
 	'heartbeatFile',
+	'notReadyFile',
 	'proc',
 ] as const;
 
@@ -25,6 +26,7 @@ export interface ResolvedOptions {
 	readonly successThreshold: number;
 	readonly maxEventLoopDelay: number | false;
 	readonly heartbeatFile: string | undefined;
+	readonly notReadyFile: string | undefined;
 	/** `undefined`: the caller falls back to the process-wide proc. */
 	readonly proc: Proc | false | undefined;
 }
@@ -73,6 +75,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 	}
 
 	if (o.heartbeatFile !== undefined) assertString('options.heartbeatFile', o.heartbeatFile);
+	if (o.notReadyFile !== undefined) assertString('options.notReadyFile', o.notReadyFile);
 
 	const proc = o.proc;
 	if (proc !== undefined && proc !== false) assertProc('options.proc', proc, ', or false');
@@ -85,6 +88,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 		successThreshold,
 		maxEventLoopDelay,
 		heartbeatFile: o.heartbeatFile,
+		notReadyFile: o.notReadyFile,
 		proc,
 	};
 }

@@ -8,6 +8,7 @@ import { createHealthHandler, type Endpoint, type HealthView, type Verdict } fro
 import { closeServer, listenHealth } from './listen-health.js';
 import { type LoopDelayMonitor, startLoopDelayMonitor } from './loop-delay-monitor.js';
 import { messageOf } from './message-of.js';
+import { notReadyFileExists } from './not-ready-file.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { touchFile } from './touch-file.js';
 import type {
@@ -39,6 +40,8 @@ export class Ticker implements HealthView {
 	#results: Record<string, CheckResult> = {};
 	#started = false;
 	#manualReady = true;
+	/** Whether `notReadyFile` existed at the start of the last round. */
+	#takenOutByFile = false;
 	#shuttingDown = false;
 	#stopped = false;
 	#round: Promise<HealthStatus> | undefined;
@@ -114,7 +117,7 @@ export class Ticker implements HealthView {
 	}
 
 	get #ready(): boolean {
-		return this.#started && this.#manualReady && !this.#shuttingDown && !this.#stopped && this.#allHealthy();
+		return this.#started && this.#manualReady && !this.#takenOutByFile && !this.#shuttingDown && !this.#stopped && this.#allHealthy();
 	}
 
 	verdict(endpoint: Endpoint): Verdict {
@@ -125,6 +128,7 @@ export class Ticker implements HealthView {
 			if (this.#shuttingDown) return { ok: false, reason: 'shutting down' };
 			if (this.#stopped) return { ok: false, reason: 'stopped' };
 			if (!this.#manualReady) return { ok: false, reason: 'set not ready' };
+			if (this.#takenOutByFile) return { ok: false, reason: `taken out of rotation: ${this.#options.notReadyFile} exists` };
 		} else {
 			if (this.#stopped) return { ok: false, reason: 'stopped' };
 			if (!this.#live) return { ok: false, reason: `event loop stalled ${this.#monitor?.lastStallMs} ms` };
@@ -224,8 +228,16 @@ export class Ticker implements HealthView {
 	// ---- rounds ----
 
 	async #runRound(): Promise<HealthStatus> {
-		const results = await Promise.all(this.#runners.map((runner) => runner.run(this.#running)));
+		const file = this.#options.notReadyFile;
+		const [results, takenOut] = await Promise.all([
+			Promise.all(this.#runners.map((runner) => runner.run(this.#running))),
+			file === undefined ? false : notReadyFileExists(file),
+		]);
 		if (this.#stopped) return this.status();
+		if (takenOut !== undefined && takenOut !== this.#takenOutByFile) {
+			this.#takenOutByFile = takenOut;
+			log(takenOut ? '%s exists: not ready' : '%s is gone: back in rotation', file);
+		}
 		// Committed together, so status() never mixes two rounds.
 		const committed: Record<string, CheckResult> = {};
 		this.#runners.forEach((runner, index) => {

@@ -26,7 +26,7 @@ export interface HealthStatus {
 	readonly started: boolean;
 	/** False while the event loop has been stalled beyond `maxEventLoopDelay`; true during shutdown. */
 	readonly live: boolean;
-	/** True when started, every check passes (after thresholds), `setReady(false)` is not in force, and shutdown has not started. */
+	/** True when started, every check passes (after thresholds), `setReady(false)` is not in force, no `notReadyFile` exists, and shutdown has not started. */
 	readonly ready: boolean;
 	/** The last round's result per check; empty until the first round has finished. */
 	readonly checks: Readonly<Record<string, CheckResult>>;
@@ -100,6 +100,13 @@ export interface HealthTickerOptions {
 	 * @example '/tmp/healthy'
 	 */
 	heartbeatFile?: string;
+	/**
+	 * A file that takes the instance out of rotation while it exists: `/readyz` answers 503 (liveness and
+	 * `/healthz` are untouched), noticed at the next round. Created and removed from outside the process,
+	 * by `graceful-proc ready off --file <path>` and `graceful-proc ready on --file <path>` (`kubectl exec`).
+	 * @example '/tmp/not-ready'
+	 */
+	notReadyFile?: string;
 	/**
 	 * The proc whose shutdown turns `ready` false (at its very start) and stops the ticker (in the shutdown
 	 * phase). `false`: no tie to any proc; `ready` then only follows the checks and `setReady`.
