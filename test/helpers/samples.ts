@@ -184,14 +184,42 @@ net.Server.prototype.listen = function (...args) {
 		requested = 0;
 	}
 	if (requested !== undefined) {
-		this.once('listening', () => {
+		pending += 1;
+		let settled = false;
+		// Not an 'error' listener: that would turn an unhandled EADDRINUSE into a handled one.
+		const serverEmit = this.emit;
+		this.emit = function (event, ...rest) {
+			if (event === 'error' && !settled) {
+				settled = true;
+				pending -= 1;
+				setImmediate(maybeReady);
+			}
+			return serverEmit.call(this, event, ...rest);
+		};
+		const onListening = () => {
+			if (settled) return;
+			settled = true;
 			const address = this.address();
 			if (requested !== 0 && !ports.has(requested)) ports.set(requested, address.port);
 			send({ event: 'listening', requested, port: address.port, address: address.address });
-		});
+			pending -= 1;
+			// After the sample's own 'listening' callbacks (drain(server) in a listen callback).
+			setImmediate(maybeReady);
+		};
+		this.once('listening', onListening);
 	}
 	return listen.apply(this, args);
 };
+
+// Ready: the module finished its top level and every listen() has bound (or failed).
+let pending = 0;
+let topLevelDone = false;
+let readySent = false;
+function maybeReady() {
+	if (!topLevelDone || pending > 0 || readySent) return;
+	readySent = true;
+	send({ event: 'ready', sigterm: process.listenerCount('SIGTERM') });
+}
 
 // A response to a request with an x-sample-hold header is held in its res.end() until 200 ms after the signal
 // came: the request is in flight, as with a slow handler, when the shutdown starts.
@@ -199,13 +227,13 @@ let signalled = false;
 const waiting = new Set();
 const emit = process.emit;
 process.emit = function (name, ...rest) {
-	const result = emit.call(this, name, ...rest);
+	// Before the handlers run: a sequence with nothing to wait for may exit inside them.
 	if ((name === 'SIGTERM' || name === 'SIGINT') && !signalled) {
 		signalled = true;
 		send({ event: 'signal', name });
 		setTimeout(() => { for (const release of waiting) release(); }, 200);
 	}
-	return result;
+	return emit.call(this, name, ...rest);
 };
 const end = http.ServerResponse.prototype.end;
 const HELD = Symbol('held');
@@ -225,7 +253,10 @@ http.ServerResponse.prototype.end = function (...args) {
 	return this;
 };
 
-globalThis[Symbol.for('graceful-proc.sample.ready')] = () => send({ event: 'ready', sigterm: process.listenerCount('SIGTERM') });
+globalThis[Symbol.for('graceful-proc.sample.ready')] = () => {
+	topLevelDone = true;
+	setImmediate(maybeReady);
+};
 `;
 
 const READY = "\n;globalThis[Symbol.for('graceful-proc.sample.ready')]();\n";
@@ -258,6 +289,8 @@ export interface SampleResult {
 	/** `graceful-proc probe .../readyz` before and after the SIGTERM: [exit code, output]. */
 	probes?: { before: [number | null, string]; during: [number | null, string]; servedDuring?: number };
 	mode: 'server' | 'signal' | 'script' | 'vitest';
+	/** Whether the sample's process saw the SIGTERM (a handler ran), rather than exiting before it or dying of it. */
+	signalled: boolean;
 }
 
 /** A directory for sample files inside the repository (so `graceful-proc` resolves to the built package). */
@@ -363,7 +396,7 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 		return Promise.race([new Promise<Event>((resolve) => waiters.push({ match, resolve })), closed.then(() => undefined)]);
 	};
 
-	const result: SampleResult = { steps, code: null, signal: null, stdout: '', stderr: '', mode: 'script' };
+	const result: SampleResult = { steps, code: null, signal: null, stdout: '', stderr: '', mode: 'script', signalled: false };
 	try {
 		const ready = await waitFor((e) => e.event === 'ready');
 		if (!ready) {
@@ -423,14 +456,16 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 	}
 	const exit = await closed;
 	clearTimeout(killer);
-	return { ...result, ...exit, stdout, stderr };
+	return { ...result, ...exit, stdout, stderr, signalled: events.some((e) => e.event === 'signal') };
 }
 
 async function runWithVitest(sample: Sample, home: string, step: (text: string) => void, steps: string[]): Promise<SampleResult> {
 	writeFileSync(join(home, 'sample.test.mjs'), sampleSource(sample, false));
-	const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', home, '--reporter', 'verbose'], {
+	// Its own config: vitest would otherwise find the repository's, which includes only test/**/*.test.ts.
+	writeFileSync(join(home, 'vitest.config.mjs'), "export default { test: { include: ['sample.test.mjs'] } };\n");
+	const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(home, 'vitest.config.mjs'), '--root', home, '--reporter', 'verbose'], {
 		cwd: home,
-		env: userEnv(),
+		env: { ...userEnv(), NO_COLOR: '1' },
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
 	let stdout = '';
@@ -441,7 +476,7 @@ async function runWithVitest(sample: Sample, home: string, step: (text: string) 
 	const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
 	clearTimeout(killer);
 	step(`vitest exited: code ${code}, signal ${signal}`);
-	return { steps, code, signal, stdout, stderr, mode: 'vitest' };
+	return { steps, code, signal, stdout, stderr, mode: 'vitest', signalled: false };
 }
 
 /** Everything that is wrong with a run, empty when the sample worked as printed. */
@@ -450,6 +485,9 @@ export function problems(sample: Sample, result: SampleResult): string[] {
 	const { options } = sample;
 	if (result.signal !== null) found.push(`the process was killed by ${result.signal}`);
 	else if (result.code !== options.exit) found.push(`exit code ${result.code}, expected ${options.exit}`);
+	if ((result.mode === 'server' || result.mode === 'signal') && !result.signalled && result.signal === null) {
+		found.push('no SIGTERM handler ran: the process exited on its own before the signal came');
+	}
 	if (result.mode === 'server') {
 		if (!result.response) found.push('the request in flight at SIGTERM got no answer');
 		else if (result.response.status < 200 || result.response.status > 299) found.push(`the request in flight at SIGTERM got ${result.response.status}`);
@@ -463,7 +501,7 @@ export function problems(sample: Sample, result: SampleResult): string[] {
 			if (p.servedDuring === undefined || p.servedDuring < 200 || p.servedDuring > 299) found.push(`after SIGTERM, during the delay, a new request got ${p.servedDuring}`);
 		}
 	}
-	if (result.mode === 'vitest' && !/Tests\s+\d+ passed/.test(result.stdout)) found.push('vitest ran no passing test');
+	if (result.mode === 'vitest' && !/Tests\s+\d+ passed/.test(result.stdout.replace(/\x1b\[[\d;]*m/g, ''))) found.push('vitest ran no passing test');
 	if (options.stdout && !options.stdout.test(result.stdout)) found.push(`stdout does not match ${options.stdout}`);
 	if (!options.stderrAny && result.mode !== 'vitest' && /Warning|graceful-proc:|Error/.test(result.stderr)) found.push('stderr has a warning or an error');
 	return found;
