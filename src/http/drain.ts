@@ -4,6 +4,7 @@ import type { ListenerContext, Proc, WaitFunction } from '../types.js';
 import { Drainer } from './drainer.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import { addressLabel, assertListeningServer, serverKind } from './server-kind.js';
+import { spreadReservation } from './spread-reservation.js';
 
 let warned = false;
 
@@ -48,7 +49,16 @@ export function registerDrain(server: net.Server, options: ResolvedDrainOptions)
 	const proc = options.proc ?? defaultProc;
 	const kind = serverKind(server);
 	const name = options.name ?? `${kind} ${addressLabel(server)}`;
-	const drainer = new Drainer(server, { name, kind, delay: options.delay, idleGrace: options.idleGrace, timeout: options.timeout });
+	const spreadTime = spreadReservation(proc, options, name);
+	const drainer = new Drainer(server, {
+		name,
+		kind,
+		delay: options.delay,
+		idleGrace: options.idleGrace,
+		timeout: options.timeout,
+		spread: options.spread,
+		onFirstSignal: spreadTime.reserve,
+	});
 	let inner: WaitFunction;
 	try {
 		inner = proc.addWrapUpListener(
@@ -60,12 +70,14 @@ export function registerDrain(server: net.Server, options: ResolvedDrainOptions)
 		);
 	} catch (error) {
 		drainer.detach();
+		spreadTime.release();
 		throw error;
 	}
 	drainers.set(server, drainer);
 
 	const forget = () => {
 		drainer.detach();
+		spreadTime.release();
 		if (drainers.get(server) === drainer) drainers.delete(server);
 	};
 	// A server closed before shutdown has nothing left to drain; keeping the listener would keep it alive.

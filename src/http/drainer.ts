@@ -65,6 +65,8 @@ export interface DrainerOptions {
 	readonly timeout: number | undefined;
 	/** Over how many ms after the delay drainSignal()'s aborts are spread. */
 	readonly spread?: number;
+	/** Called when the first request asks for its drain signal (drain() reserves the spread's time then). */
+	readonly onFirstSignal?: () => void;
 }
 
 /** What a white-box test can see of a drainer. */
@@ -120,7 +122,7 @@ export class Drainer implements SignalSource {
 		this.#server = server;
 		this.#options = options;
 		this.name = options.name;
-		this.#spread = new Spread(options.name);
+		this.#spread = new Spread(options.name, options.onFirstSignal);
 		this.#attach();
 		addSignalSource(this);
 	}
@@ -174,6 +176,7 @@ export class Drainer implements SignalSource {
 		// The force-quit deadline comes as `context.signal` aborting (the proc reports it as forced); only an
 		// earlier `timeout` needs a timer of its own.
 		const { timeout } = this.#options;
+		this.#deadline = timeout !== undefined ? Math.min(context.deadline, now + timeout) : context.deadline;
 		if (timeout !== undefined && now + timeout < context.deadline) this.#setTimer(() => this.#cut(), timeout);
 		const listener = () => this.#cut();
 		if (context.signal.aborted) {
@@ -209,6 +212,8 @@ export class Drainer implements SignalSource {
 		this.#timers.clear();
 		for (const connection of this.#connections.values()) clearTimeout(connection.timer);
 		for (const session of this.#sessions.values()) clearTimeout(session.timer);
+		this.#spread.stop();
+		removeSignalSource(this);
 	}
 
 	#on(emitter: NodeJS.EventEmitter, event: string, listener: (...args: any[]) => void, prepend = false): void {
@@ -447,6 +452,8 @@ export class Drainer implements SignalSource {
 				}, this.#options.idleGrace);
 			});
 		}
+		// Long-lived streams (drainSignal()) are told to end one connection at a time, over the spread.
+		this.#spread.start(spreadWindow(this.#options.spread ?? DEFAULT_SPREAD, this.#deadline - Date.now()));
 	}
 
 	/** The deadline: destroy whatever is left. */
@@ -464,6 +471,8 @@ export class Drainer implements SignalSource {
 			this.#closeRequested = true;
 			closeListeningSocket.call(server);
 		}
+		// Streams not reached yet get their abort now, so their handlers clean up; their sockets go next.
+		this.#spread.reachAll();
 		for (const connection of this.#connections.values()) connection.socket.destroy();
 		for (const session of this.#sessions.values()) session.session.destroy();
 		for (const socket of this.#handedOff) socket.destroy();

@@ -1,5 +1,6 @@
 import type { Proc } from '../types.js';
 import { assertDuration, assertOptions, assertProc, assertString, expected } from '../validate.js';
+import { DEFAULT_SPREAD } from './spread.js';
 
 export interface DrainOptions {
 	/**
@@ -28,6 +29,15 @@ export interface DrainOptions {
 	 */
 	timeout?: number;
 	/**
+	 * Milliseconds over which long-lived streams are told to end, after the `delay`: the signals of
+	 * `drainSignal(req)` abort one connection at a time, evenly over this window, so that their clients do not
+	 * all reconnect to the other instances at once. The drain still ends as soon as the last connection has
+	 * closed; if the deadline comes first, the window shrinks to end 1 s before it. `0`: all at once.
+	 * @default 10000 (with Kubernetes' 30 s grace period: 5 s delay + 10 s spread leaves room for the rest)
+	 * @example { delay: 5000, spread: 15000 }
+	 */
+	spread?: number;
+	/**
 	 * The listener's name in the shutdown report.
 	 * @default 'http 127.0.0.1:3000' (the protocol and the address the server listens on)
 	 */
@@ -44,11 +54,14 @@ export interface ResolvedDrainOptions {
 	delay: number;
 	idleGrace: number;
 	timeout: number | undefined;
+	/** The spread in force, and whether the user set it (then its time is reserved at once, see drain()). */
+	spread: number;
+	spreadSet: boolean;
 	name: string | undefined;
 	proc: Proc | undefined;
 }
 
-export const DRAIN_OPTION_KEYS = ['delay', 'idleGrace', 'timeout', 'name', 'proc'] as const;
+export const DRAIN_OPTION_KEYS = ['delay', 'idleGrace', 'timeout', 'spread', 'name', 'proc'] as const;
 
 export const DEFAULT_IDLE_GRACE = 500;
 
@@ -65,8 +78,10 @@ export function resolveDrainOptions(
 	const idleGrace = o.idleGrace === undefined ? DEFAULT_IDLE_GRACE : o.idleGrace;
 	assertDuration(`${prefix}.idleGrace`, idleGrace);
 	if (o.timeout !== undefined) assertDuration(`${prefix}.timeout`, o.timeout);
+	const spread = o.spread === undefined ? DEFAULT_SPREAD : o.spread;
+	assertDuration(`${prefix}.spread`, spread);
 	if (o.name !== undefined) assertString(`${prefix}.name`, o.name);
 	if (o.proc !== undefined) assertProc(`${prefix}.proc`, o.proc);
-	return { delay, idleGrace, timeout: o.timeout, name: o.name, proc: o.proc };
+	return { delay, idleGrace, timeout: o.timeout, spread, spreadSet: o.spread !== undefined, name: o.name, proc: o.proc };
 }
 

@@ -1,0 +1,86 @@
+import type { EventEmitter } from 'node:events';
+import { IncomingMessage } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
+import { proc as defaultProc } from '../index.js';
+import { expected } from '../validate.js';
+import { signalFromDrains } from './spread-registry.js';
+
+/** A request a drained server hands to its handlers: node's http/https one (Express's, Koa's `ctx.req`), or HTTP/2's. */
+export type DrainableRequest = IncomingMessage | Http2ServerRequest;
+
+function assertServerRequest(argument: string, value: unknown): asserts value is DrainableRequest {
+	// A client's response is an IncomingMessage too; only a server's request has a method.
+	const ok = value instanceof Http2ServerRequest || (value instanceof IncomingMessage && typeof value.method === 'string');
+	if (!ok) {
+		throw new TypeError(
+			expected(argument, "a server request (the `req` of a request handler, of an 'upgrade' listener or of ws's 'connection'; Koa's `ctx.req`)", value),
+		);
+	}
+}
+
+/** node sets `upgrade` on a request that an 'upgrade' listener takes over (its types do not declare it). */
+const isUpgrade = (request: IncomingMessage) => (request as { upgrade?: boolean }).upgrade === true;
+
+/** What says that a request is over: its response closed, or, once it took the socket over, the socket closed. */
+function endOf(request: DrainableRequest): EventEmitter {
+	if (request instanceof Http2ServerRequest) return request.stream;
+	return isUpgrade(request) ? request.socket : request;
+}
+
+function isOver(request: DrainableRequest): boolean {
+	if (request instanceof Http2ServerRequest) return request.stream.closed || request.stream.destroyed;
+	if (isUpgrade(request)) return request.socket === null || request.socket.destroyed;
+	return request.closed;
+}
+
+/**
+ * An AbortSignal that aborts when the drain of the request's server reaches the request's connection, so that a
+ * long-lived response ends its own way: the last event and `res.end()` for Server-Sent Events, `ws.close(1001)`
+ * for a WebSocket. After the drain's `delay`, the connections that asked are reached one by one, evenly over its
+ * `spread`, and the drain ends once they have closed.
+ *
+ * - Asked before the shutdown, it aborts when the drain reaches the connection later; asked once the drain has
+ *   passed it (or on a connection the spread did not start with), it aborts in a microtask, so that a listener
+ *   added right after the call still runs (check `signal.aborted` after an `await`).
+ * - On a server that drain() does not drain (or a connection it has not seen), it aborts when the shutdown of the
+ *   process-wide proc starts (`proc.signal`): at least the stream still ends on its own terms.
+ * - A request that is already over (its response finished; its upgraded socket closed) gets a signal that never
+ *   aborts: there is nothing left to end.
+ *
+ * Nothing is kept for requests that never ask, and nothing outlives the request that asked.
+ *
+ * @example
+ * app.get('/events', (req, res) => {
+ *   res.writeHead(200, { 'content-type': 'text/event-stream' })
+ *   drainSignal(req).addEventListener('abort', () => res.end('event: bye\ndata: reconnect\n\n'))
+ * })
+ * wss.on('connection', (ws, req) => drainSignal(req).addEventListener('abort', () => ws.close(1001, 'going away')))
+ */
+export function drainSignal(req: DrainableRequest): AbortSignal {
+	assertServerRequest('req', req);
+	if (isOver(req)) return new AbortController().signal;
+	const drained = signalFromDrains(req);
+	if (drained !== undefined) return drained;
+	return followShutdown(req);
+}
+
+/** Signals that follow the shutdown, by request, so that asking twice gives the same one. */
+const following = new WeakMap<DrainableRequest, AbortSignal>();
+
+/** A signal of its own per request, so that listeners added to it go with the request, not onto `proc.signal`. */
+function followShutdown(request: DrainableRequest): AbortSignal {
+	const known = following.get(request);
+	if (known !== undefined) return known;
+	const shutdown = defaultProc.signal;
+	const controller = new AbortController();
+	following.set(request, controller.signal);
+	if (shutdown.aborted) {
+		// A moment later, as for a drain that has passed the connection (see Spread#signal).
+		queueMicrotask(() => controller.abort(shutdown.reason));
+		return controller.signal;
+	}
+	const onShutdown = () => controller.abort(shutdown.reason);
+	shutdown.addEventListener('abort', onShutdown, { once: true });
+	endOf(request).once('close', () => shutdown.removeEventListener('abort', onShutdown));
+	return controller.signal;
+}
