@@ -23,7 +23,8 @@
 // Options: `port=<n>` the server to send the request to (by the port the sample asked for; default: the first
 // that listens), `path=/x` (default `/`), `readyz=<n>` the port whose /readyz must answer 503 (checked with
 // `graceful-proc probe`) from the moment of the SIGTERM while the server still serves, `exit=<n>` the expected
-// exit code, `stdout=<regex>` (no spaces; `\s`), `stderr=any`, `mode=vitest` (run it with vitest: a test file).
+// exit code, `stdout=<regex>` (no spaces; `\s`), `stderr=any`, `mode=vitest` (run it with vitest: a test file),
+// `hold=headers` (a stream: SIGTERM once the response headers came; it must then end by itself, with a 2xx).
 //
 // Fixed ports in samples (3000, 9000) are mapped to free ones by a preload, so samples run side by side; the
 // same port asked for twice maps to the same free port, so two servers on one port still collide as printed.
@@ -45,6 +46,8 @@ export interface SampleOptions {
 	stdout?: RegExp;
 	stderrAny: boolean;
 	mode: 'auto' | 'vitest';
+	/** `end` (default): the response is held in its res.end(); `headers`: a stream, in flight once its headers came. */
+	hold: 'end' | 'headers';
 }
 
 export interface Sample {
@@ -75,7 +78,7 @@ export function sampleFiles(): string[] {
 }
 
 function parseOptions(text: string, where: string): { name?: string; options: SampleOptions } {
-	const options: SampleOptions = { path: '/', exit: 0, stderrAny: false, mode: 'auto' };
+	const options: SampleOptions = { path: '/', exit: 0, stderrAny: false, mode: 'auto', hold: 'end' };
 	let name: string | undefined;
 	for (const token of text.split(/\s+/).filter(Boolean)) {
 		const eq = token.indexOf('=');
@@ -97,6 +100,7 @@ function parseOptions(text: string, where: string): { name?: string; options: Sa
 		else if (key === 'stdout') options.stdout = new RegExp(value, 'm');
 		else if (key === 'stderr' && value === 'any') options.stderrAny = true;
 		else if (key === 'mode' && (value === 'vitest' || value === 'auto')) options.mode = value;
+		else if (key === 'hold' && (value === 'end' || value === 'headers')) options.hold = value;
 		else throw new Error(`${where}: unknown sample option "${token}"`);
 	}
 	return { name, options };
@@ -318,9 +322,10 @@ function connectHost(address: string | undefined): string {
 	return address === undefined || address === '::' || address === '0.0.0.0' ? '127.0.0.1' : address;
 }
 
-function get(host: string, port: number, path: string, hold: boolean): Promise<{ status: number; body: string; connection?: string }> {
+function get(host: string, port: number, path: string, hold: boolean, onHeaders?: () => void): Promise<{ status: number; body: string; connection?: string }> {
 	return new Promise((resolve, reject) => {
 		const req = http.get({ host, port, path, agent: false, headers: hold ? { 'x-sample-hold': '1' } : {} }, (res) => {
+			onHeaders?.();
 			let body = '';
 			res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
 			res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(res.headers.connection ? { connection: res.headers.connection } : {}) }));
@@ -422,12 +427,15 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 					step(`probe ${readyzUrl} before SIGTERM: exit ${before[0]} (${before[1]})`);
 				}
 				step(`GET ${sample.options.path} on ${host}:${target.port} (asked for ${target.requested}), held in flight`);
-				const response = get(host, target.port!, sample.options.path, true).then(
+				let headers!: () => void;
+				const headersCame = new Promise<{ event: 'held' }>((resolve) => (headers = () => resolve({ event: 'held' })));
+				const response = get(host, target.port!, sample.options.path, true, headers).then(
 					(r) => (result.response = r),
 					(error: Error) => step(`the held request failed: ${error.message}`),
 				);
-				const held = await Promise.race([waitFor((e) => e.event === 'held'), response.then(() => undefined)]);
-				if (!held) throw new Error('the response was not held: it ended before SIGTERM, or the process closed');
+				const inFlight = sample.options.hold === 'headers' ? headersCame : waitFor((e) => e.event === 'held');
+				const held = await Promise.race([inFlight, response.then(() => undefined)]);
+				if (!held) throw new Error('the response was not in flight: it ended before SIGTERM, or the process closed');
 				step('SIGTERM');
 				child.kill('SIGTERM');
 				if (readyzUrl) {
