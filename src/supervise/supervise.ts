@@ -53,6 +53,15 @@ export interface SupervisedProcess extends EventEmitter {
 	 * `'exited'` or `'fatal'` child back. Resolves once the new child is spawned. Rejects once shutdown has started.
 	 */
 	restart(): Promise<void>;
+	/**
+	 * A graceful replacement of a `'running'` child: a new child is spawned first (state `'starting'`) and, once
+	 * it has stayed up for `startSecs`, takes over (state `'running'`, `restarts` + 1) while the old one is
+	 * stopped as `stop()` does. Resolves once the old child has exited; at no moment does no child run. If the
+	 * replacement cannot be spawned or exits before `startSecs`, the old child keeps running (state back to
+	 * `'running'`) and it rejects with the reason. Rejects at once during shutdown, while stopping, and when no
+	 * child is running; `stop()` and shutdown during a reload stop both children and reject it.
+	 */
+	reload(): Promise<void>;
 
 	on(event: 'state', listener: (state: SuperviseState, previous: SuperviseState) => void): this;
 	on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
@@ -96,6 +105,22 @@ interface StopRequest extends Deferred {
 	readonly aborts: Array<[AbortSignal, () => void]>;
 }
 
+interface ReloadRequest extends Deferred {
+	/** The new child while it starts; it takes over once it has stayed up for `startSecs`. */
+	replacement: ChildProcess | undefined;
+	startedAt: number;
+	startTimer: ReturnType<typeof setTimeout> | undefined;
+	/** The old child exited by itself while the replacement was starting: the replacement is the child now. */
+	promoted: boolean;
+}
+
+/** A child that is no longer the handle's child (replaced by a reload, or a replacement given up) and is being stopped. */
+interface Draining {
+	readonly exited: Deferred;
+	killAt: number;
+	killTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
 	return signal === null ? `exit code ${code}` : `signal ${signal}`;
 }
@@ -127,6 +152,9 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#wait: WaitFunction | undefined;
 	#usesWatchdog = false;
 	#offShutdownStart: (() => void) | undefined;
+	#reload: ReloadRequest | undefined;
+	/** Children that are no longer the handle's child, until they have exited. */
+	readonly #draining = new Map<ChildProcess, Draining>();
 
 	constructor(command: string, args: readonly string[], options: ResolvedOptions) {
 		super();
@@ -170,7 +198,143 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	}
 
 	stop(): Promise<void> {
-		return this.#beginStop('exit')?.promise ?? Promise.resolve();
+		return this.#beginStop('exit')?.promise ?? this.#drained();
+	}
+
+	reload(): Promise<void> {
+		if (this.#o.proc.signal.aborted) {
+			return Promise.reject(new Error(`Cannot reload \`${this.name}\`: shutdown has started`));
+		}
+		if (this.#reload !== undefined) return this.#reload.promise;
+		const state = this.#state;
+		if (state !== 'running' || this.#child === undefined || this.#stop !== undefined) {
+			return Promise.reject(
+				new Error(`Cannot reload \`${this.name}\`: it is ${state}, and reload() replaces a running child (wait for 'running', or use restart())`),
+			);
+		}
+		const request: ReloadRequest = { ...deferred(), replacement: undefined, startedAt: 0, startTimer: undefined, promoted: false };
+		const failed = (cause: unknown): void => {
+			if (this.#reload === request) {
+				this.#reload = undefined;
+				if (this.#state === 'starting' && this.#child !== undefined) this.#setState('running');
+			}
+			const detail = cause instanceof Error ? cause.message : String(cause);
+			request.reject(
+				new SuperviseError(`Could not start a replacement for \`${this.name}\` (${detail}); the old child keeps running`, { child: this.name, cause }),
+			);
+		};
+		let child: ChildProcess;
+		try {
+			child = this.#launch();
+		} catch (error) {
+			failed(error);
+			return request.promise;
+		}
+		this.#reload = request;
+		const { pid } = child;
+		log('%s: reloading: replacement %s spawned', this.name, pid ?? '(failed)');
+		this.#setState('starting');
+		if (pid === undefined) {
+			// The reason (ENOENT, EACCES, a cwd that is gone) arrives as an 'error' event.
+			child.once('error', failed);
+			return request.promise;
+		}
+		this.#wire(child, pid);
+		request.replacement = child;
+		request.startedAt = performance.now();
+		request.startTimer = setTimeout(() => this.#takeOver(request), this.#o.startMs);
+		// The children keep the parent alive; this timer only reports on them.
+		request.startTimer.unref?.();
+		return request.promise;
+	}
+
+	/** The replacement has stayed up for `startSecs`: it is the child now, and the old one is stopped. */
+	#takeOver(request: ReloadRequest): void {
+		if (this.#reload !== request) return;
+		this.#reload = undefined;
+		request.startTimer = undefined;
+		this.#failures = 0;
+		if (request.promoted) {
+			this.#setState('running');
+			request.resolve();
+			return;
+		}
+		const replacement = request.replacement!;
+		request.replacement = undefined;
+		const old = this.#child!;
+		this.#child = replacement;
+		this.#startedAt = request.startedAt;
+		this.#restarts += 1;
+		log('%s: reloading: %d took over from %d, which is stopped now', this.name, replacement.pid, old.pid);
+		this.#setState('running');
+		this.#stopOther(old, Date.now() + this.#o.stopTimeout).then(request.resolve, request.reject);
+	}
+
+	/** Cancels a reload under way (stop(), restart(), shutdown): its replacement, if any, is stopped too. */
+	#cancelReload(why: string): void {
+		const request = this.#reload;
+		if (request === undefined) return;
+		this.#reload = undefined;
+		clearTimeout(request.startTimer);
+		const replacement = request.promoted ? undefined : request.replacement;
+		request.replacement = undefined;
+		if (replacement?.pid !== undefined) void this.#stopOther(replacement, Date.now() + this.#o.stopTimeout);
+		request.reject(new Error(`The reload of \`${this.name}\` was cancelled: ${why}`));
+	}
+
+	/** Stops a child that is not the handle's child any more: stopSignal, SIGKILL at `killAt`. Resolves once it has exited. */
+	#stopOther(child: ChildProcess, killAt: number): Promise<void> {
+		let draining = this.#draining.get(child);
+		if (draining === undefined) {
+			draining = { exited: deferred(), killAt: Number.POSITIVE_INFINITY, killTimer: undefined };
+			this.#draining.set(child, draining);
+			this.#signalChild(child, this.#o.stopSignal);
+		}
+		this.#hurry(child, draining, killAt);
+		return draining.exited.promise;
+	}
+
+	#hurry(child: ChildProcess, draining: Draining, killAt: number): void {
+		if (killAt >= draining.killAt) return;
+		draining.killAt = killAt;
+		clearTimeout(draining.killTimer);
+		if (child.pid !== undefined && this.#usesWatchdog) parentWatchdog.stopping(child.pid, killAt);
+		draining.killTimer = setTimeout(() => this.#signalChild(child, 'SIGKILL'), Math.max(0, killAt - Date.now()));
+	}
+
+	/** Resolves once every child being stopped on the side has exited. */
+	#drained(): Promise<void> {
+		if (this.#draining.size === 0) return Promise.resolve();
+		return Promise.all([...this.#draining.values()].map((draining) => draining.exited.promise)).then(() => undefined);
+	}
+
+	/** A child that is not the handle's child has exited: a replacement that failed to start, or an old one stopped. */
+	#onOtherExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+		const request = this.#reload;
+		if (request !== undefined && request.replacement === child) {
+			clearTimeout(request.startTimer);
+			this.#reload = undefined;
+			if (this.#state === 'starting' && this.#child !== undefined) this.#setState('running');
+			log('%s: reloading: the replacement exited (%s) before it counted as started', this.name, describeExit(code, signal));
+			request.reject(
+				new SuperviseError(
+					`The replacement for \`${this.name}\` ended with ${describeExit(code, signal)} before it counted as started (${this.#o.startMs / 1000}s); the old child keeps running`,
+					{ child: this.name, exitCode: code, signalCode: signal },
+				),
+			);
+			return;
+		}
+		const draining = this.#draining.get(child);
+		if (draining === undefined) return;
+		this.#draining.delete(child);
+		clearTimeout(draining.killTimer);
+		this.#exitCode = code;
+		this.#signalCode = signal;
+		try {
+			this.emit('exit', code, signal);
+		} finally {
+			draining.exited.resolve();
+		}
 	}
 
 	restart(): Promise<void> {
@@ -214,6 +378,11 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 
 	/** Shutdown has started: from now on nothing is started again. The child itself is stopped in the shutdown phase. */
 	readonly #onAbort = (): void => {
+		// A replacement still starting is not started for good any more; the old child is stopped in the shutdown phase.
+		if (this.#reload !== undefined && !this.#reload.promoted) {
+			this.#cancelReload('shutdown has started');
+			if (this.#state === 'starting' && this.#child !== undefined) this.#setState('running');
+		}
 		if (this.#child === undefined && !this.#exiting && !this.#stop) {
 			log('%s: shutdown started while nothing runs; not starting again', this.name);
 			this.#finish('exited');
@@ -221,7 +390,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	};
 
 	async #onShutdown(ctx: ListenerContext): Promise<void> {
-		await this.#beginStop('exit', ctx.deadline - DEADLINE_MARGIN_MS, ctx.signal)?.promise;
+		await (this.#beginStop('exit', ctx.deadline - DEADLINE_MARGIN_MS, ctx.signal)?.promise ?? this.#drained());
 	}
 
 	#setState(state: SuperviseState): void {
@@ -247,15 +416,9 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		this.#spawnScheduled = false;
 		const spawned = this.#spawned;
 		const generation = ++this.#generation;
-		const o = this.#o;
-		const group = o.killGroup && !isWindows;
-		if (this.#usesWatchdog) parentWatchdog.ensure();
-
-		const stdio: StdioOptions = o.stdio === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', o.stdio, o.stdio];
 		let child: ChildProcess;
 		try {
-			// No shell: the arguments reach the program exactly as given.
-			child = spawn(this.command, this.args, { cwd: o.cwd, env: o.env, stdio, detached: group, windowsHide: true });
+			child = this.#launch();
 		} catch (error) {
 			this.#spawnFailed(error, spawned);
 			return;
@@ -273,17 +436,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		}
 		this.#child = child;
 		this.#startedAt = performance.now();
-		// After a successful spawn, errors come from kill() (which reports them by return value here) or stdio.
-		child.on('error', (error) => log('%s: child error: %o', this.name, error));
-		child.once('exit', (code, signal) => this.#onProcessExit(child, pid, code, signal));
-		if (this.#usesWatchdog) parentWatchdog.watch(pid, group, o.stopSignal, o.stopTimeout);
-		if (o.stdio === 'pipe') {
-			const prefix = `[${this.name}] `;
-			child.stdout?.on('error', () => {});
-			child.stderr?.on('error', () => {});
-			if (child.stdout) forwardOutput(child.stdout.pipe(createLinePrefixer(prefix)), o.stdout ?? process.stdout);
-			if (child.stderr) forwardOutput(child.stderr.pipe(createLinePrefixer(prefix)), o.stderr ?? process.stderr);
-		}
+		this.#wire(child, pid);
+		const o = this.#o;
 		log('%s: spawned %d', this.name, pid);
 		this.#spawned = deferred();
 		spawned.resolve();
@@ -305,6 +459,31 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		}
 	}
 
+	/** Spawns a child as the options say; throws what spawn() throws synchronously. */
+	#launch(): ChildProcess {
+		const o = this.#o;
+		if (this.#usesWatchdog) parentWatchdog.ensure();
+		const stdio: StdioOptions = o.stdio === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', o.stdio, o.stdio];
+		// No shell: the arguments reach the program exactly as given.
+		return spawn(this.command, this.args, { cwd: o.cwd, env: o.env, stdio, detached: o.killGroup && !isWindows, windowsHide: true });
+	}
+
+	/** What every spawned child gets: its exit watched, the watchdog told, its output forwarded. */
+	#wire(child: ChildProcess, pid: number): void {
+		const o = this.#o;
+		// After a successful spawn, errors come from kill() (which reports them by return value here) or stdio.
+		child.on('error', (error) => log('%s: child error: %o', this.name, error));
+		child.once('exit', (code, signal) => this.#onProcessExit(child, pid, code, signal));
+		if (this.#usesWatchdog) parentWatchdog.watch(pid, o.killGroup && !isWindows, o.stopSignal, o.stopTimeout);
+		if (o.stdio === 'pipe') {
+			const prefix = `[${this.name}] `;
+			child.stdout?.on('error', () => {});
+			child.stderr?.on('error', () => {});
+			if (child.stdout) forwardOutput(child.stdout.pipe(createLinePrefixer(prefix)), o.stdout ?? process.stdout);
+			if (child.stderr) forwardOutput(child.stderr.pipe(createLinePrefixer(prefix)), o.stderr ?? process.stderr);
+		}
+	}
+
 	#spawnFailed(cause: unknown, spawned: Deferred): void {
 		const detail = cause instanceof Error ? cause.message : String(cause);
 		const error = new SuperviseError(`Could not start \`${this.name}\` (${detail})`, { child: this.name, cause });
@@ -315,10 +494,13 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 
 	/** The process is gone; its last output may still be on its way through the pipes. */
 	#onProcessExit(child: ChildProcess, pid: number, code: number | null, signal: NodeJS.Signals | null): void {
+		const current = child === this.#child;
 		const aliveMs = performance.now() - this.#startedAt;
-		const good = this.#state === 'running' || aliveMs >= this.#o.startMs;
-		clearTimeout(this.#startTimer);
-		this.#startTimer = undefined;
+		const good = !current || this.#state === 'running' || aliveMs >= this.#o.startMs;
+		if (current) {
+			clearTimeout(this.#startTimer);
+			this.#startTimer = undefined;
+		}
 		if (this.#usesWatchdog) parentWatchdog.unwatch(pid);
 		if (this.#o.killGroup && !isWindows) {
 			// The group lives and dies with the child: whatever it left behind had its stop signal already, or
@@ -346,7 +528,34 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	}
 
 	#onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, good: boolean): void {
-		if (this.#child !== child) return;
+		if (this.#child !== child) {
+			this.#onOtherExit(child, code, signal);
+			return;
+		}
+		const request = this.#reload;
+		if (request !== undefined && request.promoted) {
+			// The replacement, already the child, did not last startSecs: the reload failed; the policy decides what follows.
+			this.#reload = undefined;
+			clearTimeout(request.startTimer);
+			request.reject(
+				new SuperviseError(
+					`The replacement for \`${this.name}\` ended with ${describeExit(code, signal)} before it counted as started (${this.#o.startMs / 1000}s)`,
+					{ child: this.name, exitCode: code, signalCode: signal },
+				),
+			);
+		} else if (request?.replacement !== undefined && this.#stop === undefined) {
+			// The old child ended by itself while its replacement was starting: the replacement is the child from now on.
+			this.#child = request.replacement;
+			this.#startedAt = request.startedAt;
+			request.replacement = undefined;
+			request.promoted = true;
+			this.#restarts += 1;
+			this.#exitCode = code;
+			this.#signalCode = signal;
+			log('%s: exited (%s) during its reload; the replacement takes over', this.name, describeExit(code, signal));
+			this.emit('exit', code, signal);
+			return;
+		}
 		this.#child = undefined;
 		this.#exitCode = code;
 		this.#signalCode = signal;
@@ -371,7 +580,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 				this.#finish('exited');
 				stop.restarted.reject(new Error(`\`${this.name}\` was stopped before it could be restarted`));
 			}
-			stop.resolve();
+			// Also the children stopped on the side (a reload's old child or cancelled replacement).
+			this.#drained().then(stop.resolve, stop.resolve);
 			return;
 		}
 		if (this.#o.proc.signal.aborted) {
@@ -433,6 +643,15 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	 * Returns undefined when nothing runs (the handle has simply ended).
 	 */
 	#beginStop(then: 'exit' | 'restart', killAt?: number, abortSignal?: AbortSignal): StopRequest | undefined {
+		this.#cancelReload(then === 'exit' ? 'the child is being stopped' : 'restart() came first');
+		if (killAt !== undefined) for (const [child, draining] of this.#draining) this.#hurry(child, draining, killAt);
+		if (abortSignal !== undefined && this.#draining.size > 0) {
+			const killDraining = (): void => {
+				for (const child of this.#draining.keys()) this.#signalChild(child, 'SIGKILL');
+			};
+			if (abortSignal.aborted) killDraining();
+			else abortSignal.addEventListener('abort', killDraining, { once: true });
+		}
 		let stop = this.#stop;
 		if (stop === undefined) {
 			const state = this.#state;
@@ -482,9 +701,12 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	}
 
 	#signal(signal: NodeJS.Signals): void {
-		const child = this.#child;
-		const pid = child?.pid;
-		if (child === undefined || pid === undefined) return;
+		if (this.#child !== undefined) this.#signalChild(this.#child, signal);
+	}
+
+	#signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+		const pid = child.pid;
+		if (pid === undefined) return;
 		if (this.#o.killGroup && !isWindows) {
 			try {
 				process.kill(-pid, signal);
