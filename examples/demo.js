@@ -1,63 +1,167 @@
 #!/usr/bin/env node
-// `npm run demo`: the Express example under keep-alive load, stopped with SIGTERM in the middle.
+// `npm run demo`: the same Express app twice, behind a simulated load balancer, stopped with SIGTERM under load.
 //
-// It starts examples/express/server.js in a child process, sends requests from 12 loops over 8 keep-alive
-// connections (each request takes 20-200 ms in the handler) for 1.5 s, sends SIGTERM, and keeps the load on
-// until the server refuses it. Then it prints the child's shutdown report and what happened to every request:
-//   answered                  the whole response arrived
-//   refused before sending    the connection was refused: nothing reached the server, safe to retry elsewhere
-//   lost                      sent, then reset or hung up: the client cannot know whether it ran
-// and the time from SIGTERM to the child's exit.
+//   graceful  examples/express/server.js  serve(app, { delay: 2000 }) and a health ticker answering /readyz
+//   bare      examples/express/bare.js    process.on('SIGTERM', () => server.close())
+//
+// The load balancer checks /readyz every 500 ms and takes a server out of rotation after 2 failed checks (a
+// Kubernetes readinessProbe with periodSeconds 0.5 and failureThreshold 2). While a server is in rotation, 8
+// clients send it requests that take 50-150 ms, at a steady pace: 4 on fresh connections (new users), 4 on a
+// pool of keep-alive connections (a proxy's pool). After 2 s both servers get SIGTERM. The clients stop when
+// the load balancer takes their server out, as they would move to another replica.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-// The load client the tests and the benchmark use: it classifies every request as above.
-import { runLoad, summarize } from '../bench/http/load.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-const server = fileURLToPath(new URL('./express/server.js', import.meta.url));
-const child = spawn(process.execPath, [server], {
-	env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DRAIN_DELAY: '0' },
-	stdio: ['ignore', 'pipe', 'inherit'],
-});
-let output = '';
-const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, at: performance.now() })));
-const port = await new Promise((resolve, reject) => {
-	child.stdout.setEncoding('utf8').on('data', (chunk) => {
-		output += chunk;
-		const match = /listening on http:\/\/[^:]+:(\d+)/.exec(output);
-		if (match) resolve(Number(match[1]));
+const CHECK_EVERY_MS = 500;
+const FAILURES_TO_REMOVE = 2;
+const LOAD_BEFORE_SIGTERM_MS = 2000;
+const DELAY_MS = 2000;
+const LIMIT_MS = 15_000;
+
+function start(file, env) {
+	const child = spawn(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], {
+		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+		stdio: ['ignore', 'pipe', 'inherit'],
 	});
-	exited.then(() => reject(new Error('the server exited before it listened')));
-});
-console.log(`server listening on port ${port} (pid ${child.pid}); load for 1.5 s, then SIGTERM`);
+	let output = '';
+	const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, at: performance.now() })));
+	const port = new Promise((resolve, reject) => {
+		child.stdout.setEncoding('utf8').on('data', (chunk) => {
+			output += chunk;
+			const match = /listening on http:\/\/[^\s]+:(\d+)/.exec(output);
+			if (match) resolve(Number(match[1]));
+		});
+		exited.then(() => reject(new Error(`${file} exited before it listened`)));
+	});
+	return { child, exited, port, output: () => output };
+}
 
-let sigtermAt = 0;
-const { requests } = await runLoad({
-	port,
-	loops: 12,
-	sockets: 8,
-	minMs: 20,
-	maxMs: 200,
-	thinkMs: 20,
-	warmupMs: 1500,
-	// Bounded: the clients stop 3 s after the SIGTERM whatever happens, and the run never exceeds 15 s.
-	afterTriggerMs: 3000,
-	limitMs: 15_000,
-	trigger: () => {
-		sigtermAt = performance.now();
-		child.kill('SIGTERM');
-	},
-	until: exited,
-});
-const exit = await exited;
-const reportLine = output.split('\n').find((line) => line.startsWith('{"event":"shutdown"'));
-const summary = summarize(requests);
+/**
+ * One request. `answered`: the whole response came. `refused`: it failed before its bytes were sent (the
+ * connection was refused): nothing reached the server. `lost`: sent, then reset or hung up.
+ */
+function request(port, path, agent) {
+	return new Promise((resolve) => {
+		let sent = false;
+		const req = http.get({ host: '127.0.0.1', port, path, agent, timeout: 10_000 }, (res) => {
+			res.resume();
+			res.on('end', () => resolve({ outcome: res.complete ? 'answered' : 'lost', status: res.statusCode }));
+			res.on('error', () => resolve({ outcome: 'lost' }));
+		});
+		req.on('finish', () => (sent = true));
+		req.on('timeout', () => req.destroy(new Error('no answer')));
+		req.on('error', (error) => resolve({ outcome: sent ? 'lost' : 'refused', error: error.code ?? error.message }));
+	});
+}
 
-console.log('\nshutdown report (printed by the child through onReport):');
-console.log(reportLine ? JSON.stringify(JSON.parse(reportLine).report, null, 2) : '(none: the child did not print one)');
-console.log('\nload:');
-console.log(`  requests                 ${summary.total}`);
-console.log(`  answered                 ${summary.answered}`);
-console.log(`  refused before sending   ${summary.refused}`);
-console.log(`  lost                     ${summary.lost}`);
-console.log(`\nSIGTERM to exit: ${Math.round(exit.at - sigtermAt)} ms (exit ${exit.code ?? exit.signal})`);
-process.exitCode = summary.lost === 0 && exit.code === 0 ? 0 : 1;
+/** A load balancer in front of one server: health checks, and the clients it sends while the server is in rotation. */
+async function balance(label, server, sigtermSent) {
+	const port = await server.port;
+	const counts = { sent: 0, answered: 0, refused: 0, lost: 0, non2xx: 0, answeredAfterSigterm: 0 };
+	const timeline = [];
+	const since = () => Math.round(performance.now() - sigtermSent.at);
+	let inRotation = true;
+	let gone = false;
+	server.exited.then(() => (gone = true));
+
+	const checks = (async () => {
+		let failures = 0;
+		while (inRotation && !gone) {
+			await sleep(CHECK_EVERY_MS);
+			const check = await request(port, '/readyz', false);
+			const ok = check.outcome === 'answered' && check.status === 200;
+			failures = ok ? 0 : failures + 1;
+			if (sigtermSent.at && (!ok || failures > 0)) {
+				timeline.push([since(), `load balancer: /readyz ${check.status ?? check.error} (${failures} of ${FAILURES_TO_REMOVE} failed checks)`]);
+			}
+			if (failures >= FAILURES_TO_REMOVE) {
+				inRotation = false;
+				timeline.push([since(), 'load balancer: out of rotation, sends no new requests']);
+			}
+		}
+	})();
+
+	const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
+	const client = async (agent) => {
+		while (inRotation && !gone) {
+			counts.sent += 1;
+			const ms = 50 + Math.round(Math.random() * 100);
+			const result = await request(port, `/slow?ms=${ms}`, agent);
+			counts[result.outcome] += 1;
+			if (result.outcome === 'answered' && sigtermSent.at) counts.answeredAfterSigterm += 1;
+			if (result.outcome === 'answered' && result.status !== 200) counts.non2xx += 1;
+			if (result.outcome !== 'answered' && sigtermSent.at && !timeline.some(([, text]) => text.startsWith('clients:'))) {
+				timeline.push([since(), `clients: first request ${result.outcome === 'refused' ? 'refused' : 'lost'} (${result.error})`]);
+			}
+			await sleep(20 + Math.random() * 40);
+		}
+	};
+	await Promise.all([checks, ...[false, false, false, false].map((agent) => client(agent)), ...[1, 2, 3, 4].map(() => client(keepAlive))]);
+	// A proxy keeps its pooled connections open until the server closes them or they time out.
+	const limit = new AbortController();
+	const exit = await Promise.race([server.exited, sleep(LIMIT_MS, undefined, { signal: limit.signal }).then(() => undefined, () => undefined)]);
+	limit.abort();
+	keepAlive.destroy();
+	if (!exit) server.child.kill('SIGKILL');
+	const final = exit ?? (await server.exited);
+	timeline.push([Math.round(final.at - sigtermSent.at), `exited with ${final.code ?? final.signal}${exit ? '' : ` (killed: still running ${LIMIT_MS / 1000} s after SIGTERM)`}`]);
+	return { label, counts, timeline, exit: final, output: server.output() };
+}
+
+const graceful = start('./express/server.js', { DRAIN_DELAY: String(DELAY_MS) });
+const bare = start('./express/bare.js', {});
+await Promise.all([graceful.port, bare.port]);
+console.log(`Two copies of one Express app, each behind a simulated load balancer that checks /readyz every ${CHECK_EVERY_MS} ms
+and takes it out after ${FAILURES_TO_REMOVE} failed checks; 8 clients each (half on keep-alive connections); SIGTERM after ${LOAD_BEFORE_SIGTERM_MS / 1000} s.
+  graceful-proc        examples/express/server.js: serve(app, { delay: ${DELAY_MS} }), a health ticker on /readyz
+  bare server.close()  examples/express/bare.js:   process.on('SIGTERM', () => server.close())
+`);
+
+const sigtermSent = { at: 0 };
+const runs = Promise.all([balance('graceful-proc', graceful, sigtermSent), balance('bare server.close()', bare, sigtermSent)]);
+await sleep(LOAD_BEFORE_SIGTERM_MS);
+sigtermSent.at = performance.now();
+graceful.child.kill('SIGTERM');
+bare.child.kill('SIGTERM');
+const results = await runs;
+
+for (const { label, timeline } of results) {
+	console.log(`${label}, after SIGTERM:`);
+	for (const [ms, text] of timeline.sort((a, b) => a[0] - b[0])) console.log(`  ${String(ms).padStart(6)} ms  ${text}`);
+	console.log();
+}
+
+const row = (name, pick) => console.log(`  ${name.padEnd(24)}${results.map((r) => String(pick(r)).padStart(22)).join('')}`);
+console.log(`  ${''.padEnd(24)}${results.map((r) => r.label.padStart(22)).join('')}`);
+row('requests sent', (r) => r.counts.sent);
+row('answered', (r) => r.counts.answered);
+row('  of them after SIGTERM', (r) => r.counts.answeredAfterSigterm);
+row('refused before sending', (r) => r.counts.refused);
+row('lost', (r) => r.counts.lost);
+row('SIGTERM to exit', (r) => `${((r.exit.at - sigtermSent.at) / 1000).toFixed(2)} s`);
+row('exit code', (r) => r.exit.code ?? r.exit.signal);
+
+console.log(`
+  answered                the whole response arrived.
+  refused before sending  the connection was refused (ECONNREFUSED): the server had already stopped listening
+                          while the load balancer still sent it traffic. The request never reached the server,
+                          so retrying it elsewhere is safe; but without a retry the user gets an error (behind
+                          HAProxy or nginx, a 502/503). graceful-proc keeps listening for \`delay\` ms while
+                          /readyz says 503, so the load balancer has moved the traffic away before that.
+  lost                    sent, then the connection was reset or hung up: the client cannot know whether it ran.
+  SIGTERM to exit         server.close() waits until every keep-alive connection has gone: here until Node's
+                          keepAliveTimeout (5 s) closed the idle ones; behind a proxy that keeps its pool busy,
+                          until the orchestrator's SIGKILL. graceful-proc closes them itself once it has drained.
+`);
+
+const reportLine = graceful
+	.output()
+	.split('\n')
+	.find((line) => line.startsWith('{"event":"shutdown"'));
+console.log("graceful-proc's shutdown report (the server prints it through onReport):");
+console.log(reportLine ? JSON.stringify(JSON.parse(reportLine).report, null, 2) : '(none: the server did not print one)');
+
+const [good] = results;
+process.exitCode = good.counts.lost === 0 && good.counts.refused === 0 && good.exit.code === 0 ? 0 : 1;

@@ -19,13 +19,26 @@ describe('the Express and Koa examples run as they are', () => {
 });
 
 describe('npm run demo', () => {
-	it('takes a real server through SIGTERM under load, loses nothing and prints the report', async () => {
+	it('takes a real server through SIGTERM under load next to a bare server.close(): graceful-proc loses and refuses nothing, the bare server refuses requests', async () => {
 		const child = startNode(example('demo.js'));
-		expect(await child.closed).toEqual([0, null]);
+		const [code, signal] = await child.closed;
 		const out = child.stdout.join('\n');
+		expect([code, signal], `${out}\n${child.stderr()}`).toEqual([0, null]);
 		expect(out).toMatch(/"outcome": "clean"/);
-		expect(out).toMatch(/^\s+answered\s+[1-9]\d*$/m);
-		expect(out).toMatch(/^\s+lost\s+0$/m);
-		expect(out).toMatch(/SIGTERM to exit: \d+ ms \(exit 0\)/);
-	});
+		// The readiness delay at work: the load balancer saw 503 while the server still answered.
+		expect(out).toMatch(/load balancer: \/readyz 503/);
+		const row = (name: string) => {
+			const match = new RegExp(`^\\s+${name}\\s+(\\d+)\\s+(\\d+)$`, 'm').exec(out);
+			expect(match, `no row "${name}" in:\n${out}`).not.toBeNull();
+			return { graceful: Number(match![1]), bare: Number(match![2]) };
+		};
+		expect(row('answered').graceful).toBeGreaterThan(0);
+		expect(row('of them after SIGTERM').graceful).toBeGreaterThan(0);
+		expect(row('lost').graceful).toBe(0);
+		expect(row('refused before sending').graceful).toBe(0);
+		const bare = row('refused before sending').bare + row('lost').bare;
+		expect(bare, 'the bare server.close() should have refused or lost requests').toBeGreaterThan(0);
+		expect(out).toMatch(/refused before sending {2}the connection was refused \(ECONNREFUSED\)/);
+		expect(out).toMatch(/SIGTERM to exit\s+[\d.]+ s\s+[\d.]+ s/);
+	}, 30_000);
 });

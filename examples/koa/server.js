@@ -11,6 +11,8 @@ import { proc } from 'graceful-proc';
 import { drain } from 'graceful-proc/http';
 
 const app = new Koa();
+// Readiness by hand, in one line: proc.signal aborts the moment shutdown starts. (The health ticker of
+// graceful-proc/health does this too, with cached checks: see examples/express/server.js.)
 app.use(async (ctx) => {
 	if (ctx.path === '/readyz') {
 		ctx.status = proc.signal.aborted ? 503 : 200;
@@ -21,9 +23,8 @@ app.use(async (ctx) => {
 	ctx.body = `hello ${ctx.query.id ?? ''}\n`;
 });
 
+// timeToWrapUp and timeToForceQuit are left unset: they follow the drain's delay by themselves.
 proc.configure({
-	timeToForceQuit: 10_000,
-	timeToWrapUp: 8_000,
 	// The report serialises its errors as { name, message }.
 	onReport: (report) => console.log(JSON.stringify({ event: 'shutdown', report })),
 });
