@@ -27,6 +27,18 @@ const OUTPUT_GRACE_MS = 250;
 
 const isWindows = process.platform === 'win32';
 
+/**
+ * Where a proc takes reservations of listener time, so that the force-quit time it was not given follows
+ * from what was registered. By `Symbol.for`, so that a proc of another copy of the package is reached
+ * too; a proc that lacks it (an older copy) is simply not asked.
+ */
+const RESERVE_TIME = Symbol.for('graceful-proc.reserveTime');
+
+type ReserveTime = (phase: 'wrap-up' | 'shutdown', ms: number, who: string) => () => void;
+
+/** The longest a timer can wait; a reservation is never asked for more. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The handle `supervise()` returns. */
 export interface SupervisedProcess extends EventEmitter {
 	/** The child's name (`options.name`). */
@@ -152,6 +164,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#wait: WaitFunction | undefined;
 	#usesWatchdog = false;
 	#offShutdownStart: (() => void) | undefined;
+	/** Gives back the shutdown-phase time reserved with the proc. */
+	#releaseTime: (() => void) | undefined;
 	#reload: ReloadRequest | undefined;
 	/** Children that are no longer the handle's child, until they have exited. */
 	readonly #draining = new Map<ChildProcess, Draining>();
@@ -359,9 +373,27 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		const { proc } = this.#o;
 		this.#wait = proc.addShutdownListener((ctx) => this.#onShutdown(ctx), { name: `supervise:${this.name}` });
 		this.#offShutdownStart ??= onShutdownStart(proc.signal, this.#onAbort);
+		this.#reserveTime();
 		if (this.#o.watchdog && !this.#usesWatchdog) {
 			parentWatchdog.acquire();
 			this.#usesWatchdog = true;
+		}
+	}
+
+	/**
+	 * The stop listener runs in the shutdown phase and may rightly take `stopTimeout`, then the SIGKILL margin
+	 * and the wait for the child's last output: reserved, so that a default force-quit time does not cut it.
+	 */
+	#reserveTime(): void {
+		if (this.#releaseTime !== undefined) return;
+		const ms = Math.min(MAX_TIMER_MS, this.#o.stopTimeout + DEADLINE_MARGIN_MS + OUTPUT_GRACE_MS);
+		try {
+			const proc = this.#o.proc as unknown as { [RESERVE_TIME]?: ReserveTime };
+			const release = proc[RESERVE_TIME]?.call(proc, 'shutdown', ms, `supervise:${this.name}`);
+			if (typeof release === 'function') this.#releaseTime = release;
+		} catch (error) {
+			// Another copy's proc may say no; supervision goes on with the times as they are.
+			log('%s: could not reserve %d ms with the proc: %o', this.name, ms, error);
 		}
 	}
 
@@ -370,6 +402,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		this.#wait = undefined;
 		this.#offShutdownStart?.();
 		this.#offShutdownStart = undefined;
+		this.#releaseTime?.();
+		this.#releaseTime = undefined;
 		if (this.#usesWatchdog) {
 			parentWatchdog.release();
 			this.#usesWatchdog = false;
