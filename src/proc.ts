@@ -427,7 +427,7 @@ export class ProcImpl implements Proc {
 			failures: 0,
 		};
 		this.#sequence = sequence;
-		log('shutdown started (reason: %o), force-quit in %d ms', reason, this.timeToForceQuit);
+		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
 		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
 		sequence.forceTimer = setTimeout(() => this.#force('deadline'), this.timeToForceQuit);
 		if (this.#exit && this.#process === globalThis.process) {

@@ -81,6 +81,16 @@ describe('a forced report says what forced it', () => {
 	});
 });
 
+describe('handleErrors with a thrown value that has no string form', () => {
+	it.each(['null-prototype', 'stack'])('turns an uncaught %s throw into a graceful shutdown with exit 1', async (hostile) => {
+		const child = startNode(script, ['hostile-throw'], { env: { HOSTILE: hostile } });
+		expect(await child.closed).toEqual([1, null]);
+		expect(child.stdout).toContain('db closed');
+		expect(child.stderr()).toMatch(/^graceful-proc: uncaughtException, shutting down: \S/);
+		expect(reportOf(child)).toMatchObject({ outcome: 'failed', exitCode: 1, listeners: [{ name: 'db', outcome: 'ok' }] });
+	});
+});
+
 describe('many listeners in a real process', () => {
 	it('ends 200,000 synchronous listeners clean, exit 0, with the default times', async () => {
 		const child = startNode(script, ['many'], { env: { REPORT: 'short' } });

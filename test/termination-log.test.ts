@@ -138,4 +138,14 @@ describe('configure({ terminationLog }) writes a termination message when the se
 		expect(() => proc.configure({ terminationLog: value as never })).toThrow(message);
 		expect(() => createProc({ process: createFakeProcess(), terminationLog: value as never })).toThrow(type);
 	});
+
+	it('keeps the file it had after refusing a bad value', async () => {
+		const file = tempFile();
+		const { proc } = setup({ terminationLog: file, exit: false });
+		expect(() => proc.configure({ terminationLog: 1 as never, timeToForceQuit: 100 })).toThrow(TypeError);
+		expect(proc.timeToForceQuit).toBe(5500);
+		proc.addShutdownListener(() => {});
+		await proc.shutdown('still');
+		expect(readFileSync(file, 'utf8')).toMatch(/reason: still/);
+	});
 });
