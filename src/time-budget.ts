@@ -14,6 +14,18 @@ export const RESERVE_TIME = Symbol.for('graceful-proc.reserveTime');
 
 export const TIMES_DO_NOT_FIT = 'GRACEFUL_PROC_TIMES_DO_NOT_FIT';
 
+/** How long before an outside kill (PM2's kill_timeout) our own deadline fires, so the report is out first. */
+export const OUTSIDE_KILL_MARGIN = 250;
+
+/** A kill that comes from outside at a fixed time after the stop signal, such as PM2's `kill_timeout`. */
+export interface OutsideKill {
+	readonly ms: number;
+	/** Who kills, and the setting that moves it, for the warning: e.g. 'PM2 (kill_timeout)'. */
+	readonly who: string;
+	/** How to raise it, given the milliseconds needed. */
+	readonly fix: (ms: number) => string;
+}
+
 interface Reservation {
 	readonly phase: Phase;
 	readonly ms: number;
@@ -32,6 +44,7 @@ export class TimeBudget {
 	readonly #reservations = new Set<Reservation>();
 	readonly #warn: (message: string) => void;
 	readonly #warned = new Set<string>();
+	#outsideKill: OutsideKill | undefined;
 
 	constructor(warn: (message: string) => void) {
 		this.#warn = warn;
@@ -42,7 +55,24 @@ export class TimeBudget {
 	}
 
 	get timeToForceQuit(): number {
-		return this.#forceQuit ?? Math.max(DEFAULT_TIME_TO_FORCE_QUIT, this.timeToWrapUp + Math.max(DEFAULT_SHUTDOWN_TIME, this.#longest('shutdown')?.ms ?? 0));
+		if (this.#forceQuit !== undefined) return this.#forceQuit;
+		const wanted = Math.max(DEFAULT_TIME_TO_FORCE_QUIT, this.timeToWrapUp + Math.max(DEFAULT_SHUTDOWN_TIME, this.#longest('shutdown')?.ms ?? 0));
+		if (this.#outsideKill === undefined) return wanted;
+		// Under an outside kill, an unset deadline comes before it, so that the report is written rather than lost
+		// to a SIGKILL; but never before what the listeners need (that misfit is reported instead).
+		return Math.min(wanted, Math.max(this.#needed(), this.#outsideKill.ms - OUTSIDE_KILL_MARGIN));
+	}
+
+	/**
+	 * Set once, for the real process, when something outside will kill it at a fixed time (PM2). Checked when a
+	 * time is set or reserved, not here: this runs when the process-wide proc is made, at import.
+	 */
+	setOutsideKill(kill: OutsideKill): void {
+		this.#outsideKill = kill;
+	}
+
+	#needed(): number {
+		return this.timeToWrapUp + (this.#longest('shutdown')?.ms ?? 0);
 	}
 
 	/** Both validated by the caller before either is applied, so a refused call changes nothing. */
@@ -78,9 +108,23 @@ export class TimeBudget {
 					`call setTimeToWrapUp(${wrapUp.ms}) or more, or leave timeToWrapUp unset so that it follows what is registered`,
 			);
 		}
-		if (this.#forceQuit === undefined) return;
 		const shutdown = this.#longest('shutdown');
-		const needed = this.timeToWrapUp + (shutdown?.ms ?? 0);
+		const needed = this.#needed();
+		const kill = this.#outsideKill;
+		if (kill !== undefined) {
+			const deadline = this.timeToForceQuit;
+			const want = Math.max(deadline, needed) + OUTSIDE_KILL_MARGIN;
+			if (want > kill.ms) {
+				this.#report(
+					`graceful-proc: ${kill.who} kills this process ${kill.ms} ms after its stop signal, but ` +
+						(this.#forceQuit !== undefined && this.#forceQuit >= needed
+							? `timeToForceQuit is ${this.#forceQuit} ms`
+							: `the listeners registered need ${needed} ms${(shutdown ?? wrapUp) ? ` (\`${(shutdown ?? wrapUp)!.who}\`)` : ''}`) +
+						`, so the shutdown would be cut without a report: ${kill.fix(want)}`,
+				);
+			}
+		}
+		if (this.#forceQuit === undefined) return;
 		const neededBy = shutdown ?? wrapUp;
 		if (neededBy !== undefined && needed > this.#forceQuit) {
 			this.#report(

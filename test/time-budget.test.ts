@@ -134,3 +134,52 @@ describe('a reservation is checked like any input', () => {
 		expect([proc.timeToWrapUp, proc.timeToForceQuit]).toEqual([1000, 5500]);
 	});
 });
+
+describe('under PM2, the times fit inside its kill_timeout', () => {
+	const budget = async (killMs: number) => {
+		const { TimeBudget } = await import('../src/time-budget.js');
+		const warnings: string[] = [];
+		const times = new TimeBudget((message) => warnings.push(message));
+		times.setOutsideKill({ ms: killMs, who: 'PM2 (kill_timeout)', fix: (ms) => `set kill_timeout to ${ms}` });
+		return { times, warnings };
+	};
+
+	it("brings an unset deadline before PM2's default SIGKILL at 1,600 ms, so the report is written", async () => {
+		const { times, warnings } = await budget(1600);
+		expect([times.timeToWrapUp, times.timeToForceQuit]).toEqual([1000, 1350]);
+		times.set({});
+		expect(warnings).toEqual([]);
+	});
+
+	it('keeps the deadline that was asked for when kill_timeout leaves room for it', async () => {
+		const { times } = await budget(30_000);
+		expect(times.timeToForceQuit).toBe(5500);
+	});
+
+	it('says what to set when the listeners need more than kill_timeout allows', async () => {
+		const { times, warnings } = await budget(1600);
+		times.reserve('wrap-up', 3000, 'http 127.0.0.1:3000');
+		expect(times.timeToForceQuit).toBe(3000);
+		expect(warnings).toEqual([
+			'graceful-proc: PM2 (kill_timeout) kills this process 1600 ms after its stop signal, but the listeners registered need 3000 ms (`http 127.0.0.1:3000`), so the shutdown would be cut without a report: set kill_timeout to 3250',
+		]);
+	});
+
+	it('says what to set when the timeToForceQuit that was set outlasts kill_timeout', async () => {
+		const { times, warnings } = await budget(1600);
+		times.set({ timeToForceQuit: 5000 });
+		expect(warnings).toEqual([
+			'graceful-proc: PM2 (kill_timeout) kills this process 1600 ms after its stop signal, but timeToForceQuit is 5000 ms, so the shutdown would be cut without a report: set kill_timeout to 5250',
+		]);
+	});
+
+	it('reads kill_timeout from the environment PM2 gives the real process', async () => {
+		const { execFileSync } = await import('node:child_process');
+		const script = "import('graceful-proc').then(({ proc }) => console.log(proc.timeToForceQuit))";
+		const run = (env: Record<string, string>) =>
+			execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }).trim();
+		expect(run({})).toBe('5500');
+		expect(run({ pm_id: '0', pm_exec_path: '/srv/app.js' })).toBe('1350');
+		expect(run({ pm_id: '0', pm_exec_path: '/srv/app.js', kill_timeout: '3000' })).toBe('2750');
+	});
+});
