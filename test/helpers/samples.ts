@@ -295,6 +295,8 @@ export interface SampleResult {
 	mode: 'server' | 'signal' | 'script' | 'vitest';
 	/** Whether the sample's process saw the SIGTERM (a handler ran), rather than exiting before it or dying of it. */
 	signalled: boolean;
+	/** Whether the module finished its top level. */
+	ready: boolean;
 }
 
 /** A directory for sample files inside the repository (so `graceful-proc` resolves to the built package). */
@@ -401,12 +403,13 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 		return Promise.race([new Promise<Event>((resolve) => waiters.push({ match, resolve })), closed.then(() => undefined)]);
 	};
 
-	const result: SampleResult = { steps, code: null, signal: null, stdout: '', stderr: '', mode: 'script', signalled: false };
+	const result: SampleResult = { steps, code: null, signal: null, stdout: '', stderr: '', mode: 'script', signalled: false, ready: false };
 	try {
 		const ready = await waitFor((e) => e.event === 'ready');
 		if (!ready) {
 			step('the module never finished its top level');
 		} else {
+			result.ready = true;
 			const servers = events.filter((e) => e.event === 'listening');
 			if (servers.length > 0) {
 				result.mode = 'server';
@@ -484,13 +487,14 @@ async function runWithVitest(sample: Sample, home: string, step: (text: string) 
 	const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
 	clearTimeout(killer);
 	step(`vitest exited: code ${code}, signal ${signal}`);
-	return { steps, code, signal, stdout, stderr, mode: 'vitest', signalled: false };
+	return { steps, code, signal, stdout, stderr, mode: 'vitest', signalled: false, ready: true };
 }
 
 /** Everything that is wrong with a run, empty when the sample worked as printed. */
 export function problems(sample: Sample, result: SampleResult): string[] {
 	const found: string[] = [];
 	const { options } = sample;
+	if (!result.ready) found.push('the module never finished its top level (it threw, or a top-level await waits for something that never comes)');
 	if (result.signal !== null) found.push(`the process was killed by ${result.signal}`);
 	else if (result.code !== options.exit) found.push(`exit code ${result.code}, expected ${options.exit}`);
 	if ((result.mode === 'server' || result.mode === 'signal') && !result.signalled && result.signal === null) {
