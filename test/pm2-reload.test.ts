@@ -1,29 +1,14 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The real pm2 (test/pm2-helpers.ts): a cluster-mode reload of an Express app that uses serve(), under load.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pm2KillTimeout } from '../src/pm2-env.js';
+import { createPm2, root } from './pm2-helpers.js';
 
-// The real pm2, with a PM2_HOME of its own (never the user's ~/.pm2) and its daemon killed at the end.
-const root = fileURLToPath(new URL('..', import.meta.url));
-const pm2Bin = join(root, 'node_modules/pm2/bin/pm2');
-// PM2_HOME holds unix sockets: keep its path short (os.tmpdir(), not the checkout).
-const home = mkdtempSync(join(tmpdir(), 'gp-pm2-'));
-const dir = mkdtempSync(join(tmpdir(), 'gp-pm2-app-'));
-const env = { ...process.env, PM2_HOME: home, PM2_DISCRETE_MODE: 'true' };
-
-function pm2(...args: string[]): Promise<string> {
-	return new Promise((resolve, reject) => {
-		execFile(process.execPath, [pm2Bin, ...args], { env, cwd: dir, timeout: 60_000 }, (error, stdout, stderr) => {
-			if (error) reject(new Error(`pm2 ${args.join(' ')}: ${error.message}\n${stdout}\n${stderr}`));
-			else resolve(stdout);
-		});
-	});
-}
+const pm2 = createPm2();
+const { dir } = pm2;
 
 async function freePort(): Promise<number> {
 	const server = net.createServer().listen(0, '127.0.0.1');
@@ -33,14 +18,7 @@ async function freePort(): Promise<number> {
 	return port;
 }
 
-interface Pm2Process {
-	pid: number;
-	pm2_env: { status: string; pm_id: number };
-}
-
-async function workers(): Promise<Pm2Process[]> {
-	return (JSON.parse(await pm2('jlist')) as Pm2Process[]).filter((p) => p.pm2_env.status === 'online');
-}
+const workers = () => pm2.online();
 
 let port: number;
 
@@ -68,14 +46,10 @@ beforeAll(async () => {
 			2,
 		)};\n`,
 	);
-	await pm2('start', join(dir, 'ecosystem.config.cjs'));
+	await pm2.run('start', join(dir, 'ecosystem.config.cjs'));
 }, 60_000);
 
-afterAll(async () => {
-	await pm2('kill').catch(() => {});
-	rmSync(home, { recursive: true, force: true });
-	rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => pm2.kill(), 60_000);
 
 describe('PM2 cluster mode', () => {
 	it('passes kill_timeout and its own marks in the environment, which pm2KillTimeout() reads', async () => {
@@ -126,7 +100,7 @@ describe('PM2 cluster mode', () => {
 		try {
 			await new Promise((resolve) => setTimeout(resolve, 500));
 			okBefore = ok;
-			await pm2('reload', 'gp-app');
+			await pm2.run('reload', 'gp-app');
 			await new Promise((resolve) => setTimeout(resolve, 500));
 		} finally {
 			stop = true;
