@@ -4,7 +4,10 @@
 //   node examples/rolling/service.js --port 0 --name s1 [--variant graceful|baseline] [--delay 1500]
 //
 // It writes `ready <port>` on stdout once it listens (the driver waits for that line, never for a fixed
-// time), and, in the graceful variant, `report <json>` with the shutdown report when it stops.
+// time), `first-request` when it serves its first request on `/` (behind nginx, which has no health checks,
+// the sign that the proxy sends to it again), in the graceful variant `report <json>` with the shutdown report
+// when it stops, and `stats <json>` as it exits: connections accepted, and how many of them after SIGTERM
+// (each one opened while a replica stops accepting may be reset in its listen backlog).
 //
 // graceful: `serve()` from graceful-proc/http with a readiness `delay`, a health ticker whose /readyz turns
 //           503 the moment SIGTERM arrives, a fake database pool closed in the shutdown phase, and
@@ -68,13 +71,38 @@ function createPool() {
 const db = createPool();
 const app = express();
 app.disable('x-powered-by');
-app.get('/', async (req, res) => {
+let served = 0;
+// GET for the HAProxy roll; POST for the nginx roll, since nginx resends a failed GET to another replica by
+// itself but never a POST it has already sent.
+const handler = async (req, res) => {
+	if (served++ === 0) process.stdout.write('first-request\n');
 	try {
 		const { rows } = await db.query();
-		res.json({ replica: args.name, pid: process.pid, rows: rows.length });
+		res.json({ replica: args.name, pid: process.pid, rows: rows.length, got: req.body?.n });
 	} catch (error) {
 		res.status(500).json({ error: String(error) });
 	}
+};
+app.get('/', handler);
+app.post('/', express.json(), handler);
+
+const counts = { connections: 0, connectionsAfterSigterm: 0, requests: 0, requestsAfterSigterm: 0 };
+let sigtermAt = 0;
+process.prependListener('SIGTERM', () => {
+	sigtermAt = Date.now();
+});
+function count(server) {
+	server.on('connection', () => {
+		counts.connections += 1;
+		if (sigtermAt) counts.connectionsAfterSigterm += 1;
+	});
+	server.on('request', () => {
+		counts.requests += 1;
+		if (sigtermAt) counts.requestsAfterSigterm += 1;
+	});
+}
+process.on('exit', () => {
+	process.stdout.write(`stats ${JSON.stringify(counts)}\n`);
 });
 
 /**
@@ -84,6 +112,7 @@ app.get('/', async (req, res) => {
  * 5 s). While draining, graceful-proc closes idle connections itself, so this does not slow the shutdown.
  */
 function tuneKeepAlive(server) {
+	count(server);
 	server.keepAliveTimeout = keepAliveTimeout;
 	server.headersTimeout = keepAliveTimeout + 1000;
 }
