@@ -6,6 +6,7 @@ import { ListenerContextImpl, ListenerEntry } from './listener-entry.js';
 import { assertSignalName, SignalRouter, type SignalRouterOptions } from './signals.js';
 import { formatSummary } from './summary.js';
 import { terminationLogPath, writeTerminationLog } from './termination-log.js';
+import { pm2KillTimeout } from './pm2-env.js';
 import { RESERVE_TIME, TimeBudget, TIMES_DO_NOT_FIT } from './time-budget.js';
 import type {
 	ForcedBy,
@@ -23,7 +24,7 @@ import type {
 	WaitFunction,
 } from './types.js';
 import { assertBoolean, assertDuration, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
-import { startWatchdog, WATCHDOG_HOOK, type Watchdog } from './watchdog.js';
+import { Watchdog } from './watchdog.js';
 
 const log = createDebug('proc');
 
@@ -62,9 +63,12 @@ interface Sequence {
 	/** Started by a failure (`run()`'s main threw, an uncaught error): exit code 1 unless another is set. */
 	failed: boolean;
 	firstSignalAt: number | undefined;
+	/** Signals handled since the first (the first included): the n-th is a duplicate if n arrived within the window. */
+	signalsHandled: number;
+	/** When the first signal's handler returned (the wrap-up listeners' synchronous work included). */
+	firstSignalDoneAt?: number;
 	forceTimer?: ReturnType<typeof setTimeout>;
 	wrapUpTimer?: ReturnType<typeof setTimeout>;
-	watchdog?: Watchdog;
 	/** Listeners called and not yet settled, per phase: settling one is O(1), however many there are. */
 	readonly running: Record<Phase, number>;
 	/** Listeners that threw, rejected or timed out. */
@@ -161,6 +165,8 @@ export class ProcImpl implements Proc {
 	#registered = 0;
 	#counters: Record<Phase, number> = { 'wrap-up': 0, shutdown: 0 };
 	#sequence: Sequence | undefined;
+	/** The force-quit watchdog: undefined until the handlers are installed, null where none can run. */
+	#watchdog: Watchdog | null | undefined;
 
 	constructor(options: ProcOptions = {}) {
 		assertOptions('options', options, PROC_OPTIONS);
@@ -169,6 +175,11 @@ export class ProcImpl implements Proc {
 			throw new TypeError(expected('options.process', 'a process-like object (on, removeListener, kill, exit, pid)', proc));
 		}
 		this.#process = proc;
+		// PM2 SIGKILLs an app kill_timeout ms after its stop signal: unset times fit inside it, set ones are checked.
+		const pm2Kill = proc === globalThis.process ? pm2KillTimeout() : undefined;
+		if (pm2Kill !== undefined) {
+			this.#times.setOutsideKill({ ms: pm2Kill, who: 'PM2 (kill_timeout)', fix: (ms) => `set kill_timeout to ${ms} or more in the ecosystem file (or pm2 start --kill-timeout ${ms})` });
+		}
 		this.#router = this.#configure(options, {});
 	}
 
@@ -184,6 +195,9 @@ export class ProcImpl implements Proc {
 		this.#router.uninstall();
 		this.#router = router;
 		if (wasInstalled) router.install();
+		// The signals or `exit` may have changed: a watchdog follows the handlers as they are now.
+		this.#disarmWatchdog();
+		if (wasInstalled) this.#armWatchdog();
 	}
 
 	#routerOptions: Partial<SignalRouterOptions> = {};
@@ -225,6 +239,7 @@ export class ProcImpl implements Proc {
 		}
 
 		this.#times.set({ timeToForceQuit: options.timeToForceQuit, timeToWrapUp: options.timeToWrapUp });
+		this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
 		this.#exit = exit;
 		this.#logger = logger;
 		if (options.onReport !== undefined) this.#onReport = options.onReport;
@@ -265,7 +280,12 @@ export class ProcImpl implements Proc {
 
 	/** For drain() and supervise(): how long a listener they register may rightly take. Returns the release. */
 	[RESERVE_TIME](phase: Phase, ms: number, who: string): () => void {
-		return this.#times.reserve(phase, ms, who);
+		const release = this.#times.reserve(phase, ms, who);
+		this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
+		return () => {
+			release();
+			this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
+		};
 	}
 
 	#warn(message: string): void {
@@ -293,6 +313,7 @@ export class ProcImpl implements Proc {
 		assertDuration('ms', ms);
 		this.#assertNotStarted('setTimeToForceQuit');
 		this.#times.set({ timeToForceQuit: ms });
+		this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
 	}
 
 	setTimeToWrapUp(ms: number): void {
@@ -322,7 +343,10 @@ export class ProcImpl implements Proc {
 		this.#registered += 1;
 		const state = this.#state;
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
-		if (state !== 'done' && state !== 'forced') this.#router.install();
+		if (state !== 'done' && state !== 'forced') {
+			this.#router.install();
+			if (this.#watchdog === undefined) this.#armWatchdog();
+		}
 		log('added %s listener %s', phase, name);
 
 		if (state !== 'running' && (phase === 'wrap-up' || state !== 'wrapping-up')) {
@@ -343,32 +367,103 @@ export class ProcImpl implements Proc {
 		this.#registered -= 1;
 		entry.failLazily(() => new ListenerRemovedError(entry.name));
 		log('removed %s listener %s', entry.phase, entry.name);
-		if (this.#registered === 0 && this.#state === 'running') this.#router.uninstall();
+		if (this.#registered === 0 && this.#state === 'running') {
+			this.#router.uninstall();
+			this.#disarmWatchdog();
+		}
 		return true;
 	}
 
 	#onSignal(name: string): void {
 		const sequence = this.#sequence;
 		const now = Date.now();
+		// Where the watchdog watches the signals too, it saw when they arrived, even while this loop was busy.
+		const seen = this.#router.signals.includes(name) ? this.#watchdog?.arrivals() : undefined;
+		const arrivedAt = seen !== undefined && seen.count > 0 ? Math.min(now, seen.first) : now;
 		log('received %s in state %s', name, this.#state);
 		if (sequence === undefined) {
-			this.#start(name, 0, false);
-			this.#sequence!.firstSignalAt = now;
+			// The deadline counts from the signal's arrival, not from when a busy loop got round to it.
+			this.#start(name, 0, false, arrivedAt);
+			this.#sequence!.firstSignalAt = arrivedAt;
+			this.#sequence!.signalsHandled = 1;
+			this.#sequence!.firstSignalDoneAt = Date.now();
 			return;
 		}
 		if (this.#state === 'done' || this.#state === 'forced') {
 			// Ended, and waiting for stdout to take the last lines: a second Ctrl+C means "now".
-			if (sequence.exitNow && (sequence.firstSignalAt === undefined || now - sequence.firstSignalAt >= DUPLICATE_SIGNAL_MS)) sequence.exitNow();
+			if (sequence.exitNow && !this.#isDuplicate(sequence, now, seen)) sequence.exitNow();
 			return;
 		}
 		if (sequence.firstSignalAt === undefined) {
 			// The sequence was started by hand; this is the first signal, and it joins it.
-			sequence.firstSignalAt = now;
+			sequence.firstSignalAt = arrivedAt;
+			sequence.signalsHandled = 1;
+			sequence.firstSignalDoneAt = now;
 			return;
 		}
-		if (now - sequence.firstSignalAt < DUPLICATE_SIGNAL_MS) return;
+		if (this.#isDuplicate(sequence, now, seen)) return;
 		log('forced by a repeated %s', name);
 		this.#force('signal');
+	}
+
+	/**
+	 * A repeat within DUPLICATE_SIGNAL_MS of the first signal's arrival is the same Ctrl+C delivered twice. When
+	 * a listener kept the loop busy, the repeat is handled late; what counts is when it arrived. Signals are
+	 * handled in the order they arrived, so the n-th handled one arrived within the window if the watchdog saw
+	 * at least n arrive within it (and its first is the sequence's first). Where the watchdog cannot see
+	 * arrivals (Node 24 and later, no watchdog), a repeat handled within the window after the first signal's
+	 * handler returned may have arrived while that handler was still busy, and counts as a duplicate.
+	 */
+	#isDuplicate(sequence: Sequence, now: number, seen: ReturnType<Watchdog['arrivals']>): boolean {
+		if (sequence.firstSignalAt === undefined) return false;
+		const handled = (sequence.signalsHandled += 1);
+		if (now - sequence.firstSignalAt < DUPLICATE_SIGNAL_MS) return true;
+		if (seen !== undefined && seen.count >= handled && seen.first <= sequence.firstSignalAt + 10) return handled <= seen.inWindow;
+		return sequence.firstSignalDoneAt !== undefined && now - sequence.firstSignalDoneAt < DUPLICATE_SIGNAL_MS;
+	}
+
+	/**
+	 * The watchdog is started with the signal handlers, so that it is booted and idle when shutdown starts and
+	 * the shutdown pays nothing for it; only on the real process, which it may end, and never with `exit: false`.
+	 */
+	#armWatchdog(): void {
+		if (this.#watchdog || !this.#exit || this.#process !== globalThis.process || !this.#router.installed) return;
+		try {
+			this.#watchdog =
+				Watchdog.start({
+					pid: this.#process.pid,
+					signals: this.#router.signals,
+					timeToForceQuit: this.timeToForceQuit,
+					duplicateMs: DUPLICATE_SIGNAL_MS,
+					onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
+					onError: (error) => this.#watchdogFailed(error),
+				}) ?? null;
+		} catch (error) {
+			this.#watchdog = null;
+			this.#watchdogFailed(error);
+		}
+	}
+
+	/** The handlers are gone (or about to change): so is the watchdog, and the signals' defaults apply again. */
+	#disarmWatchdog(): void {
+		this.#watchdog?.stop();
+		this.#watchdog = undefined;
+	}
+
+	/**
+	 * The watchdog's call at the deadline, made through the inspector from inside whatever blocks this thread.
+	 * `signal`/`arrivedAt`: the first signal the watchdog saw, for a sequence that a loop blocked before the
+	 * handler could run never started.
+	 */
+	#onWatchdogDeadline(signal: string | null, arrivedAt: number | null, exitCode: number): void {
+		if (this.#state === 'done' || this.#state === 'forced') {
+			// The report is out; what runs after it (onReport, the logger, flushing output) outlived the deadline.
+			this.#process.exit(exitCode);
+			return;
+		}
+		// No listener is called from here: they would run inside the code that blocks the loop.
+		if (this.#sequence === undefined) this.#start(signal ?? 'deadline', 0, false, arrivedAt ?? Date.now(), false);
+		this.#force('blocked', true);
 	}
 
 	/** The logger, called so that nothing it throws or rejects with can break the sequence. */
@@ -399,7 +494,8 @@ export class ProcImpl implements Proc {
 		}
 	}
 
-	#start(reason: unknown, exitCode: number, failed: boolean): Promise<ShutdownReport> {
+	/** `at`: when the trigger happened (a signal's arrival); `call`: false when the watchdog ends it at once. */
+	#start(reason: unknown, exitCode: number, failed: boolean, at = Date.now(), call = true): Promise<ShutdownReport> {
 		if (this.#sequence) {
 			const sequence = this.#sequence;
 			if (this.#state !== 'done' && this.#state !== 'forced') {
@@ -409,7 +505,7 @@ export class ProcImpl implements Proc {
 			}
 			return sequence.promise;
 		}
-		const startedAt = Date.now();
+		const startedAt = at;
 		let resolve!: (report: ShutdownReport) => void;
 		const promise = new Promise<ShutdownReport>((res) => {
 			resolve = res;
@@ -423,22 +519,19 @@ export class ProcImpl implements Proc {
 			exitCode,
 			failed,
 			firstSignalAt: undefined,
+			signalsHandled: 0,
 			running: { 'wrap-up': 0, shutdown: 0 },
 			failures: 0,
 		};
 		this.#sequence = sequence;
 		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
 		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
-		sequence.forceTimer = setTimeout(() => this.#force('deadline'), this.timeToForceQuit);
-		if (this.#exit && this.#process === globalThis.process) {
-			(globalThis as Record<symbol, unknown>)[WATCHDOG_HOOK] = () => this.#force('blocked', true);
-			try {
-				sequence.watchdog = startWatchdog(this.#process.pid, sequence.deadline, (error) => this.#watchdogFailed(error));
-			} catch (error) {
-				this.#watchdogFailed(error);
-			}
-		}
+		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, sequence.deadline - Date.now()));
 		this.#router.install();
+		// Already running since the handlers were installed: this only tells it the deadline.
+		this.#armWatchdog();
+		this.#watchdog?.setDeadline(sequence.deadline);
+		if (!call) return promise;
 
 		this.#state = 'wrapping-up';
 		this.#abort.abort(reason);
@@ -560,6 +653,7 @@ export class ProcImpl implements Proc {
 
 	#finish(): void {
 		const sequence = this.#sequence!;
+		this.#watchdog?.reporting();
 		const failed = sequence.failures > 0 || sequence.failed || sequence.exitCode !== 0;
 		this.#state = 'done';
 		this.#end(this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)));
@@ -569,6 +663,8 @@ export class ProcImpl implements Proc {
 	#force(forcedBy: ForcedBy, now = false): void {
 		if (this.#state === 'done' || this.#state === 'forced') return;
 		const sequence = this.#sequence!;
+		// Building the report is bounded work that the watchdog lets finish before any SIGKILL.
+		this.#watchdog?.reporting();
 		this.#state = 'forced';
 		log('forced by %s', forcedBy);
 		const report = this.#report('forced', this.#exitCode(true), forcedBy);
@@ -592,9 +688,8 @@ export class ProcImpl implements Proc {
 		const sequence = this.#sequence!;
 		clearTimeout(sequence.forceTimer);
 		clearTimeout(sequence.wrapUpTimer);
-		sequence.watchdog?.cancel();
-		const hooks = globalThis as Record<symbol, unknown>;
-		if (sequence.watchdog) delete hooks[WATCHDOG_HOOK];
+		// The watchdog stays until the process exits: the deadline holds for the hooks and the output below too.
+		this.#watchdog?.ending(report.exitCode);
 		log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, report.exitCode);
 		// Written first and synchronously: it is what the orchestrator keeps, whatever the hooks below do.
 		if (this.#terminationLog !== undefined) writeTerminationLog(this.#terminationLog, report);

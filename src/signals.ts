@@ -74,6 +74,12 @@ export class SignalRouter {
 		return this.#installed.length > 0;
 	}
 
+	/** The signals that start the sequence, as installed (the force-quit watchdog watches the same ones). */
+	get signals(): readonly string[] {
+		return this.#signals;
+	}
+	#signals: readonly string[] = [];
+
 	install(): void {
 		if (this.installed) return;
 		const o = this.#options;
@@ -81,7 +87,8 @@ export class SignalRouter {
 			o.process.on(event, handler);
 			this.#installed.push([event, handler]);
 		};
-		for (const name of o.signals ?? resolveDefaultSignals(o)) add(name, () => o.onSignal(name));
+		this.#signals = o.signals ?? resolveDefaultSignals(o);
+		for (const name of this.#signals) add(name, () => o.onSignal(name));
 		if (o.diagnosticSignal !== undefined) add(o.diagnosticSignal, () => o.onDiagnostic());
 		if (o.handleErrors) {
 			add('uncaughtException', (error: unknown) => o.onError(error, 'uncaughtException'));

@@ -1,68 +1,173 @@
 import type * as WorkerThreads from 'node:worker_threads';
+import { PHASE, watchdogThread, type WatchdogLayout, type WatchdogThreadData, type WatchdogTimes } from './watchdog-thread.js';
 
-/** Where the main thread leaves the function the watchdog calls when the deadline passes. */
-export const WATCHDOG_HOOK = Symbol.for('graceful-proc.watchdog');
+/** The prefix of the key under which the main thread leaves the hook the watchdog calls (one per watchdog). */
+export const WATCHDOG_HOOK = 'graceful-proc.watchdog';
+
+/** Int32 slots, then Float64 slots from byte 64 (see WatchdogLayout). */
+const LAYOUT: WatchdogLayout = {
+	f64Offset: 64,
+	generation: 0,
+	armed: 1,
+	phase: 2,
+	exitCode: 3,
+	arrivals: 4,
+	inWindow: 5,
+	watching: 6,
+	firstSignal: 7,
+	deadline: 0,
+	timeToForceQuit: 1,
+	firstArrival: 2,
+};
 
 /**
- * The worker's code. A timer on the main thread cannot fire while a listener blocks the event loop, so the
- * deadline is kept by a thread that outlives it. At the deadline it asks the main thread, through the
- * inspector (whose messages are served by V8 interrupts, even inside `while (true) {}`), to run the hook
- * that writes the report and exits with code 1. If even that gets no answer, the process is SIGKILLed.
+ * The watchdog's steps past the deadline: the main thread's own timer gets `grace` first; the hook gets `answer`;
+ * then the child a system call waits on is ended and the hook gets `answer` again; then SIGKILL. A sequence that
+ * has ended (the report is out) and still flushes its output gets until `ending`. All within one second.
  */
-const source = `
-const { workerData } = require('node:worker_threads');
-const { fireAt, killAt, pid, hook } = workerData;
-// Absolute times: the worker may take a while to boot on a loaded machine, and the deadline must not move.
-setTimeout(() => {
-	setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch {} }, Math.max(0, killAt - Date.now()));
-	try {
-		const inspector = require('node:inspector');
-		const session = new inspector.Session();
-		session.connectToMainThread();
-		session.post('Runtime.evaluate', { expression: 'globalThis[Symbol.for(' + JSON.stringify(hook) + ')]?.()' });
-	} catch {
-		try { process.kill(pid, 'SIGKILL'); } catch {}
-	}
-}, Math.max(0, fireAt - Date.now()));
-`;
+export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, reportCap: 5000, ending: 400 };
 
-export interface Watchdog {
-	cancel(): void;
+export interface WatchdogOptions {
+	readonly pid: number;
+	readonly signals: readonly string[];
+	readonly timeToForceQuit: number;
+	/** A repeat of the first signal within this window is a duplicate (one Ctrl+C delivered twice). */
+	readonly duplicateMs: number;
+	/**
+	 * Called on the main thread, from inside whatever blocks it, at the deadline: with the first signal the
+	 * watchdog saw and when it arrived (`null` when it saw none), so that a sequence the blocked loop never
+	 * started can be ended as well, and the exit code of a sequence that has already ended.
+	 */
+	onDeadline(signal: string | null, arrivedAt: number | null, exitCode: number): void;
+	/** The thread could not run: the deadline then holds for everything but a blocked event loop. */
+	onError(error: unknown): void;
 }
 
+/** What the watchdog saw of the signals, where it can watch them. */
+export interface SignalArrivals {
+	/** How many of the watched signals arrived. */
+	readonly count: number;
+	/** When the first arrived (epoch ms); meaningful when `count > 0`. */
+	readonly first: number;
+	/** How many arrived within the duplicate window of the first, the first included. */
+	readonly inWindow: number;
+}
+
+let source: string | undefined;
+
 /**
- * Start the watchdog for a deadline (epoch ms). Its cost (one small thread) is paid only once a shutdown has
- * started. `grace` is how long past the deadline the main thread's own timer gets first; `killAfter` how long
- * the inspector route gets before SIGKILL.
+ * The main thread's side of the force-quit watchdog: one idle worker thread, started when a proc installs its
+ * signal handlers (so that it is booted and waiting when shutdown starts, and the shutdown itself only writes
+ * to shared memory), and ended when the process exits or the handlers are removed.
  */
-export function startWatchdog(
-	pid: number,
-	deadline: number,
-	onError: (error: unknown) => void,
-	{ grace = 150, killAfter = 600 } = {},
-): Watchdog {
-	// Loaded here, not at import: worker_threads is not among the modules Node has ready at startup.
-	const threads = process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads;
-	const worker = new threads.Worker(source, {
-		eval: true,
-		workerData: { fireAt: deadline + grace, killAt: deadline + grace + killAfter, pid, hook: 'graceful-proc.watchdog' },
-		// As little as a thread can take: no copy of the environment, none of the parent's flags (an --inspect
-		// or --cpu-prof meant for the application), no stdio of its own.
-		env: threads.SHARE_ENV,
-		execArgv: [],
-		stdin: false,
-		stdout: true,
-		stderr: true,
-		trackUnmanagedFds: false,
-		resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-	});
-	worker.unref();
-	// Without the watchdog the deadline still holds for everything but a blocked event loop: say so, once.
-	worker.on('error', onError);
-	return {
-		cancel() {
-			worker.off('error', onError);
-			void worker.terminate().catch(() => {});
-		},
-	};
+export class Watchdog {
+	readonly #worker: WorkerThreads.Worker;
+	readonly #i32: Int32Array;
+	readonly #f64: Float64Array;
+	readonly #hook: symbol;
+	#stopped = false;
+
+	/**
+	 * Starts one, or returns undefined where none may run: inside a worker thread (a watchdog there could only
+	 * kill the whole process, which belongs to the main thread; the thread's owner ends a stuck thread with
+	 * `worker.terminate()`). Throws if the thread cannot be created.
+	 */
+	static start(options: WatchdogOptions): Watchdog | undefined {
+		// Loaded here, not at import: worker_threads is not among the modules Node has ready at startup.
+		const threads = process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads;
+		if (!threads.isMainThread) return undefined;
+		return new Watchdog(threads, options);
+	}
+
+	private constructor(threads: typeof WorkerThreads, options: WatchdogOptions) {
+		const buffer = new SharedArrayBuffer(LAYOUT.f64Offset + 8 * 8);
+		this.#i32 = new Int32Array(buffer, 0, LAYOUT.f64Offset / 4);
+		this.#f64 = new Float64Array(buffer, LAYOUT.f64Offset);
+		this.#i32[LAYOUT.armed] = 1;
+		this.#f64[LAYOUT.timeToForceQuit] = options.timeToForceQuit;
+		source ??= `(${watchdogThread.toString()})(require('node:worker_threads').workerData)`;
+		const data: WatchdogThreadData = {
+			buffer,
+			hook: WATCHDOG_HOOK,
+			pid: options.pid,
+			signals: [...options.signals],
+			duplicateMs: options.duplicateMs,
+			layout: LAYOUT,
+			times: WATCHDOG_TIMES,
+		};
+		this.#worker = new threads.Worker(source, {
+			eval: true,
+			workerData: data,
+			// As little as a thread can take: no copy of the environment, none of the parent's flags (an --inspect
+			// or --cpu-prof meant for the application), no stdio of its own.
+			env: threads.SHARE_ENV,
+			execArgv: [],
+			stdin: false,
+			stdout: true,
+			stderr: true,
+			trackUnmanagedFds: false,
+			resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+		});
+		// The hook's key names the thread, so that two procs (or two copies of the package) never share one.
+		this.#hook = Symbol.for(`${WATCHDOG_HOOK}#${this.#worker.threadId}`);
+		const hook = (signal: string | null, arrivedAt: number | null, exitCode: number) => options.onDeadline(signal, arrivedAt, exitCode);
+		// For tests: settles once the thread has booted, with whether it watches the signals itself.
+		hook.watching = new Promise<boolean>((resolve) => {
+			this.#worker.once('message', resolve);
+			this.#worker.once('exit', () => resolve(false));
+		});
+		(globalThis as Record<symbol, unknown>)[this.#hook] = hook;
+		this.#worker.unref();
+		this.#worker.on('error', (error) => {
+			if (!this.#stopped) options.onError(error);
+		});
+	}
+
+	/** The proc's force-quit time changed: a deadline counted from a signal the main thread has not seen follows it. */
+	setTimeToForceQuit(ms: number): void {
+		if (this.#f64[LAYOUT.timeToForceQuit] === ms) return;
+		this.#f64[LAYOUT.timeToForceQuit] = ms;
+		if (Atomics.load(this.#i32, LAYOUT.arrivals) > 0) this.#wake();
+	}
+
+	/** The sequence started (or its deadline moved): two stores and a notify, the whole cost on the shutdown path. */
+	setDeadline(deadline: number): void {
+		this.#f64[LAYOUT.deadline] = deadline;
+		if (Atomics.load(this.#i32, LAYOUT.phase) < PHASE.started) Atomics.store(this.#i32, LAYOUT.phase, PHASE.started);
+		this.#wake();
+	}
+
+	/** A report is being built: bounded library work that the fallback waits for (up to `reportCap`). */
+	reporting(): void {
+		Atomics.store(this.#i32, LAYOUT.phase, PHASE.reporting);
+	}
+
+	/** The report is built; what follows (the application's hooks, flushing output, exit) is held to the deadline. */
+	ending(exitCode: number): void {
+		Atomics.store(this.#i32, LAYOUT.exitCode, exitCode);
+		Atomics.store(this.#i32, LAYOUT.phase, PHASE.ending);
+	}
+
+	/** The signals' arrival times as the watchdog saw them; undefined where it cannot watch signals (Node 24+). */
+	arrivals(): SignalArrivals | undefined {
+		if (Atomics.load(this.#i32, LAYOUT.watching) !== 1) return undefined;
+		const count = Atomics.load(this.#i32, LAYOUT.arrivals);
+		return { count, first: this.#f64[LAYOUT.firstArrival]!, inWindow: Atomics.load(this.#i32, LAYOUT.inWindow) };
+	}
+
+	/** The handlers were removed before any shutdown: the thread stops watching and ends. */
+	stop(): void {
+		if (this.#stopped) return;
+		this.#stopped = true;
+		Atomics.store(this.#i32, LAYOUT.armed, 0);
+		this.#f64[LAYOUT.deadline] = 0;
+		this.#wake();
+		delete (globalThis as Record<symbol, unknown>)[this.#hook];
+		void this.#worker.terminate().catch(() => {});
+	}
+
+	#wake(): void {
+		Atomics.add(this.#i32, LAYOUT.generation, 1);
+		Atomics.notify(this.#i32, LAYOUT.generation);
+	}
 }

@@ -1,0 +1,334 @@
+/**
+ * The watchdog thread's code. It runs in a worker thread of its own (never on the main thread), which is why it
+ * is one self-contained function: `watchdog.ts` hands its source text to `new Worker(..., { eval: true })`, so
+ * it may use nothing from this module's scope, only globals and its argument.
+ *
+ * While the service runs, the thread is idle: no timer fires, it only waits on shared memory. It keeps the
+ * force-quit deadline for the cases the main thread's own timer cannot:
+ * - a listener blocks the event loop (`for (;;) {}`): at the deadline it asks the main thread, through the
+ *   inspector (whose messages are served by V8 interrupts, even inside a busy loop), to run the hook that writes
+ *   the report and exits with code 1;
+ * - the loop was already blocked when the signal arrived (so no JavaScript handler ran): where the thread can
+ *   watch the signals itself, it learns the arrival time and keeps the deadline from there;
+ * - a listener is blocked in a system call waiting on a child (`execSync('sleep 30')`): JavaScript cannot run
+ *   until the call returns, so the thread ends that child (with its descendants), the call returns and the
+ *   pending hook runs;
+ * - nothing answers: SIGKILL (which a PID namespace's init ignores: then it says so on stderr).
+ */
+
+export interface WatchdogThreadData {
+	readonly buffer: SharedArrayBuffer;
+	readonly pid: number;
+	/** The signals the main thread handles; the thread watches them too where it can. */
+	readonly signals: readonly string[];
+	/** Key (for `Symbol.for`) of the main thread's hook, without the `#<threadId>` that ends it. */
+	readonly hook: string;
+	readonly duplicateMs: number;
+	readonly layout: WatchdogLayout;
+	readonly times: WatchdogTimes;
+}
+
+/** Where each value lives in the shared buffer (Int32 slots first, then Float64 slots at `f64Offset` bytes). */
+export interface WatchdogLayout {
+	readonly f64Offset: number;
+	/** Int32: bumped by the main thread after each change, so that the thread wakes and reads again. */
+	readonly generation: number;
+	/** Int32: 1 while the main thread handles the signals; 0 once it has let go (the signals' defaults apply). */
+	readonly armed: number;
+	/** Int32: where the sequence is, as far as the fallback cares (see PHASE). */
+	readonly phase: number;
+	/** Int32: the exit code of a sequence that has ended. */
+	readonly exitCode: number;
+	/** Int32: how many of the watched signals arrived; written after the times below. */
+	readonly arrivals: number;
+	/** Int32: how many of them arrived within `duplicateMs` of the first. */
+	readonly inWindow: number;
+	/** Int32: 1 when the thread watches the signals itself. */
+	readonly watching: number;
+	/** Int32: index (in `signals`) of the first signal that arrived. */
+	readonly firstSignal: number;
+	/** Float64: the sequence's deadline, epoch ms; 0 while none has started. */
+	readonly deadline: number;
+	/** Float64: the proc's current force-quit time, for a deadline counted from a signal the main thread has not seen. */
+	readonly timeToForceQuit: number;
+	/** Float64: when the first watched signal arrived, epoch ms. */
+	readonly firstArrival: number;
+}
+
+export interface WatchdogTimes {
+	/** How long past the deadline the main thread's own timer gets before the thread steps in. */
+	readonly grace: number;
+	/** How long the main thread gets to answer the hook before its children, then the process, are killed. */
+	readonly answer: number;
+	/** How long a report being built may hold the fallback back, past the deadline. */
+	readonly reportCap: number;
+	/** How long past the deadline an ended sequence may still take to hand its output to the OS. */
+	readonly ending: number;
+}
+
+export const PHASE = { running: 0, started: 1, reporting: 2, ending: 3 } as const;
+
+/** Runs in the worker thread: see the top of this file. Self-contained on purpose. */
+export function watchdogThread(data: WatchdogThreadData): void {
+	/* eslint-disable */
+	// process.getBuiltinModule, not require(): the bundler would rewrite a require() in this ESM module.
+	const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+	const os = process.getBuiltinModule('node:os') as typeof import('node:os');
+	const { buffer, pid, signals, hook, duplicateMs, layout: L, times } = data;
+	const { threadId, parentPort } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
+	const hookKey = `${hook}#${threadId}`;
+	const i32 = new Int32Array(buffer, 0, L.f64Offset / 4);
+	const f64 = new Float64Array(buffer, L.f64Offset);
+	const PHASE_REPORTING = 2;
+	const PHASE_ENDING = 3;
+	// Keeps this thread's loop alive while it waits (a pending Atomics.waitAsync does not); fires every 24 days.
+	const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	let scheduledFor = 0;
+	let handles: Array<{ close(): void }> = [];
+	let ended = false;
+
+	const say = (message: string) => {
+		try {
+			fs.writeSync(2, `graceful-proc: ${message}\n`);
+		} catch {}
+	};
+
+	// Signals. libuv delivers a signal to every event loop that has a handle for it, so a handle here learns
+	// of a SIGTERM while the main loop is blocked. Node's only way to make one in a worker is the internal
+	// `signal_wrap` binding through process.binding(): present (runtime-deprecated) on Node 20 and 22, gone
+	// on Node 24. Its deprecation warning would be about this thread's own use, so it is kept off this
+	// thread's stderr; where the binding is missing the thread does without, and the deadline counts from
+	// the moment the main thread handles the signal.
+	try {
+		const p = process as unknown as { binding?: (name: string) => any; noDeprecation?: boolean };
+		if (typeof p.binding === 'function') {
+			const quiet = p.noDeprecation;
+			p.noDeprecation = true;
+			let Signal: (new () => any) | undefined;
+			try {
+				Signal = p.binding('signal_wrap')?.Signal;
+			} finally {
+				p.noDeprecation = quiet;
+			}
+			if (typeof Signal === 'function') {
+				const started: Array<{ close(): void }> = [];
+				signals.forEach((name, index) => {
+					const number = (os.constants.signals as Record<string, number>)[name];
+					if (typeof number !== 'number') return;
+					const handle = new Signal!();
+					handle.onsignal = () => arrived(index, name);
+					if (handle.start(number) !== 0) {
+						handle.close();
+						throw new Error(`cannot watch ${name}`);
+					}
+					started.push(handle);
+				});
+				handles = started;
+				if (handles.length > 0) Atomics.store(i32, L.watching, 1);
+			}
+		}
+	} catch {
+		for (const handle of handles) handle.close();
+		handles = [];
+		Atomics.store(i32, L.watching, 0);
+	}
+
+	// Booted: says whether it watches the signals (tests wait for this; nothing else needs to).
+	parentPort?.postMessage(handles.length > 0);
+
+	function arrived(index: number, name: string): void {
+		const now = Date.now();
+		if (Atomics.load(i32, L.armed) === 0) {
+			// The main thread has let go of its handlers: what the process does without them (for most signals,
+			// end) must not be swallowed by this handle. Stop watching and deliver the signal again.
+			stopWatching();
+			try {
+				process.kill(pid, name);
+			} catch {}
+			return;
+		}
+		const count = Atomics.load(i32, L.arrivals);
+		if (count === 0) {
+			f64[L.firstArrival] = now;
+			Atomics.store(i32, L.firstSignal, index);
+		}
+		if (count === 0 || now - f64[L.firstArrival]! < duplicateMs) Atomics.add(i32, L.inWindow, 1);
+		// Written last: the main thread reads the count first, then the values written before it.
+		Atomics.add(i32, L.arrivals, 1);
+		schedule();
+	}
+
+	function stopWatching(): void {
+		for (const handle of handles) {
+			try {
+				handle.close();
+			} catch {}
+		}
+		handles = [];
+	}
+
+	/** The deadline: the one the main thread set, or one counted from a signal it has not handled yet. */
+	function deadline(): number {
+		const set = f64[L.deadline]!;
+		const fromSignal = Atomics.load(i32, L.arrivals) > 0 ? f64[L.firstArrival]! + f64[L.timeToForceQuit]! : 0;
+		if (set > 0 && fromSignal > 0) return Math.min(set, fromSignal);
+		return set > 0 ? set : fromSignal;
+	}
+
+	function schedule(): void {
+		if (ended) return;
+		const at = deadline();
+		if (at === 0) {
+			clearTimeout(timer);
+			timer = undefined;
+			scheduledFor = 0;
+			return;
+		}
+		if (timer !== undefined && scheduledFor === at) return;
+		clearTimeout(timer);
+		scheduledFor = at;
+		timer = setTimeout(() => {
+			timer = undefined;
+			void fire(at);
+		}, Math.max(0, at + times.grace - Date.now()));
+	}
+
+	const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+	/** Waits while a report is being built (bounded library work: it must be written before any SIGKILL). */
+	async function whileReporting(at: number): Promise<void> {
+		while (Atomics.load(i32, L.phase) === PHASE_REPORTING && Date.now() < at + times.reportCap) await sleep(10);
+	}
+
+	let session: { post(method: string, params: object): void } | undefined;
+	function callHook(): boolean {
+		try {
+			if (session === undefined) {
+				const inspector = process.getBuiltinModule('node:inspector') as typeof import('node:inspector');
+				const s = new inspector.Session();
+				s.connectToMainThread();
+				session = s;
+			}
+			const first = Atomics.load(i32, L.arrivals) > 0 ? signals[Atomics.load(i32, L.firstSignal)] : undefined;
+			const args = JSON.stringify([first ?? null, first ? f64[L.firstArrival] : null, Atomics.load(i32, L.exitCode)]);
+			session.post('Runtime.evaluate', { expression: `globalThis[Symbol.for(${JSON.stringify(hookKey)})]?.(...${args})` });
+			return true;
+		} catch {
+			return false;
+		}
+	}
+
+	/** The main thread's current system call, or undefined when it runs (or this is not Linux). */
+	function mainThreadInSyscall(): boolean {
+		try {
+			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
+			return text !== '' && text !== 'running' && /^\d+/.test(text);
+		} catch {
+			return false;
+		}
+	}
+
+	function childrenOf(parent: number): number[] {
+		const found: number[] = [];
+		try {
+			for (const tid of fs.readdirSync(`/proc/${parent}/task`)) {
+				try {
+					for (const child of fs.readFileSync(`/proc/${parent}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) {
+						if (child !== '') found.push(Number(child));
+					}
+				} catch {}
+			}
+		} catch {}
+		return found;
+	}
+
+	function startTime(child: number): number {
+		try {
+			const stat = fs.readFileSync(`/proc/${child}/stat`, 'utf8');
+			// Fields after the command (which may hold spaces and parentheses): state is field 3, starttime 22.
+			return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+		} catch {
+			return -1;
+		}
+	}
+
+	/**
+	 * A main thread stuck in a system call runs no JavaScript, so the hook waits. A synchronous child process
+	 * call (`execSync`, `spawnSync`) is the common case: the main thread cannot have started another child
+	 * since, so the child it waits on is its youngest. Ending it (and what it started: the call also waits for
+	 * the pipes they hold) lets the call return; the hook then runs.
+	 */
+	function killWaitedChild(): boolean {
+		if (!mainThreadInSyscall()) return false;
+		let children: number[] = [];
+		try {
+			children = fs
+				.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+				.trim()
+				.split(/\s+/)
+				.filter((s) => s !== '')
+				.map(Number);
+		} catch {
+			return false;
+		}
+		if (children.length === 0) return false;
+		let youngest = children[0]!;
+		for (const child of children) if (startTime(child) > startTime(youngest)) youngest = child;
+		const tree = [youngest];
+		for (let i = 0; i < tree.length && tree.length < 10_000; i++) tree.push(...childrenOf(tree[i]!));
+		for (const victim of tree) {
+			try {
+				process.kill(victim, 'SIGKILL');
+			} catch {}
+		}
+		return true;
+	}
+
+	async function fire(at: number): Promise<void> {
+		if (ended || deadline() !== at) return;
+		ended = true;
+		await whileReporting(at);
+		if (Atomics.load(i32, L.phase) === PHASE_ENDING) {
+			// The report is out; the sequence is handing its output to the OS and exits by itself.
+			await sleep(at + times.ending - Date.now());
+		}
+		callHook();
+		await sleep(times.answer);
+		// The hook may have started a report that takes a while: it is written before anything is killed.
+		await whileReporting(at);
+		if (killWaitedChild()) {
+			// The system call returns now, and the hook, waiting in the inspector's queue, runs.
+			await sleep(times.answer);
+			await whileReporting(at);
+		}
+		stopWatching();
+		try {
+			process.kill(pid, 'SIGKILL');
+		} catch {}
+		await sleep(200);
+		// Still here: SIGKILL sent from inside a PID namespace to its init (PID 1) is ignored by the kernel.
+		say(
+			`the force-quit deadline passed ${Date.now() - at} ms ago and the process could not be ended` +
+				(pid === 1 ? ' (it is PID 1, which ignores SIGKILL from inside its namespace; run it under an init such as tini or `docker run --init`)' : ''),
+		);
+		clearInterval(keepAlive);
+	}
+
+	function wake(): void {
+		const generation = Atomics.load(i32, L.generation);
+		if (Atomics.load(i32, L.armed) === 0 && f64[L.deadline] === 0) {
+			// Let go of by the main thread: stop, so that its signals' defaults apply again.
+			stopWatching();
+			clearTimeout(timer);
+			clearInterval(keepAlive);
+			return;
+		}
+		schedule();
+		const waiting = (Atomics as any).waitAsync(i32, L.generation, generation);
+		if (waiting.async) waiting.value.then(wake);
+		else wake();
+	}
+	wake();
+	/* eslint-enable */
+}
