@@ -52,6 +52,36 @@ describe('nothing written on the way out is lost', () => {
 		expect(stdout).toMatch(/\nreport \{"reason":"SIGTERM","outcome":"clean"/);
 	});
 
+	it('stops waiting for a reader that never reads at the deadline, and at once on a second signal', async () => {
+		for (const second of [false, true]) {
+			const child = spawn(process.execPath, [script, 'flood'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TIME_TO_FORCE_QUIT: '1500' } });
+			let stdout = '';
+			child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+			const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+			while (!stdout.includes('ready running\n')) await once(child.stdout, 'data');
+			// Nobody reads either stream from now on.
+			child.stdout.pause();
+			child.stderr.pause();
+			const sentAt = Date.now();
+			child.kill('SIGTERM');
+			if (second) {
+				await new Promise((resolve) => setTimeout(resolve, 300));
+				child.kill('SIGTERM');
+			}
+			const [code] = await exited;
+			const elapsed = Date.now() - sentAt;
+			child.stdout.destroy();
+			child.stderr.destroy();
+			expect(code).toBe(0);
+			if (second) {
+				expect(elapsed).toBeLessThan(1500);
+			} else {
+				expect(elapsed).toBeGreaterThanOrEqual(1400);
+				expect(elapsed).toBeLessThan(1500 + 1000);
+			}
+		}
+	});
+
 	it("keeps the exit code the application set in process.exitCode after a clean shutdown", async () => {
 		const child = startNode(script, ['exit-code'], { env: { APP_EXIT_CODE: '3' } });
 		await child.waitFor(/^ready/);
