@@ -801,6 +801,14 @@ describe('whatever the application throws, the sequence neither crashes nor hang
 		expect((await proc.shutdown()).outcome).toBe('failed');
 	});
 
+	it.each(hostileHooks)('keeps a clean exit 0, and resolves shutdown(), when both the logger and onReport %s', async (_label, hook) => {
+		const fake = createFakeProcess();
+		const proc = createProc({ process: fake, logger: { error: hook as never }, onReport: hook as never });
+		proc.addShutdownListener(() => {});
+		expect(await proc.shutdown()).toMatchObject({ outcome: 'clean', exitCode: 0 });
+		expect(await fake.exited).toBe(0);
+	});
+
 	it('keeps a clean exit 0 when the logger and onReport both throw (exit: false leaves no unhandled rejection)', async () => {
 		const unhandled = vi.fn();
 		process.on('unhandledRejection', unhandled);
