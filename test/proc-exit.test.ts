@@ -16,8 +16,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
  * Starts the core child with both streams read by a slow reader: after SIGTERM, the parent reads nothing for
  * `pauseMs`, so the pipes fill up and the child's writes queue in memory, as behind a busy log shipper.
  */
-async function floodThroughSlowPipes(pauseMs: number) {
-	const child = spawn(process.execPath, [script, 'flood'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function floodThroughSlowPipes(pauseMs: number, env: NodeJS.ProcessEnv = {}) {
+	const child = spawn(process.execPath, [script, 'flood'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
 	const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
 	child.stdout.on('data', (chunk: Buffer) => chunks.stdout.push(chunk));
 	child.stderr.on('data', (chunk: Buffer) => chunks.stderr.push(chunk));
@@ -37,7 +37,14 @@ async function floodThroughSlowPipes(pauseMs: number) {
 			.toString()
 			.split('\n')
 			.filter((line) => line.startsWith(prefix));
-	return { code, signal, out: lines(chunks.stdout, 'out line '), err: lines(chunks.stderr, 'err line '), stdout: Buffer.concat(chunks.stdout).toString() };
+	return {
+		code,
+		signal,
+		out: lines(chunks.stdout, 'out line '),
+		err: lines(chunks.stderr, 'err line '),
+		stdout: Buffer.concat(chunks.stdout).toString(),
+		stderr: Buffer.concat(chunks.stderr).toString(),
+	};
 }
 
 describe('nothing written on the way out is lost', () => {
@@ -50,6 +57,14 @@ describe('nothing written on the way out is lost', () => {
 		expect(err.every((line, i) => line.length === 199 && line.startsWith(`err line ${String(i).padStart(5, '0')} `))).toBe(true);
 		// onReport's line, written after the listeners, arrives too.
 		expect(stdout).toMatch(/\nreport \{"reason":"SIGTERM","outcome":"clean"/);
+	});
+
+	it('delivers the failure summary after the flood on stderr, exit 1', async () => {
+		const { code, out, err, stderr } = await floodThroughSlowPipes(300, { FLOOD_FAIL: '1' });
+		expect(code).toBe(1);
+		expect(out).toHaveLength(10_000);
+		expect(err).toHaveLength(10_000);
+		expect(stderr).toMatch(/\ngraceful-proc: shutdown failed in \d+ ms \(reason: SIGTERM\), exit code 1\n\s+error\s+db \(shutdown, \d+ ms\): Error: pool already closed\n$/);
 	});
 
 	it('stops waiting for a reader that never reads at the deadline, and at once on a second signal', async () => {
