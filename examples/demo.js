@@ -8,9 +8,11 @@
 // Kubernetes readinessProbe with periodSeconds 0.5 and failureThreshold 2). While a server is in rotation, 8
 // clients send it requests that take 50-150 ms, at a steady pace: 4 on fresh connections (new users), 4 on a
 // pool of keep-alive connections (a proxy's pool). After 2 s both servers get SIGTERM. The clients stop when
-// the load balancer takes their server out, as they would move to another replica.
+// the load balancer takes their server out, as they would move to another replica. A bare TCP connect every
+// 50 ms after the SIGTERM shows when each server stops accepting connections.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -83,6 +85,28 @@ async function balance(label, server, sigtermSent) {
 		}
 	})();
 
+	// When does the server stop accepting connections? A bare connect every 100 ms after SIGTERM.
+	const accepting = (async () => {
+		while (!sigtermSent.at) await sleep(20);
+		let lastAccepted;
+		while (!gone) {
+			const refused = await new Promise((resolve) => {
+				const socket = net.connect(port, '127.0.0.1', () => {
+					socket.destroy();
+					resolve(false);
+				});
+				socket.on('error', (error) => resolve(error.code === 'ECONNREFUSED'));
+			});
+			if (refused) {
+				timeline.push([since(), 'server: stops accepting connections (refused from now on)']);
+				return;
+			}
+			lastAccepted = since();
+			await sleep(50);
+		}
+		if (lastAccepted !== undefined) timeline.push([lastAccepted, 'server: still accepting connections (the last check before it exited)']);
+	})();
+
 	const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
 	const client = async (agent) => {
 		while (inRotation && !gone) {
@@ -99,6 +123,7 @@ async function balance(label, server, sigtermSent) {
 		}
 	};
 	await Promise.all([checks, ...[false, false, false, false].map((agent) => client(agent)), ...[1, 2, 3, 4].map(() => client(keepAlive))]);
+	await Promise.race([accepting, server.exited]);
 	// A proxy keeps its pooled connections open until the server closes them or they time out.
 	const limit = new AbortController();
 	const exit = await Promise.race([server.exited, sleep(LIMIT_MS, undefined, { signal: limit.signal }).then(() => undefined, () => undefined)]);
