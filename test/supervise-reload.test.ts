@@ -64,7 +64,8 @@ async function running(handle: SupervisedProcess, out: Lines): Promise<number> {
 describe('reload() replaces a running child gracefully', () => {
 	it('starts the new child first, stops the old one once the new one counts as started, and resolves once the old one has exited', async () => {
 		const { fake, proc } = setup();
-		const { handle, out } = start({ proc, watchdog: true });
+		// startSecs long enough that the replacement is seen before it takes over, on a loaded machine too.
+		const { handle, out } = start({ proc, watchdog: true, startSecs: 1.5 });
 		const oldPid = await running(handle, out);
 		const states = recordStates(handle);
 		const exits: Array<[number | null, NodeJS.Signals | null]> = [];
@@ -194,7 +195,7 @@ describe('reload() and stopping', () => {
 
 	it('stop() during a reload stops both children and rejects the reload', async () => {
 		const { fake, proc } = setup();
-		const { handle, out } = start({ proc, startSecs: 1 });
+		const { handle, out } = start({ proc, startSecs: 2 });
 		const oldPid = await running(handle, out);
 		const reloaded = handle.reload();
 		const [, newPid] = (await out.waitFor(/^\[app\] ready (\d+)$/, { from: out.lines.length }))!;
@@ -212,7 +213,7 @@ describe('reload() and stopping', () => {
 
 	it('a shutdown during a reload stops both children, and the report waits for both', async () => {
 		const { proc } = setup();
-		const { handle, out } = start({ proc, startSecs: 1 });
+		const { handle, out } = start({ proc, startSecs: 2 });
 		const oldPid = await running(handle, out);
 		const reloaded = handle.reload();
 		const [, newPid] = (await out.waitFor(/^\[app\] ready (\d+)$/, { from: out.lines.length }))!;
@@ -246,7 +247,7 @@ describe('reload() and stopping', () => {
 
 	it('when the old child exits by itself while the replacement starts, the replacement takes over', async () => {
 		const { proc } = setup();
-		const { handle, out } = start({ proc, startSecs: 1 });
+		const { handle, out } = start({ proc, startSecs: 2 });
 		const oldPid = await running(handle, out);
 		const reloaded = handle.reload();
 		const [, newPid] = (await out.waitFor(/^\[app\] ready (\d+)$/, { from: out.lines.length }))!;
