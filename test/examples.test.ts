@@ -25,8 +25,14 @@ describe('npm run demo', () => {
 		const out = child.stdout.join('\n');
 		expect([code, signal], `${out}\n${child.stderr()}`).toEqual([0, null]);
 		expect(out).toMatch(/"outcome": "clean"/);
-		// The readiness delay at work: the load balancer saw 503 while the server still answered.
-		expect(out).toMatch(/load balancer: \/readyz 503/);
+		// The readiness delay at work: the load balancer saw 503 well before the server stopped accepting.
+		const graceful = out.slice(out.indexOf('graceful-proc, after SIGTERM:'), out.indexOf('bare server.close(), after SIGTERM:'));
+		const at = (pattern: RegExp) => Number(new RegExp(`^\\s+(\\d+) ms  ${pattern.source}`, 'm').exec(graceful)?.[1] ?? NaN);
+		const saw503 = at(/load balancer: \/readyz 503/);
+		const removed = at(/load balancer: out of rotation/);
+		const stoppedAccepting = at(/server: (stops|still) accepting/);
+		expect(saw503, graceful).toBeLessThan(stoppedAccepting);
+		expect(removed, graceful).toBeLessThan(stoppedAccepting);
 		const row = (name: string) => {
 			const match = new RegExp(`^\\s+${name}\\s+(\\d+)\\s+(\\d+)$`, 'm').exec(out);
 			expect(match, `no row "${name}" in:\n${out}`).not.toBeNull();
