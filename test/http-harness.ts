@@ -82,11 +82,12 @@ export function testCertificate(): { cert: string; key: string; ca: Buffer } | n
 	return tls;
 }
 
-export function startServer(config: ChildConfig): Promise<ChildServer> {
+/** `executable`: the runtime that runs the fixture (node by default; the Bun tests give bun's binary). */
+export function startServer(config: ChildConfig, { executable = process.execPath }: { executable?: string } = {}): Promise<ChildServer> {
 	const needsTls = [config.factory, ...(config.servers ?? [])].some((f) => f === 'https' || f === 'http2');
 	const certificate = needsTls ? testCertificate() : null;
 	const full = certificate ? { ...config, cert: certificate.cert, key: certificate.key } : config;
-	const child = spawn(process.execPath, [fixture, JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(executable, [fixture, JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
 	const lines: Line[] = [];
 	const waiters: Array<{ predicate: (line: Line) => boolean; resolve: (line: Line) => void }> = [];
 	let stderr = '';

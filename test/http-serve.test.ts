@@ -103,6 +103,34 @@ describe('serve() resolves to { server, url }, with a url a client on this machi
 	});
 });
 
+describe('the listener’s name and serve()’s url name the server the same way (issue 16)', () => {
+	it('every interface (node’s default host, `::`): `localhost`, which reaches it whichever family it resolves to', async () => {
+		const proc = isolatedProc();
+		const { server, url } = await serve(handler, { proc });
+		cleanup.push(() => server.close());
+		const port = portOf(server);
+		expect((server.address() as AddressInfo).address).toBe('::');
+		expect(url).toBe(`http://localhost:${port}`);
+		expect(await (await fetch(url)).text()).toBe('plain\n');
+		const report = await proc.shutdown();
+		expect(report.listeners.map((l) => l.name)).toEqual([`http localhost:${port}`]);
+	});
+
+	it.each([
+		['0.0.0.0', '127.0.0.1'],
+		['127.0.0.1', '127.0.0.1'],
+		['::1', '[::1]'],
+	])('host %s: %s', async (host, shown) => {
+		const proc = isolatedProc();
+		const { server, url, wait } = await serve(handler, { port: 0, host, proc });
+		cleanup.push(() => server.close());
+		const port = portOf(server);
+		expect(url).toBe(`http://${shown}:${port}`);
+		expect(wait.listenerName).toBe(`http ${shown}:${port}`);
+		expect(await (await fetch(url)).text()).toBe('plain\n');
+	});
+});
+
 describe('serve() rejects a listen error with node’s own error, and registers nothing', () => {
 	it('port in use: EADDRINUSE', async () => {
 		const taken = await listening();

@@ -1,30 +1,33 @@
-import type net from 'node:net';
+import net from 'node:net';
 import { proc as defaultProc } from '../index.js';
+import { RESERVE_TIME } from '../time-budget.js';
 import type { ListenerContext, Proc, WaitFunction } from '../types.js';
+import { MAX_TIMER_MS } from '../validate.js';
 import { Drainer } from './drainer.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
-import { addressLabel, assertListeningServer, serverKind } from './server-kind.js';
+import { assertServer, serverKind, serverName } from './server-kind.js';
 import { spreadReservation } from './spread-reservation.js';
 
-let warned = false;
-
 /**
- * The shutdown phase (closing pools) starts at `timeToWrapUp` even while a drain still serves: with a `delay`
- * at least that long, pools close under requests. Checked when shutdown starts, not in drain(): the time is
- * often set after drain() is called. Said once per process.
+ * What a drain reserves for the requests still running when the server stops accepting, on top of `delay` and
+ * `idleGrace`: the time a request that arrives at the end of the delay may take. The unset times of the proc
+ * follow from it (see TimeBudget), so that with every time at its default a request of up to this long is never
+ * cut, and the pools close only after it. The phase ends as soon as the drain does: the time costs nothing
+ * unless a request needs it. `timeout`, when set, is the drain's own limit and is reserved instead.
  */
-function warnIfWrapUpEndsFirst(proc: Proc, delay: number, name: string): void {
-	const timeToWrapUp = proc.timeToWrapUp;
-	if (warned || delay === 0 || typeof timeToWrapUp !== 'number' || timeToWrapUp > delay) return;
-	warned = true;
-	process.emitWarning(
-		`graceful-proc: \`${name}\` drains with a delay of ${delay} ms, but timeToWrapUp is ${timeToWrapUp} ms: the shutdown phase will start while the server still serves. Raise it with setTimeToWrapUp() above delay + the slowest request.`,
-		{ code: 'GRACEFUL_PROC_WRAP_UP_BEFORE_DRAIN' },
-	);
+export const REQUEST_ALLOWANCE = 2000;
+
+/** The wrap-up time drain() reserves on the proc (see REQUEST_ALLOWANCE). */
+export function drainTime(options: { delay: number; idleGrace: number; timeout: number | undefined }): number {
+	return Math.min(MAX_TIMER_MS, options.timeout ?? options.delay + options.idleGrace + REQUEST_ALLOWANCE);
 }
+
+type Reserve = (phase: 'wrap-up', ms: number, who: string) => () => void;
 
 /** One drainer per server: two would both try to close it. */
 const drainers = new WeakMap<net.Server, Drainer>();
+/** Servers drain() was given before they listened, by the name they will have, until they do. */
+const waiting = new WeakMap<net.Server, string | undefined>();
 
 /**
  * Drain `server` when the proc shuts down: keep serving for `delay`, stop accepting, let running requests
@@ -35,20 +38,86 @@ const drainers = new WeakMap<net.Server, Drainer>();
  * const server = app.listen(3000, () => drain(server, { delay: 5000 }))
  */
 export function drain(server: net.Server, options?: DrainOptions): WaitFunction {
-	assertListeningServer('server', server);
+	assertServer('server', server);
 	const resolved = resolveDrainOptions(options);
-	return registerDrain(server, resolved).wait;
+	if (server.listening) return registerDrain(server, resolved).wait;
+	assertNotDrained(server);
+	return drainWhenListening(server, resolved);
+}
+
+function assertNotDrained(server: net.Server): void {
+	const existing = drainers.get(server);
+	const name = existing !== undefined && existing.phase !== 'done' ? existing.name : waiting.has(server) ? (waiting.get(server) ?? 'not listening yet') : undefined;
+	if (name !== undefined) {
+		throw new TypeError(`Expected \`server\` to be drained once, got a server that drain() already drains (\`${name}\`)`);
+	}
+}
+
+/** Stops a server from accepting without touching its connections (see Drainer's #stopListening). */
+function stopListening(server: net.Server): void {
+	if ((server as unknown) instanceof net.Server) net.Server.prototype.close.call(server);
+	else server.close();
+}
+
+/**
+ * `drain(app.listen(port, host))`: listen() with a host binds after a lookup, on a later tick. The drain is
+ * registered when the server listens, under the name of its address; no connection can come before that. If
+ * the shutdown starts first, there is nothing to drain: `wait()` resolves at once, and a server that starts
+ * listening after that is closed right away, so it serves nothing while the process stops.
+ */
+function drainWhenListening(server: net.Server, options: ResolvedDrainOptions): WaitFunction {
+	const proc = options.proc ?? defaultProc;
+	waiting.set(server, options.name);
+	let registered: WaitFunction | undefined;
+	let removed = false;
+	const waiters: Array<() => void> = [];
+	const settle = () => {
+		for (const waiter of waiters.splice(0)) waiter();
+	};
+	const onAbort = () => settle();
+	const onListening = () => {
+		proc.signal.removeEventListener('abort', onAbort);
+		waiting.delete(server);
+		if (proc.signal.aborted) {
+			stopListening(server);
+		} else {
+			registered = registerDrain(server, options).wait;
+		}
+		settle();
+	};
+	server.once('listening', onListening);
+	proc.signal.addEventListener('abort', onAbort, { once: true });
+
+	const wait = (() => {
+		if (registered !== undefined) return registered();
+		if (removed || proc.signal.aborted) return Promise.resolve();
+		return new Promise<void>((resolve, reject) => {
+			waiters.push(() => (registered === undefined ? resolve() : registered().then(resolve, reject)));
+		});
+	}) as WaitFunction;
+	Object.defineProperty(wait, 'listenerName', {
+		get: () => registered?.listenerName ?? options.name ?? `${serverKind(server)} (not listening yet)`,
+		enumerable: true,
+	});
+	wait.remove = () => {
+		if (registered !== undefined) return registered.remove();
+		if (removed || proc.signal.aborted) return false;
+		removed = true;
+		server.removeListener('listening', onListening);
+		proc.signal.removeEventListener('abort', onAbort);
+		waiting.delete(server);
+		settle();
+		return true;
+	};
+	return wait;
 }
 
 /** drain() after validation, for serve() and white-box tests: also hands back the drainer. */
 export function registerDrain(server: net.Server, options: ResolvedDrainOptions): { wait: WaitFunction; drainer: Drainer } {
-	const existing = drainers.get(server);
-	if (existing !== undefined && existing.phase !== 'done') {
-		throw new TypeError(`Expected \`server\` to be drained once, got a server that drain() already drains (\`${existing.name}\`)`);
-	}
+	assertNotDrained(server);
 	const proc = options.proc ?? defaultProc;
 	const kind = serverKind(server);
-	const name = options.name ?? `${kind} ${addressLabel(server)}`;
+	const name = options.name ?? serverName(kind, server);
 	const spreadTime = spreadReservation(proc, options, name);
 	const drainer = new Drainer(server, {
 		name,
@@ -62,10 +131,7 @@ export function registerDrain(server: net.Server, options: ResolvedDrainOptions)
 	let inner: WaitFunction;
 	try {
 		inner = proc.addWrapUpListener(
-			(context: ListenerContext) => {
-				warnIfWrapUpEndsFirst(proc, options.delay, name);
-				return drainer.run(context);
-			},
+			(context: ListenerContext) => drainer.run(context),
 			{ name },
 		);
 	} catch (error) {
@@ -74,9 +140,14 @@ export function registerDrain(server: net.Server, options: ResolvedDrainOptions)
 		throw error;
 	}
 	drainers.set(server, drainer);
+	// The unset times of the proc follow from this, so that a default never cuts the drain. A proc from another
+	// copy of the package may not have the method yet.
+	const reserve = (proc as unknown as Record<symbol, Reserve | undefined>)[RESERVE_TIME];
+	const releaseTime = typeof reserve === 'function' ? reserve.call(proc, 'wrap-up', drainTime(options), name) : undefined;
 
 	const forget = () => {
 		drainer.detach();
+		releaseTime?.();
 		spreadTime.release();
 		if (drainers.get(server) === drainer) drainers.delete(server);
 	};

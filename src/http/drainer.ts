@@ -29,6 +29,8 @@ class Connection {
 	last: ServerResponse | undefined = undefined;
 	/** The response we gave `Connection: close`: a request pipelined behind it takes the mark over. */
 	marked: ServerResponse | undefined = undefined;
+	/** Responses not finished yet (several when requests are pipelined): what the deadline would cut. */
+	pending = 0;
 	/** When it last became idle; only kept once shutdown has started, when it matters. */
 	idleSince = 0;
 	timer: ReturnType<typeof setTimeout> | undefined;
@@ -38,6 +40,7 @@ class Connection {
 	constructor(readonly socket: net.Socket) {
 		const connection = this;
 		this.release = function (this: ServerResponse) {
+			connection.pending -= 1;
 			if (connection.last === this) connection.last = undefined;
 			if (connection.marked === this) connection.marked = undefined;
 		};
@@ -54,7 +57,11 @@ class Session {
 	/** `close()` was called: a GOAWAY went out, and the session ends once its streams have. */
 	closing = false;
 	timer: ReturnType<typeof setTimeout> | undefined;
-	constructor(readonly session: Http2Session) {}
+	/** Its connection's addresses, kept while the session still has its socket (see #endIdleSession). */
+	readonly key: string;
+	constructor(readonly session: Http2Session) {
+		this.key = session.socket === undefined ? '' : peerKey(session.socket);
+	}
 }
 
 export interface DrainerOptions {
@@ -82,6 +89,13 @@ export interface DrainerSnapshot {
 	handedOff: number;
 	/** Requests holding a drainSignal() that has not aborted yet. */
 	signals: number;
+	/** Requests read behind a response that closes their connection, never handed to a handler (see #admit). */
+	withheld: number;
+}
+
+/** A connection's addresses, the same for its TCP socket and the TLS socket over it. */
+function peerKey(socket: net.Socket): string {
+	return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;
 }
 
 /** Node's own close() of an http server also destroys idle connections at once: the race drain() avoids. */
@@ -108,11 +122,16 @@ export class Drainer implements SignalSource {
 	readonly #connections = new Map<net.Socket, Connection>();
 	readonly #sessions = new Map<Http2Session, Session>();
 	readonly #handedOff = new Set<net.Socket>();
+	/** TLS servers: TCP connections whose handshake has not completed, by their addresses (see #onRawConnection). */
+	readonly #handshaking = new Map<string, { socket: net.Socket; at: number }>();
 	readonly #detachers: Array<() => void> = [];
 	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 	#abort: { signal: AbortSignal; listener: () => void } | undefined;
 	#settle: { resolve(): void; reject(error: unknown): void } | undefined;
 	#closeRequested = false;
+	#withheld = 0;
+	/** Where no server 'close' says when the last connection is gone (Bun), a check run as each one goes. */
+	#onSocketGone: (() => void) | undefined;
 	/** drainSignal()'s signals for this server's connections, and the schedule that aborts them. */
 	readonly #spread: Spread;
 	/** When whatever is left gets destroyed: the force-quit deadline, or `timeout` if earlier. */
@@ -142,6 +161,7 @@ export class Drainer implements SignalSource {
 			sessions: this.#sessions.size,
 			handedOff: this.#handedOff.size,
 			signals: this.#spread.size,
+			withheld: this.#withheld,
 		};
 	}
 
@@ -172,6 +192,7 @@ export class Drainer implements SignalSource {
 		this.#quietSince = now;
 		this.#phase = 'soft';
 		log('%s: shutdown started, delay %d ms, %o', this.name, this.#options.delay, this.snapshot());
+		this.#guardRequests();
 
 		// The force-quit deadline comes as `context.signal` aborting (the proc reports it as forced); only an
 		// earlier `timeout` needs a timer of its own.
@@ -226,6 +247,9 @@ export class Drainer implements SignalSource {
 		const server = this.#server;
 		const { kind } = this.#options;
 		this.#on(server, 'connection', (socket: net.Socket) => this.#onRawConnection(socket));
+		if (kind === 'https' || kind === 'http2') {
+			this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#handshaking.delete(peerKey(socket)));
+		}
 		if (kind === 'https') this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#track(socket));
 		if (kind === 'http2') {
 			// With `allowHTTP1`, a TLS connection that did not negotiate h2 is served as HTTP/1.
@@ -241,33 +265,38 @@ export class Drainer implements SignalSource {
 		// An http2 server without 'request' listeners is used through its stream API: adding one would switch on
 		// node's compatibility layer for every stream.
 		if (kind === 'http' || kind === 'https' || server.listenerCount('request') > 0) {
-			this.#on(server, 'request', (request: IncomingMessage, response: ServerResponse) => this.#onRequest(request, response), true);
+			const onRequest = (request: IncomingMessage, response: ServerResponse) => this.#onRequest(request, response);
+			this.#on(server, 'request', onRequest, true);
+			// A request with `Expect:` goes to these instead of 'request' when the application listens to them.
+			this.#alongside(['checkContinue', 'checkExpectation'], onRequest);
 		}
-		if (kind === 'http' || kind === 'https') this.#watchHandOffs();
+		if (kind === 'http' || kind === 'https') {
+			this.#alongside(['upgrade', 'connect'], (_request: IncomingMessage, socket: net.Socket) => this.#handOff(socket));
+		}
 	}
 
 	/**
-	 * A socket taken over by an 'upgrade' (WebSocket) or 'connect' listener is no longer HTTP: its owner closes
-	 * it (WebSockets with 1001 Going Away), and only the deadline destroys it. Listening to these events while
-	 * nobody else does would change what node does with such requests, so we listen only alongside the user.
+	 * Listens to `events` (prepended) only while the application does too: listening to one of these alone would
+	 * change what node does with such requests. 'upgrade' and 'connect': a socket taken over by such a listener
+	 * (WebSockets) is no longer HTTP; its owner closes it (WebSockets with 1001 Going Away), and only the deadline
+	 * destroys it. 'checkContinue' and 'checkExpectation': without a listener, node answers the expectation itself
+	 * and emits 'request'.
 	 */
-	#watchHandOffs(): void {
+	#alongside(events: readonly string[], ours: (...args: any[]) => void): void {
 		const server = this.#server;
-		const events = ['upgrade', 'connect'];
-		const handOff = (_request: IncomingMessage, socket: net.Socket) => this.#handOff(socket);
 		const attached = new Set<string>();
 		const attach = (event: string) => {
 			attached.add(event);
-			server.prependListener(event, handOff);
+			server.prependListener(event, ours);
 		};
 		const onNew = (event: string | symbol, listener: unknown) => {
-			if (typeof event === 'string' && events.includes(event) && listener !== handOff && !attached.has(event)) attach(event);
+			if (typeof event === 'string' && events.includes(event) && listener !== ours && !attached.has(event)) attach(event);
 		};
 		const onRemove = (event: string | symbol, listener: unknown) => {
-			if (typeof event !== 'string' || !attached.has(event) || listener === handOff) return;
+			if (typeof event !== 'string' || !attached.has(event) || listener === ours) return;
 			if (server.listenerCount(event) === 1) {
 				attached.delete(event);
-				server.removeListener(event, handOff);
+				server.removeListener(event, ours);
 			}
 		};
 		for (const event of events) if (server.listenerCount(event) > 0) attach(event);
@@ -276,14 +305,85 @@ export class Drainer implements SignalSource {
 		this.#detachers.push(() => {
 			server.removeListener('newListener', onNew);
 			server.removeListener('removeListener', onRemove);
-			for (const event of attached) server.removeListener(event, handOff);
+			for (const event of attached) server.removeListener(event, ours);
 		});
+	}
+
+	/**
+	 * From the start of the shutdown, a request is handed to the handlers only if its response can be written.
+	 * Node parses pipelined requests as they come and hands each over at once, also those behind a response that
+	 * already said `Connection: close` (a handler that answered synchronously, before the next request was read):
+	 * that connection ends after the response, so such a request would run and never be answered, and a client
+	 * could not tell whether it ran. Held back, it is never run, and its client retries it elsewhere. Node offers no
+	 * hook before the handlers, so the server's `emit` is wrapped; only while draining, so that a request costs
+	 * nothing more while the server runs normally.
+	 */
+	#guardRequests(): void {
+		const server = this.#server;
+		const hadOwn = Object.prototype.hasOwnProperty.call(server, 'emit');
+		const original = server.emit;
+		const admit = (request: IncomingMessage) => this.#admit(request);
+		const guarded = function (this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
+			if ((event === 'request' || event === 'checkContinue' || event === 'checkExpectation') && !admit(args[0] as IncomingMessage)) return true;
+			return Reflect.apply(original, this, [event, ...args]) as boolean;
+		};
+		server.emit = guarded;
+		this.#detachers.push(() => {
+			if (server.emit !== guarded) return;
+			if (hadOwn) server.emit = original;
+			else delete (server as { emit?: unknown }).emit;
+		});
+	}
+
+	/** Whether `request` can still be answered on its connection; counts and logs it when not. */
+	#admit(request: IncomingMessage): boolean {
+		if (request.httpVersionMajor >= 2) return true;
+		const socket = request.socket;
+		const last = this.#connections.get(socket)?.last;
+		const closing =
+			socket.destroyed ||
+			socket.writableEnded ||
+			(last !== undefined && last.headersSent && /\bclose\b/i.test(String(last.getHeader('connection') ?? '')));
+		if (!closing) return true;
+		this.#withheld += 1;
+		log('%s: %s %s read behind a response that closes its connection: not handed over', this.name, request.method, request.url);
+		return false;
 	}
 
 	#onRawConnection(socket: net.Socket): void {
 		this.#raw.add(socket);
-		socket.once('close', () => this.#raw.delete(socket));
-		if (this.#options.kind === 'http') this.#track(socket);
+		socket.once('close', () => {
+			this.#raw.delete(socket);
+			this.#onSocketGone?.();
+		});
+		const { kind } = this.#options;
+		if (kind === 'http') this.#track(socket);
+		else if (kind === 'https' || kind === 'http2') {
+			// Until its handshake completes, a TLS connection is only this TCP socket; node hands the TLS socket over
+			// in 'secureConnection' with no public link back to it, so the two are matched by their addresses.
+			const key = peerKey(socket);
+			this.#handshaking.set(key, { socket, at: Date.now() });
+			socket.once('close', () => {
+				if (this.#handshaking.get(key)?.socket === socket) this.#handshaking.delete(key);
+			});
+		}
+	}
+
+	/**
+	 * A connection that never completes its TLS handshake (no ClientHello) carries no request: once no longer
+	 * accepting, it is closed like an idle one, after `idleGrace`, instead of holding the drain to the deadline.
+	 */
+	#closeHandshakes(): void {
+		for (const [key, { socket, at }] of this.#handshaking) {
+			this.#setTimer(
+				() => {
+					if (this.#phase !== 'draining' || this.#handshaking.get(key)?.socket !== socket) return;
+					log('%s: closing a connection that did not complete its TLS handshake', this.name);
+					socket.destroy();
+				},
+				Math.max(at, this.#softAt) + this.#options.idleGrace - Date.now(),
+			);
+		}
 	}
 
 	#track(socket: net.Socket): Connection {
@@ -307,6 +407,7 @@ export class Drainer implements SignalSource {
 		// A connection accepted before drain() was called shows itself with its first request after it.
 		const connection = this.#connections.get(socket) ?? this.#track(socket);
 		connection.last = response;
+		connection.pending += 1;
 		response.on('finish', connection.release);
 		if (this.#phase !== 'watching') {
 			this.#quietSince = Date.now();
@@ -404,6 +505,7 @@ export class Drainer implements SignalSource {
 		entry.active += 1;
 		stream.once('close', () => {
 			entry.active -= 1;
+			if (entry.closing && entry.active === 0) this.#endIdleSession(entry);
 		});
 		// The GOAWAY names this stream as the last one processed, so it is served and the client opens no more.
 		if (this.#phase === 'draining') this.#closeSession(entry);
@@ -414,7 +516,29 @@ export class Drainer implements SignalSource {
 		if (entry.closing) return;
 		entry.closing = true;
 		clearTimeout(entry.timer);
+		entry.timer = undefined;
 		if (!entry.session.closed && !entry.session.destroyed) entry.session.close();
+		if (entry.active === 0) this.#endIdleSession(entry);
+	}
+
+	/**
+	 * A session told to go away normally ends with its last stream, but one whose client never sent its preface
+	 * (h2c, or TLS with ALPN h2 and nothing after) never ends by itself: with no stream open, it goes after
+	 * `idleGrace`. The GOAWAY has told the client which streams were processed, so nothing it sent is lost.
+	 */
+	#endIdleSession(entry: Session): void {
+		clearTimeout(entry.timer);
+		entry.timer = setTimeout(() => {
+			entry.timer = undefined;
+			if (entry.active > 0) return;
+			log('%s: destroying an HTTP/2 session idle since its GOAWAY', this.name);
+			// Without a preface, node marks the session destroyed but leaves its connection open (and emits no
+			// 'close'): the TCP socket under it is closed by hand, found by its addresses.
+			entry.session.destroy();
+			this.#sessions.delete(entry.session);
+			for (const socket of this.#raw) if (peerKey(socket) === entry.key) socket.destroy();
+		}, this.#options.idleGrace);
+		entry.timer.unref();
 	}
 
 	/** After the delay: stop accepting, and let idle connections go after their grace. */
@@ -425,8 +549,7 @@ export class Drainer implements SignalSource {
 		log('%s: no longer accepting, %o', this.name, this.snapshot());
 		if (server.listening) {
 			this.#closeRequested = true;
-			// net.Server's close, not node's http close(): the callback comes once every connection is gone.
-			closeListeningSocket.call(server, () => this.#finish());
+			this.#stopListening(() => this.#finish());
 		} else {
 			// Someone else closed it already: 'close' comes when its last connection goes, unless that was before.
 			server.getConnections((error, count) => {
@@ -440,6 +563,7 @@ export class Drainer implements SignalSource {
 			else this.#scheduleIdleClose(connection);
 		}
 		for (const session of this.#sessions.values()) this.#closeSession(session);
+		this.#closeHandshakes();
 		const closeIdle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
 		if (typeof closeIdle === 'function') {
 			server.getConnections((error, count) => {
@@ -456,20 +580,44 @@ export class Drainer implements SignalSource {
 		this.#spread.start(spreadWindow(this.#options.spread ?? DEFAULT_SPREAD, this.#deadline - Date.now()));
 	}
 
+	/**
+	 * Closes the listening socket and leaves the connections alone; `onGone` once every connection is gone. On
+	 * node, with net.Server's close(), not the http server's, which also destroys idle connections at once. Bun's
+	 * node:http server is no net.Server (its close() stops Bun's own server, idle connections included, which no
+	 * other call avoids), so there it is close(), and the end is seen from the sockets themselves.
+	 */
+	#stopListening(onGone?: () => void): void {
+		const server: net.Server = this.#server;
+		if ((server as unknown) instanceof net.Server) {
+			closeListeningSocket.call(server, onGone);
+			return;
+		}
+		server.close();
+		if (onGone === undefined) return;
+		const check = () => {
+			if (this.#raw.size > 0 || this.#handedOff.size > 0) return;
+			server.getConnections((error: Error | null, count: number) => {
+				if (error || count === 0) onGone();
+			});
+		};
+		this.#onSocketGone = check;
+		check();
+	}
+
 	/** The deadline: destroy whatever is left. */
 	#cut(): void {
 		if (this.#phase === 'cut' || this.#phase === 'done') return;
 		const wasPhase = this.#phase;
 		this.#phase = 'cut';
 		let requests = 0;
-		for (const connection of this.#connections.values()) if (connection.busy) requests += 1;
+		for (const connection of this.#connections.values()) if (connection.busy) requests += Math.max(1, connection.pending);
 		for (const session of this.#sessions.values()) requests += session.active;
 		const elapsed = Date.now() - this.#startedAt;
 		log('%s: deadline after %d ms (%s), destroying %o', this.name, elapsed, wasPhase, this.snapshot());
 		const server = this.#server;
 		if (!this.#closeRequested && server.listening) {
 			this.#closeRequested = true;
-			closeListeningSocket.call(server);
+			this.#stopListening();
 		}
 		// Streams not reached yet get their abort now, so their handlers clean up; their sockets go next.
 		this.#spread.reachAll();

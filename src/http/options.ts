@@ -39,7 +39,8 @@ export interface DrainOptions {
 	spread?: number;
 	/**
 	 * The listener's name in the shutdown report.
-	 * @default 'http 127.0.0.1:3000' (the protocol and the address the server listens on)
+	 * @default the protocol and where a client on this machine reaches the server, as in serve()'s `url`:
+	 * `'http 127.0.0.1:3000'`; a server on every interface (`::`) is `'http localhost:3000'`
 	 */
 	name?: string;
 	/**

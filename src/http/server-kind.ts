@@ -20,38 +20,40 @@ export function serverKind(server: net.Server): ServerKind {
 	return isTls ? 'https' : 'http';
 }
 
-/** Throws unless `server` is a node server that is listening now. */
-export function assertListeningServer(argument: string, server: unknown): asserts server is net.Server {
+/** Throws unless `server` is a node http, https or http2 server, listening or not (yet). */
+export function assertServer(argument: string, server: unknown): asserts server is net.Server {
 	const isHttp =
 		server instanceof http.Server ||
 		server instanceof https.Server ||
 		(server instanceof net.Server && typeof (server as { updateSettings?: unknown }).updateSettings === 'function');
 	if (!isHttp) {
-		throw new TypeError(expected(argument, 'a listening http, https or http2 server (what `app.listen()` returns)', server));
-	}
-	if (!server.listening) {
-		// listen() with a host name binds after a DNS lookup, so `drain(app.listen(port, host))` is too early.
-		throw new TypeError(
-			`${expected(argument, 'a listening server', server)}: it is not listening (yet); ` +
-				"call drain() from listen()'s callback or after `await once(server, 'listening')`, or use serve()",
-		);
+		throw new TypeError(expected(argument, 'an http, https or http2 server (what `app.listen()` returns)', server));
 	}
 }
 
-/** `127.0.0.1:3000`, `[::1]:3000`, or the pipe path. */
+/**
+ * Where a client on this machine reaches the server: `127.0.0.1:3000`, `[::1]:3000`, the pipe's path, or
+ * `unbound`. A wildcard address is no place to connect to: `0.0.0.0` becomes `127.0.0.1`, and `::` (every
+ * interface, IPv4 too unless `ipv6Only`) becomes `localhost`, which reaches it whichever family it resolves to.
+ * The listener's name and serve()'s `url` both use it, so the report names the server as the url does.
+ */
 export function addressLabel(server: net.Server): string {
 	const address = server.address();
 	if (address === null) return 'unbound';
 	if (typeof address === 'string') return address;
-	return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-}
-
-/** A URL a client on this machine can use: the wildcard addresses become loopback. */
-export function localUrl(server: net.Server, protocol: string): string {
-	const address = server.address();
-	if (address === null || typeof address === 'string') return `${protocol}://${address ?? 'unbound'}`;
 	let host = address.address;
 	if (host === '0.0.0.0') host = '127.0.0.1';
-	else if (host === '::') host = '::1';
-	return `${protocol}://${address.family === 'IPv6' || host.includes(':') ? `[${host}]` : host}:${address.port}`;
+	else if (host === '::') host = 'localhost';
+	else if (host.includes(':')) host = `[${host}]`;
+	return `${host}:${address.port}`;
+}
+
+/** The listener's default name: the protocol and where the server is reached, `http 127.0.0.1:3000`. */
+export function serverName(kind: ServerKind, server: net.Server): string {
+	return `${kind} ${addressLabel(server)}`;
+}
+
+/** A URL a client on this machine can use (see addressLabel). */
+export function localUrl(server: net.Server, protocol: string): string {
+	return `${protocol}://${addressLabel(server)}`;
 }
