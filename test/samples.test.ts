@@ -7,19 +7,23 @@ import { explain, extractSamples, makeSampleDir, problems, runSample, sampleFile
 const dir = makeSampleDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const file of sampleFiles()) {
-	describe.concurrent(`the samples of ${file} work as printed`, () => {
-		for (const sample of extractSamples(file)) {
-			const title = `${file}:${sample.line} ${sample.name}`;
-			if (sample.notASample !== undefined) {
-				it.skip(`${title} (not a sample: ${sample.notASample})`, () => {});
-				continue;
+// One concurrent suite for every file, so that the samples of all files share the runner's concurrency: most
+// of a server sample's time is its readiness delay, spent waiting.
+describe.concurrent('the samples of README.md and docs/*.md work as printed', () => {
+	for (const file of sampleFiles()) {
+		describe(file, () => {
+			for (const sample of extractSamples(file)) {
+				const title = `${file}:${sample.line} ${sample.name}`;
+				if (sample.notASample !== undefined) {
+					it.skip(`${title} (not a sample: ${sample.notASample})`, () => {});
+					continue;
+				}
+				it(title, async () => {
+					const result = await runSample(sample, dir);
+					const found = problems(sample, result);
+					expect(found, explain(sample, result, found)).toEqual([]);
+				});
 			}
-			it(title, async () => {
-				const result = await runSample(sample, dir);
-				const found = problems(sample, result);
-				expect(found, explain(sample, result, found)).toEqual([]);
-			});
-		}
-	});
-}
+		});
+	}
+});

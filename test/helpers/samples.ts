@@ -144,7 +144,7 @@ export function extractSamples(file: string, text = readFileSync(join(repoRoot, 
 		for (const comment of comments) {
 			const trimmed = comment.trim();
 			if (trimmed.startsWith('sample:')) tag = parseOptions(trimmed.slice('sample:'.length), where);
-			else if (/^prelude\b/.test(trimmed)) prelude += `${comment.replace(/^\s*prelude:?[ \t]*/, '')}\n`;
+			else if (/^prelude\b/.test(trimmed)) prelude += `${comment.replace(/^\s*prelude:?[ \t]*\n?/, '').trimEnd()}\n`;
 			else if (trimmed.startsWith('not a sample:')) notASample = trimmed.slice('not a sample:'.length).trim();
 		}
 		samples.push({
