@@ -125,7 +125,8 @@ describe('reload() replaces a running child gracefully', () => {
 describe('a replacement that fails to start leaves the old child running', () => {
 	it('rejects with the exit code when the replacement exits before startSecs', async () => {
 		const { proc } = setup();
-		const { handle, out } = start({ proc });
+		// startSecs well above node's start-up time on a loaded machine, so that the crash comes first.
+		const { handle, out } = start({ proc, startSecs: 2 });
 		const oldPid = await running(handle, out);
 		const states = recordStates(handle);
 		await writeFile(version, 'crash 3');
@@ -135,7 +136,7 @@ describe('a replacement that fails to start leaves the old child running', () =>
 		);
 		expect(error).toBeInstanceOf(SuperviseError);
 		expect((error as SuperviseError).message).toBe(
-			'The replacement for `app` ended with exit code 3 before it counted as started (0.3s); the old child keeps running',
+			'The replacement for `app` ended with exit code 3 before it counted as started (2s); the old child keeps running',
 		);
 		expect((error as SuperviseError).exitCode).toBe(3);
 		expect(pidsSeen(out)).toHaveLength(2);
