@@ -1,10 +1,12 @@
 // A service that registers its shutdown work with one library, prints `ready`, and waits for SIGTERM.
 //   node shutdown-child.mjs <library> <mode>
-// library: graceful-proc | exit-hook | async-exit-hook | terminus | close-with-grace | bare
+// library: graceful-proc | exit-hook | async-exit-hook | terminus | close-with-grace | hand-written | bare
 // mode:
 //   work   N wrap-up and N shutdown tasks of WORK_MS each (a timer), the shutdown ones after every wrap-up one
 //   hang   one task that never settles; the library's deadline is DEADLINE_MS
 //   block  one task that blocks the event loop for good; the library's deadline is DEADLINE_MS
+//   block-early  a task that never settles, and the loop blocked for good BLOCK_AFTER_MS after `ready`, before the
+//          signal comes (graceful-proc only)
 // Every library's own option for "exit at the latest after" is set to DEADLINE_MS in hang/block and to a
 // deadline far away in work mode, so that only the work decides when the process exits.
 import http from 'node:http';
@@ -20,7 +22,7 @@ const hang = () => new Promise(() => {});
 const block = () => {
 	for (;;) {}
 };
-const stuck = mode === 'hang' ? hang : block;
+const stuck = mode === 'block' ? block : hang;
 
 /**
  * For libraries with one phase: the second half of the work waits for the first, as a user would write it
@@ -111,6 +113,15 @@ switch (library) {
 		});
 		break;
 	}
+	case 'hand-written':
+		// What a service would write without a library: on SIGTERM, every wrap-up task, then every shutdown task,
+		// then exit; and the same two-step deadline, so that a hung or blocked task cannot keep it alive (the
+		// timer cannot fire while the loop is blocked: that is the case it cannot handle).
+		process.on('SIGTERM', () => {
+			setTimeout(() => process.exit(1), deadline);
+			(mode === 'work' ? allWork() : Promise.resolve(stuck())).then(() => process.exit(0));
+		});
+		break;
 	case 'bare':
 		process.on('SIGTERM', () => process.exit());
 		break;
@@ -118,3 +129,4 @@ switch (library) {
 		throw new Error(`unknown library ${library}`);
 }
 process.stdout.write('ready\n');
+if (mode === 'block-early') setTimeout(block, Number(process.env.BLOCK_AFTER_MS ?? 125));
