@@ -18,6 +18,17 @@ test('require() loads every entry point', () => {
 	expect(typeof require('graceful-proc/supervise').supervise).toBe('function');
 });
 
+// An app module that registers on the process-wide proc when a test requires it: the handlers come and go with
+// the listener, and nothing is left open for jest to wait on.
+test('the process-wide proc: a listener installs the signal handlers, removing it takes them away', () => {
+	const before = process.listenerCount('SIGTERM');
+	const wait = proc.addWrapUpListener(() => {}, { name: 'app' });
+	expect(proc.proc.state).toBe('running');
+	expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+	expect(wait.remove()).toBe(true);
+	expect(process.listenerCount('SIGTERM')).toBe(before);
+});
+
 test('SIGTERM to a fake process runs the listeners in order and exits 0, under jest fake timers', async () => {
 	jest.useFakeTimers();
 	const fake = createFakeProcess();

@@ -30,5 +30,5 @@ it('runs a jest test file that requires graceful-proc and graceful-proc/testing,
 	const [code] = await once(jest, 'close');
 	expect(code, output).toBe(0);
 	const report = JSON.parse(readFileSync(results, 'utf8'));
-	expect(report).toMatchObject({ numFailedTests: 0, numPassedTests: 3, numTotalTests: 3 });
+	expect(report).toMatchObject({ numFailedTests: 0, numPassedTests: 4, numTotalTests: 4 });
 });
