@@ -4,6 +4,8 @@ import type { Proc } from './types.js';
 /**
  * One proc per process, whichever copy or version of graceful-proc gets there first: every copy looks it up
  * under the same registered symbol, so two copies never run two sequences or install two sets of handlers.
+ * The ESM and the CommonJS build of one install are two copies in this sense (an app that imports the package
+ * while a dependency requires it loads both), and share it the same way.
  */
 const KEY = Symbol.for('graceful-proc.process-wide');
 
