@@ -2,6 +2,7 @@
 // process (graceful-proc/testing). The child-process tests with a real SIGTERM are in http-realtime-sigterm.test.ts.
 import { getEventListeners, once } from 'node:events';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -123,6 +124,64 @@ describe('drainSignal(req) aborts when the drain reaches the request’s connect
 		const after = await openSse(port, '/events', agent);
 		expect(signals[2]!.aborted).toBe(true);
 		expect(await after.ended).toMatchObject({ clean: true, events: ['message', 'bye'] });
+		await wait();
+	});
+});
+
+describe('drainSignal(req) follows the response, not the request body', () => {
+	it('a POST long poll whose body was read still hears the drain (node closes the request when its body is read)', async () => {
+		const proc = isolatedProc();
+		let asked = 0;
+		const server = http.createServer((req, res) => {
+			let body = '';
+			req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+			req.on('end', () => {
+				// The request has closed by now; the poll is still waiting.
+				setImmediate(() => {
+					asked += 1;
+					drainSignal(req).addEventListener('abort', () => res.end(`bye ${body}`));
+				});
+			});
+		});
+		server.listen(0, '127.0.0.1');
+		await once(server, 'listening');
+		cleanup.push(() => {
+			server.closeAllConnections();
+			server.close();
+		});
+		const { drainer } = registerDrain(server, resolveDrainOptions({ proc, spread: 0 }));
+		const port = (server.address() as AddressInfo).port;
+		const answer = fetch(`http://127.0.0.1:${port}/poll`, { method: 'POST', body: 'since=42' }).then((r) => r.text());
+		while (asked === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+		expect(drainer.snapshot().signals).toBe(1);
+		const report = await proc.shutdown('test');
+		expect(await answer).toBe('bye since=42');
+		expect(report.outcome).toBe('clean');
+	});
+
+	it('HTTP/2 (compatibility API): an SSE stream ends with its last event', async () => {
+		const proc = isolatedProc();
+		const server = http2.createServer((req, res) => {
+			res.writeHead(200, { 'content-type': 'text/event-stream' });
+			res.write('data: hello\n\n');
+			drainSignal(req).addEventListener('abort', () => res.end('event: bye\ndata: reconnect\n\n'));
+		});
+		server.listen(0, '127.0.0.1');
+		await once(server, 'listening');
+		cleanup.push(() => server.close());
+		const wait = drain(server, { proc, spread: 0 });
+		const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+		cleanup.push(() => client.destroy());
+		const stream = client.request({ ':path': '/events' });
+		let body = '';
+		stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+		await once(stream, 'response');
+		while (!body.includes('hello')) await new Promise((resolve) => setTimeout(resolve, 5));
+		const ended = once(stream, 'end');
+		const report = await proc.shutdown('test');
+		await ended;
+		expect(body).toBe('data: hello\n\nevent: bye\ndata: reconnect\n\n');
+		expect(report.outcome).toBe('clean');
 		await wait();
 	});
 });

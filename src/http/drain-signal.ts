@@ -3,10 +3,10 @@ import { IncomingMessage } from 'node:http';
 import { Http2ServerRequest } from 'node:http2';
 import { proc as defaultProc } from '../index.js';
 import { expected } from '../validate.js';
+import { type DrainableRequest, requestEnd } from './request-end.js';
 import { signalFromDrains } from './spread-registry.js';
 
-/** A request a drained server hands to its handlers: node's http/https one (Express's, Koa's `ctx.req`), or HTTP/2's. */
-export type DrainableRequest = IncomingMessage | Http2ServerRequest;
+export type { DrainableRequest } from './request-end.js';
 
 function assertServerRequest(argument: string, value: unknown): asserts value is DrainableRequest {
 	// A client's response is an IncomingMessage too; only a server's request has a method.
@@ -16,21 +16,6 @@ function assertServerRequest(argument: string, value: unknown): asserts value is
 			expected(argument, "a server request (the `req` of a request handler, of an 'upgrade' listener or of ws's 'connection'; Koa's `ctx.req`)", value),
 		);
 	}
-}
-
-/** node sets `upgrade` on a request that an 'upgrade' listener takes over (its types do not declare it). */
-const isUpgrade = (request: IncomingMessage) => (request as { upgrade?: boolean }).upgrade === true;
-
-/** What says that a request is over: its response closed, or, once it took the socket over, the socket closed. */
-function endOf(request: DrainableRequest): EventEmitter {
-	if (request instanceof Http2ServerRequest) return request.stream;
-	return isUpgrade(request) ? request.socket : request;
-}
-
-function isOver(request: DrainableRequest): boolean {
-	if (request instanceof Http2ServerRequest) return request.stream.closed || request.stream.destroyed;
-	if (isUpgrade(request)) return request.socket === null || request.socket.destroyed;
-	return request.closed;
 }
 
 /**
@@ -58,17 +43,19 @@ function isOver(request: DrainableRequest): boolean {
  */
 export function drainSignal(req: DrainableRequest): AbortSignal {
 	assertServerRequest('req', req);
-	if (isOver(req)) return new AbortController().signal;
 	const drained = signalFromDrains(req);
 	if (drained !== undefined) return drained;
-	return followShutdown(req);
+	const end = requestEnd(req);
+	// Over: nothing left to end, and nothing to hold for it.
+	if (end === null) return new AbortController().signal;
+	return followShutdown(req, end);
 }
 
 /** Signals that follow the shutdown, by request, so that asking twice gives the same one. */
 const following = new WeakMap<DrainableRequest, AbortSignal>();
 
 /** A signal of its own per request, so that listeners added to it go with the request, not onto `proc.signal`. */
-function followShutdown(request: DrainableRequest): AbortSignal {
+function followShutdown(request: DrainableRequest, end: EventEmitter): AbortSignal {
 	const known = following.get(request);
 	if (known !== undefined) return known;
 	const shutdown = defaultProc.signal;
@@ -81,6 +68,6 @@ function followShutdown(request: DrainableRequest): AbortSignal {
 	}
 	const onShutdown = () => controller.abort(shutdown.reason);
 	shutdown.addEventListener('abort', onShutdown, { once: true });
-	endOf(request).once('close', () => shutdown.removeEventListener('abort', onShutdown));
+	end.once('close', () => shutdown.removeEventListener('abort', onShutdown));
 	return controller.signal;
 }

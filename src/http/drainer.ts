@@ -8,7 +8,7 @@ import { DrainTimeoutError } from './drain-timeout-error.js';
 import type { ServerKind } from './server-kind.js';
 import { DEFAULT_SPREAD, Spread, spreadWindow } from './spread.js';
 import { addSignalSource, removeSignalSource, type SignalSource } from './spread-registry.js';
-import type { DrainableRequest } from './drain-signal.js';
+import { type DrainableRequest, requestEnd } from './request-end.js';
 
 const log = createDebug('http');
 
@@ -168,16 +168,26 @@ export class Drainer implements SignalSource {
 	/** drainSignal()'s way in: the signal for `request`, if its connection is one this drainer follows. */
 	signalFor(request: DrainableRequest): AbortSignal | undefined {
 		if (this.#phase === 'done') return undefined;
+		let connection: object;
+		let end: NodeJS.EventEmitter | null;
 		if ('stream' in request) {
 			const stream = request.stream;
 			if (stream.session === undefined || !this.#sessions.has(stream.session)) return undefined;
-			return this.#spread.signal(stream, request, stream);
+			connection = stream;
+			end = requestEnd(request);
+		} else {
+			const socket = request.socket;
+			const handedOff = this.#handedOff.has(socket);
+			if (!handedOff && !this.#connections.has(socket) && !this.#raw.has(socket)) return undefined;
+			connection = socket;
+			const tracked = handedOff ? undefined : this.#connections.get(socket);
+			// No response in flight on its connection: this request's has finished. Otherwise the latest one is, but
+			// for pipelining, this request's.
+			end = tracked !== undefined && !tracked.busy ? null : requestEnd(request, tracked?.last);
 		}
-		const socket = request.socket;
-		const handedOff = this.#handedOff.has(socket);
-		if (!handedOff && !this.#connections.has(socket) && !this.#raw.has(socket)) return undefined;
-		// A request that took its socket over lasts as long as the socket; any other, as long as its response.
-		return this.#spread.signal(socket, request, handedOff ? socket : request);
+		// Over: nothing left to end, and nothing to hold for it.
+		if (end === null) return new AbortController().signal;
+		return this.#spread.signal(connection, request, end);
 	}
 
 	/** The wrap-up listener: resolves once the last connection is gone, rejects when it had to cut requests. */

@@ -1,0 +1,29 @@
+import type { EventEmitter } from 'node:events';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
+
+/** A request a drained server hands to its handlers: node's http/https one (Express's, Koa's `ctx.req`), or HTTP/2's. */
+export type DrainableRequest = IncomingMessage | Http2ServerRequest;
+
+/** node sets `upgrade` on a request that an 'upgrade' listener takes over (its types do not declare it). */
+const isUpgrade = (request: IncomingMessage) => (request as { upgrade?: boolean }).upgrade === true;
+
+/**
+ * What emits `'close'` once `request` is over, or null when it already is: its response (which closes when it has
+ * finished or was cut), the socket an upgrade took over, the HTTP/2 stream. Not the request itself: node closes
+ * a request as soon as its body has been read, long before a long poll's response. `response` is the one the
+ * caller knows for it; otherwise Express's `req.res`; when neither is known, the connection.
+ */
+export function requestEnd(request: DrainableRequest, response?: ServerResponse): EventEmitter | null {
+	if (request instanceof Http2ServerRequest) {
+		const { stream } = request;
+		return stream.closed || stream.destroyed ? null : stream;
+	}
+	const { socket } = request;
+	if (socket === null || socket.destroyed) return null;
+	if (isUpgrade(request)) return socket;
+	for (const candidate of [response, (request as { res?: unknown }).res]) {
+		if (candidate instanceof ServerResponse && candidate.req === request) return candidate.writableEnded || candidate.destroyed ? null : candidate;
+	}
+	return socket;
+}
