@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
 import { drain } from '../src/http/index.js';
 import { createFakeProcess } from '../src/testing.js';
+import { type Factory, startServer } from './http-harness.js';
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {
@@ -165,6 +166,27 @@ describe('pipelined responses that have not started when the drain begins', () =
 		const report = await proc.shutdown();
 		await client.closed;
 		expect(client.responses().map((r) => r.path)).toEqual(['/slow1', '/fast2']);
+		expect(report.outcome).toBe('clean');
+	});
+});
+
+describe('the same under a real SIGTERM, in a child process (issue 15)', () => {
+	it.for<Factory>(['http', 'express'])('%s: the request held back never runs, every one that ran is answered, exit 0', async (factory, { expect }) => {
+		const server = await startServer({ factory, announce: true });
+		const client = await rawClient(server.port);
+		client.socket.write(get('/?id=warm'));
+		await client.waitFor('warm\n');
+		server.sigterm();
+		await server.waitFor((line) => line.event === 'wrap-up');
+		await sleep(20);
+		client.socket.write(get('/slow?ms=300&id=slow1') + get('/sync?id=fast2') + post('/sync?id=charge3', 'amount=10'));
+		await client.closed;
+		const exit = await server.exited;
+		const { report, seen } = await server.report();
+		const answered = client.received().match(/^(warm|slow1|fast2|charge3)$/gm) ?? [];
+		expect(answered).toEqual(['warm', 'slow1', 'fast2']);
+		expect(seen.filter((id) => !answered.includes(id))).toEqual([]);
+		expect([exit.code, exit.signal]).toEqual([0, null]);
 		expect(report.outcome).toBe('clean');
 	});
 });
