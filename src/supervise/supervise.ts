@@ -9,6 +9,7 @@ import { parentWatchdog } from './parent-watchdog.js';
 import { forwardOutput } from './forward-output.js';
 import { createLinePrefixer } from './prefix-lines.js';
 import { onShutdownStart } from './shutdown-start.js';
+import { SideStops } from './side-stops.js';
 import { SuperviseError } from './supervise-error.js';
 
 const log = createDebug('supervise');
@@ -126,13 +127,6 @@ interface ReloadRequest extends Deferred {
 	promoted: boolean;
 }
 
-/** A child that is no longer the handle's child (replaced by a reload, or a replacement given up) and is being stopped. */
-interface Draining {
-	readonly exited: Deferred;
-	killAt: number;
-	killTimer: ReturnType<typeof setTimeout> | undefined;
-}
-
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
 	return signal === null ? `exit code ${code}` : `signal ${signal}`;
 }
@@ -167,8 +161,13 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	/** Gives back the shutdown-phase time reserved with the proc. */
 	#releaseTime: (() => void) | undefined;
 	#reload: ReloadRequest | undefined;
-	/** Children that are no longer the handle's child, until they have exited. */
-	readonly #draining = new Map<ChildProcess, Draining>();
+	/** Children that are no longer the handle's child (a reload's old child, a cancelled replacement), until they have exited. */
+	readonly #sideStops = new SideStops({
+		signal: (child, signal) => this.#signalChild(child, signal),
+		onKillAt: (child, killAt) => {
+			if (child.pid !== undefined && this.#usesWatchdog) parentWatchdog.stopping(child.pid, killAt);
+		},
+	});
 
 	constructor(command: string, args: readonly string[], options: ResolvedOptions) {
 		super();
@@ -212,7 +211,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	}
 
 	stop(): Promise<void> {
-		return this.#beginStop('exit')?.promise ?? this.#drained();
+		return this.#beginStop('exit')?.promise ?? this.#sideStops.all();
 	}
 
 	reload(): Promise<void> {
@@ -281,7 +280,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		this.#restarts += 1;
 		log('%s: reloading: %d took over from %d, which is stopped now', this.name, replacement.pid, old.pid);
 		this.#setState('running');
-		this.#stopOther(old, Date.now() + this.#o.stopTimeout).then(request.resolve, request.reject);
+		this.#sideStops.stop(old, this.#o.stopSignal, Date.now() + this.#o.stopTimeout).then(request.resolve, request.reject);
 	}
 
 	/** Cancels a reload under way (stop(), restart(), shutdown): its replacement, if any, is stopped too. */
@@ -292,34 +291,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		clearTimeout(request.startTimer);
 		const replacement = request.promoted ? undefined : request.replacement;
 		request.replacement = undefined;
-		if (replacement?.pid !== undefined) void this.#stopOther(replacement, Date.now() + this.#o.stopTimeout);
+		if (replacement?.pid !== undefined) void this.#sideStops.stop(replacement, this.#o.stopSignal, Date.now() + this.#o.stopTimeout);
 		request.reject(new Error(`The reload of \`${this.name}\` was cancelled: ${why}`));
-	}
-
-	/** Stops a child that is not the handle's child any more: stopSignal, SIGKILL at `killAt`. Resolves once it has exited. */
-	#stopOther(child: ChildProcess, killAt: number): Promise<void> {
-		let draining = this.#draining.get(child);
-		if (draining === undefined) {
-			draining = { exited: deferred(), killAt: Number.POSITIVE_INFINITY, killTimer: undefined };
-			this.#draining.set(child, draining);
-			this.#signalChild(child, this.#o.stopSignal);
-		}
-		this.#hurry(child, draining, killAt);
-		return draining.exited.promise;
-	}
-
-	#hurry(child: ChildProcess, draining: Draining, killAt: number): void {
-		if (killAt >= draining.killAt) return;
-		draining.killAt = killAt;
-		clearTimeout(draining.killTimer);
-		if (child.pid !== undefined && this.#usesWatchdog) parentWatchdog.stopping(child.pid, killAt);
-		draining.killTimer = setTimeout(() => this.#signalChild(child, 'SIGKILL'), Math.max(0, killAt - Date.now()));
-	}
-
-	/** Resolves once every child being stopped on the side has exited. */
-	#drained(): Promise<void> {
-		if (this.#draining.size === 0) return Promise.resolve();
-		return Promise.all([...this.#draining.values()].map((draining) => draining.exited.promise)).then(() => undefined);
 	}
 
 	/** A child that is not the handle's child has exited: a replacement that failed to start, or an old one stopped. */
@@ -338,17 +311,10 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			);
 			return;
 		}
-		const draining = this.#draining.get(child);
-		if (draining === undefined) return;
-		this.#draining.delete(child);
-		clearTimeout(draining.killTimer);
+		if (!this.#sideStops.exited(child)) return;
 		this.#exitCode = code;
 		this.#signalCode = signal;
-		try {
-			this.emit('exit', code, signal);
-		} finally {
-			draining.exited.resolve();
-		}
+		this.emit('exit', code, signal);
 	}
 
 	restart(): Promise<void> {
@@ -424,7 +390,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	};
 
 	async #onShutdown(ctx: ListenerContext): Promise<void> {
-		await (this.#beginStop('exit', ctx.deadline - DEADLINE_MARGIN_MS, ctx.signal)?.promise ?? this.#drained());
+		await (this.#beginStop('exit', ctx.deadline - DEADLINE_MARGIN_MS, ctx.signal)?.promise ?? this.#sideStops.all());
 	}
 
 	#setState(state: SuperviseState): void {
@@ -615,7 +581,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 				stop.restarted.reject(new Error(`\`${this.name}\` was stopped before it could be restarted`));
 			}
 			// Also the children stopped on the side (a reload's old child or cancelled replacement).
-			this.#drained().then(stop.resolve, stop.resolve);
+			this.#sideStops.all().then(stop.resolve, stop.resolve);
 			return;
 		}
 		if (this.#o.proc.signal.aborted) {
@@ -678,13 +644,11 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	 */
 	#beginStop(then: 'exit' | 'restart', killAt?: number, abortSignal?: AbortSignal): StopRequest | undefined {
 		this.#cancelReload(then === 'exit' ? 'the child is being stopped' : 'restart() came first');
-		if (killAt !== undefined) for (const [child, draining] of this.#draining) this.#hurry(child, draining, killAt);
-		if (abortSignal !== undefined && this.#draining.size > 0) {
-			const killDraining = (): void => {
-				for (const child of this.#draining.keys()) this.#signalChild(child, 'SIGKILL');
-			};
-			if (abortSignal.aborted) killDraining();
-			else abortSignal.addEventListener('abort', killDraining, { once: true });
+		if (killAt !== undefined) this.#sideStops.hurry(killAt);
+		if (abortSignal !== undefined && this.#sideStops.size > 0) {
+			const killAll = (): void => this.#sideStops.killAll();
+			if (abortSignal.aborted) killAll();
+			else abortSignal.addEventListener('abort', killAll, { once: true });
 		}
 		let stop = this.#stop;
 		if (stop === undefined) {
