@@ -183,7 +183,7 @@ describe('the same under a real SIGTERM, in a child process (issue 15)', () => {
 		await client.closed;
 		const exit = await server.exited;
 		const { report, seen } = await server.report();
-		const answered = client.received().match(/^(warm|slow1|fast2|charge3)$/gm) ?? [];
+		const answered: string[] = client.received().match(/^(warm|slow1|fast2|charge3)$/gm) ?? [];
 		expect(answered).toEqual(['warm', 'slow1', 'fast2']);
 		expect(seen.filter((id) => !answered.includes(id))).toEqual([]);
 		expect([exit.code, exit.signal]).toEqual([0, null]);
