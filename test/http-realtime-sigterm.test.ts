@@ -63,6 +63,25 @@ describe('a service with SSE, WebSockets and socket.io gets SIGTERM', () => {
 		expect(reportOf(child)).toMatchObject({ outcome: 'clean', exitCode: 0 });
 	});
 
+	it('drainSignal() from the CommonJS build reaches streams of a server drained by the ESM build', async () => {
+		const spread = 1200;
+		const child = startNode(fixture('realtime-server.mjs'), [JSON.stringify({ spread, cjs: true })]);
+		const [, portText] = await child.waitFor(/^ready (\d+)/);
+		const ws = await Promise.all(Array.from({ length: 3 }, () => openWs(Number(portText))));
+		const sse = await openSse(Number(portText));
+		const sigtermAt = performance.now();
+		child.process.kill('SIGTERM');
+		expect(await child.closed).toEqual([0, null]);
+		const closes = await Promise.all(ws.map((client) => client.closed));
+		for (const close of closes) expect(close).toMatchObject({ code: 1001 });
+		const end = await sse.ended;
+		expect(end.events.at(-1)).toBe('bye');
+		// Spread by the drain (the 4th of 4 at 3/4 of it), not all at the start of the shutdown, which is what a
+		// signal that missed the drain would do.
+		expect(Math.max(end.at, ...closes.map((c) => c.at)) - sigtermAt).toBeGreaterThanOrEqual((3 * spread) / 4);
+		expect(reportOf(child)).toMatchObject({ outcome: 'clean', exitCode: 0 });
+	});
+
 	it('with no stream open, the drain does not wait for the spread', async () => {
 		const child = startNode(fixture('realtime-server.mjs'), [JSON.stringify({ spread: 20_000 })]);
 		await child.waitFor(/^ready (\d+)/);
