@@ -6,8 +6,8 @@ export interface DrainOptions {
 	/**
 	 * Milliseconds to keep serving after shutdown starts, before the server stops accepting connections.
 	 * Readiness is already reporting not-ready then (`proc.signal` has aborted), so this is the time the
-	 * load balancer gets to take the instance out of rotation. Responses sent meanwhile say `Connection: close`
-	 * (HTTP/2: the session gets a GOAWAY), so pooled clients reconnect, through the load balancer, elsewhere.
+	 * load balancer gets to take the instance out of rotation. The server serves as before meanwhile, keep-alive
+	 * included; responses say `Connection: close` (HTTP/2: sessions get a GOAWAY) once it stops accepting.
 	 * @default 0
 	 * @example { delay: 5000 }
 	 */
