@@ -77,7 +77,7 @@ describe('createHealthTicker runs every check at once, then every interval', () 
 		);
 		await vi.advanceTimersByTimeAsync(4500);
 		expect(starts).toHaveLength(5);
-		// Each round starts when the previous one has ended (an immediate later: +1 ms under fake timers).
+		// Each round starts when the previous one has ended (a 0 ms timer later, which Node runs after 1 ms).
 		for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeOneOf([1000, 1001]);
 		expect(maxRunning).toBe(1);
 	});
