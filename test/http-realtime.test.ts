@@ -3,17 +3,22 @@
 import { getEventListeners, once } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import type express from 'express';
+import type Koa from 'koa';
+import type { Socket as SocketIoSocket } from 'socket.io';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
 import { createProc, proc as processWideProc } from '../src/index.js';
-import { drain, drainSignal } from '../src/http/index.js';
+import { type DrainOptions, drain, drainSignal } from '../src/http/index.js';
 import { registerDrain } from '../src/http/drain.js';
 import { resolveDrainOptions } from '../src/http/options.js';
 import { DEFAULT_SPREAD, spreadWindow } from '../src/http/spread.js';
 import { createFakeProcess } from '../src/testing.js';
 import type { Proc } from '../src/types.js';
+import { testCertificate } from './http-harness.js';
 import { openSse, openWs } from './http-realtime-clients.js';
 
 const cleanup: Array<() => void> = [];
@@ -186,6 +191,49 @@ describe('drainSignal(req) follows the response, not the request body', () => {
 	});
 });
 
+describe('drainSignal(req) over TLS: https and wss', () => {
+	const certificate = testCertificate();
+	it.skipIf(certificate === null)('a wss WebSocket closes with 1001 and an https SSE stream ends with its last event', async () => {
+		const { readFileSync } = await import('node:fs');
+		const proc = isolatedProc();
+		const server = https.createServer({ key: readFileSync(certificate!.key), cert: readFileSync(certificate!.cert) }, (req, res) => {
+			res.writeHead(200, { 'content-type': 'text/event-stream' });
+			res.write('data: hello\n\n');
+			drainSignal(req).addEventListener('abort', () => res.end('event: bye\ndata: reconnect\n\n'));
+		});
+		new WebSocketServer({ server }).on('connection', (ws, req) => {
+			ws.send('hello');
+			drainSignal(req).addEventListener('abort', () => ws.close(1001, 'going away'));
+		});
+		server.listen(0, '127.0.0.1');
+		await once(server, 'listening');
+		cleanup.push(() => {
+			server.closeAllConnections();
+			server.close();
+		});
+		const port = (server.address() as AddressInfo).port;
+		drain(server, { proc, spread: 200 });
+		const ws = new WebSocket(`wss://127.0.0.1:${port}`, { ca: certificate!.ca });
+		const wsClosed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+		await once(ws, 'message');
+		let body = '';
+		const sseEnded = new Promise<boolean>((resolve, reject) => {
+			https
+				.get({ host: '127.0.0.1', port, path: '/events', ca: certificate!.ca, agent: false }, (res) => {
+					res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+					res.on('end', () => resolve(res.complete));
+				})
+				.on('error', reject);
+		});
+		while (!body.includes('hello')) await new Promise((resolve) => setTimeout(resolve, 5));
+		const report = await proc.shutdown('test');
+		expect(await wsClosed).toBe(1001);
+		expect(await sseEnded).toBe(true);
+		expect(body).toMatch(/event: bye/);
+		expect(report.outcome).toBe('clean');
+	});
+});
+
 describe('drain({ spread }) spreads the aborts evenly over the window after the delay', () => {
 	it('the i-th of n is reached no earlier than i × spread / n, and the drain ends once the last has closed', async () => {
 		const proc = isolatedProc();
@@ -273,9 +321,10 @@ describe('drainSignal() holds nothing for a connection that is gone', () => {
 		const proc = isolatedProc();
 		const { server, port } = await service();
 		const { drainer } = registerDrain(server, resolveDrainOptions({ proc }));
-		for (let round = 0; round < 10; round++) {
-			const clients = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? openSse(port) : openWs(port))));
-			expect(drainer.snapshot().signals).toBe(30);
+		// 1,000 streams, 50 at a time.
+		for (let round = 0; round < 20; round++) {
+			const clients = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? openSse(port) : openWs(port))));
+			expect(drainer.snapshot().signals).toBe(50);
 			for (const client of clients) {
 				if ('close' in client) client.close();
 				else client.socket.terminate();
@@ -399,6 +448,18 @@ describe('drain() reserves the spread’s time, so that default times never cut 
 		const recorded = [...warnings, ...((fake as unknown as { warnings?: Array<{ message: string } | string> }).warnings ?? []).map((w) => (typeof w === 'string' ? w : w.message))];
 		expect(recorded.join('\n')).toMatch(/timeToWrapUp is 3000 ms, but the wrap-up listener `http 127\.0\.0\.1:\d+` may take 6000 ms/);
 		await proc.shutdown();
+	});
+});
+
+describe('the types', () => {
+	it('drainSignal() takes the requests of node, Express, Koa, ws and socket.io, and returns an AbortSignal', () => {
+		expectTypeOf(drainSignal).returns.toEqualTypeOf<AbortSignal>();
+		expectTypeOf<http.IncomingMessage>().toMatchTypeOf<Parameters<typeof drainSignal>[0]>();
+		expectTypeOf<http2.Http2ServerRequest>().toMatchTypeOf<Parameters<typeof drainSignal>[0]>();
+		expectTypeOf<express.Request>().toMatchTypeOf<Parameters<typeof drainSignal>[0]>();
+		expectTypeOf<Koa.Context['req']>().toMatchTypeOf<Parameters<typeof drainSignal>[0]>();
+		expectTypeOf<SocketIoSocket['request']>().toMatchTypeOf<Parameters<typeof drainSignal>[0]>();
+		expectTypeOf<DrainOptions['spread']>().toEqualTypeOf<number | undefined>();
 	});
 });
 
