@@ -221,7 +221,7 @@ for (const n of SIZES) {
 	print(
 		'How each setup was given the same two-phase work:',
 		'',
-		...SHUTDOWN_LIBRARIES.map(([label, , how]) => `- ${label}: ${how('n')}.`),
+		...SHUTDOWN_LIBRARIES.map(([label, , how]) => `- ${label}: ${how('n').replaceAll('NaN', '2n')}.`),
 		'',
 		'Targets:',
 		`- ${SIZES[0]} listeners: within 2 ms of hand-written code: ${verdict(gpSmall <= 2, `${signed(gpSmall)} ms`)}.`,

@@ -201,6 +201,18 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		while (Atomics.load(i32, L.phase) === PHASE_REPORTING && Date.now() < at + times.reportCap) await sleep(10);
 	}
 
+	/**
+	 * The report is out and the main thread hands its output to the OS, then exits by itself: it gets until
+	 * `ending` past the deadline, and at least a short while after a report that was late to come out.
+	 */
+	let endingSeenAt: number | undefined;
+	async function whileEnding(at: number): Promise<void> {
+		if (Atomics.load(i32, L.phase) !== PHASE_ENDING) return;
+		endingSeenAt ??= Date.now();
+		const until = Math.min(at + times.reportCap, Math.max(at + times.ending, endingSeenAt + times.answer));
+		while (Atomics.load(i32, L.phase) === PHASE_ENDING && Date.now() < until) await sleep(10);
+	}
+
 	let session: { post(method: string, params: object): void } | undefined;
 	function callHook(): boolean {
 		try {
@@ -219,11 +231,18 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		}
 	}
 
-	/** The main thread's current system call, or undefined when it runs (or this is not Linux). */
-	function mainThreadInSyscall(): boolean {
+	/**
+	 * Whether the main thread waits in epoll, as it does inside a synchronous child-process call (which runs a
+	 * private event loop until the child is gone): not in JavaScript, nor in another call (a read, a futex) that
+	 * ending a child would not release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2).
+	 */
+	function mainThreadWaitsInEpoll(): boolean {
 		try {
 			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
-			return text !== '' && text !== 'running' && /^\d+/.test(text);
+			const number = /^\d+/.exec(text)?.[0];
+			if (number === undefined) return false;
+			const epoll: Record<string, string[]> = { x64: ['232', '281', '441'], arm64: ['22', '441'] };
+			return epoll[process.arch]?.includes(number) ?? true;
 		} catch {
 			return false;
 		}
@@ -260,7 +279,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 * the pipes they hold) lets the call return; the hook then runs.
 	 */
 	function killWaitedChild(): boolean {
-		if (!mainThreadInSyscall()) return false;
+		if (!mainThreadWaitsInEpoll()) return false;
 		let children: number[] = [];
 		try {
 			children = fs
@@ -289,10 +308,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		if (ended || deadline() !== at) return;
 		ended = true;
 		await whileReporting(at);
-		if (Atomics.load(i32, L.phase) === PHASE_ENDING) {
-			// The report is out; the sequence is handing its output to the OS and exits by itself.
-			await sleep(at + times.ending - Date.now());
-		}
+		await whileEnding(at);
+		// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report).
 		callHook();
 		await sleep(times.answer);
 		// The hook may have started a report that takes a while: it is written before anything is killed.

@@ -3,7 +3,9 @@
 // block after the report, many pending listeners, and graceful-proc inside a worker thread.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeProcess } from '../src/testing.js';
 import { createProc } from '../src/proc.js';
@@ -140,8 +142,30 @@ describe('a listener blocked in a system call', () => {
 	}
 });
 
+describe('a listener blocked in a system call that no child holds', () => {
+	it.skipIf(process.platform !== 'linux')('is ended by SIGKILL at the deadline, and a child it did not wait on is left alone', async () => {
+		const marker = `30.${process.pid}7`;
+		const dir = mkdtempSync(join(tmpdir(), 'graceful-proc-fifo-'));
+		const fifo = join(dir, 'fifo');
+		execFileSync('mkfifo', [fifo]);
+		const child = start(script, ['fifo-open'], { env: { TIME_TO_FORCE_QUIT: '1000', SLEEP_MARKER: marker, FIFO: fifo } });
+		const bystander = Number((await child.waitFor(/^bystander (\d+)$/))[1]);
+		const sentAt = await signalWhen(child, /^ready/);
+		try {
+			expect(await child.closed).toEqual([null, 'SIGKILL']);
+			expect(child.closedAt() - sentAt).toBeLessThan(1000 + WITHIN);
+			expect(processesRunning(['sleep', marker])).toEqual([bystander]);
+		} finally {
+			try {
+				process.kill(bystander, 'SIGKILL');
+			} catch {}
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
 describe.skipIf(!unshare)('as PID 1 of its own PID namespace (docker run without an init)', () => {
-	async function runAsPid1(file: string, args: string[], env: Record<string, string>, readyPattern: RegExp) {
+	async function runAsPid1(file: string, args: string[], env: Record<string, string>, readyPattern: RegExp, giveUpAfter?: number) {
 		// --kill-child: if this test fails, the service does not outlive unshare.
 		const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, file, ...args], {
 			stdio: ['ignore', 'pipe', 'pipe'],
@@ -163,7 +187,10 @@ describe.skipIf(!unshare)('as PID 1 of its own PID namespace (docker run without
 		const inner = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
 		const sentAt = Date.now();
 		process.kill(inner, 'SIGTERM');
+		// A process that cannot end itself: the test ends unshare, and --kill-child the service.
+		const giveUp = giveUpAfter === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), giveUpAfter);
 		const [code, signal] = await closed;
+		clearTimeout(giveUp);
 		return { code, signal, elapsed: Date.now() - sentAt, stdout: () => stdout, stderr: () => stderr };
 	}
 
@@ -187,6 +214,21 @@ describe.skipIf(!unshare)('as PID 1 of its own PID namespace (docker run without
 		expect(result.elapsed).toBeLessThan(1000 + WITHIN);
 		expect(result.stderr()).toMatch(/shutdown forced after \d+ ms[\s\S]*pending\s+exec-sleep/);
 		expect(processesRunning(['sleep', marker])).toEqual([]);
+	});
+
+	it('cannot end itself when blocked in a system call no child holds: says so on stderr (an init is needed)', async () => {
+		const marker = `30.${process.pid}8`;
+		const dir = mkdtempSync(join(tmpdir(), 'graceful-proc-fifo-'));
+		const fifo = join(dir, 'fifo');
+		execFileSync('mkfifo', [fifo]);
+		try {
+			const result = await runAsPid1(script, ['fifo-open'], { TIME_TO_FORCE_QUIT: '500', SLEEP_MARKER: marker, FIFO: fifo }, /^ready running pid=1$/m, 2500);
+			// Killed from outside by the test: SIGKILL from inside the namespace was ignored.
+			expect(result.signal).toBe('SIGKILL');
+			expect(result.stderr()).toMatch(/graceful-proc: the force-quit deadline passed \d+ ms ago and the process could not be ended \(it is PID 1/);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
 
