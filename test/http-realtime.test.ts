@@ -37,6 +37,8 @@ interface Service {
 	aborts: number[];
 	/** Signals handed out, by request, to check identity. */
 	signals: AbortSignal[];
+	/** For each SSE stream reached: whether asking again, once aborted, gave the same signal. */
+	askedAgain: boolean[];
 }
 
 /**
@@ -46,6 +48,7 @@ interface Service {
 async function service({ ignore = false } = {}): Promise<Service> {
 	const aborts: number[] = [];
 	const signals: AbortSignal[] = [];
+	const askedAgain: boolean[] = [];
 	const server = http.createServer((req, res) => {
 		if (req.url === '/plain') return void res.end('plain\n');
 		res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -55,6 +58,7 @@ async function service({ ignore = false } = {}): Promise<Service> {
 		if (ignore) return;
 		signal.addEventListener('abort', () => {
 			aborts.push(performance.now());
+			askedAgain.push(drainSignal(req) === signal);
 			res.end('event: bye\ndata: reconnect\n\n');
 		});
 	});
@@ -76,13 +80,13 @@ async function service({ ignore = false } = {}): Promise<Service> {
 		server.closeAllConnections();
 		server.close();
 	});
-	return { server, port: (server.address() as AddressInfo).port, aborts, signals };
+	return { server, port: (server.address() as AddressInfo).port, aborts, signals, askedAgain };
 }
 
 describe('drainSignal(req) aborts when the drain reaches the request’s connection', () => {
 	it('SSE streams end with their last event and WebSockets close with 1001; the report is clean', async () => {
 		const proc = isolatedProc();
-		const { server, port, signals } = await service();
+		const { server, port, signals, askedAgain } = await service();
 		const wait = drain(server, { proc, spread: 300 });
 		const sse = await Promise.all([openSse(port), openSse(port)]);
 		const ws = await Promise.all([openWs(port), openWs(port)]);
@@ -90,6 +94,7 @@ describe('drainSignal(req) aborts when the drain reaches the request’s connect
 		const report = await proc.shutdown('test');
 		expect(report.outcome).toBe('clean');
 		await expect(wait()).resolves.toBeUndefined();
+		expect(askedAgain).toEqual([true, true]);
 		for (const client of sse) expect(await client.ended).toMatchObject({ clean: true, events: ['message', 'bye'] });
 		for (const client of ws) expect(await client.closed).toMatchObject({ code: 1001, reason: 'going away' });
 		expect(signals.every((s) => s.aborted)).toBe(true);
@@ -317,7 +322,7 @@ describe('the deadline still destroys what is left', () => {
 });
 
 describe('drainSignal() holds nothing for a connection that is gone', () => {
-	it('hundreds of SSE streams and WebSockets come and go: no signal, connection or socket is kept', async () => {
+	it('a thousand SSE streams and WebSockets come and go: no signal, connection or socket is kept', async () => {
 		const proc = isolatedProc();
 		const { server, port } = await service();
 		const { drainer } = registerDrain(server, resolveDrainOptions({ proc }));

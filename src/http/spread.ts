@@ -30,6 +30,8 @@ export function spreadWindow(spread: number, msLeft: number): number {
 export class Spread {
 	/** Connection (socket, or HTTP/2 stream) → its requests that asked, with their controllers. */
 	readonly #connections = new Map<object, Map<object, AbortController>>();
+	/** Every signal handed out, by request, also once aborted: asking again gives the same one. Weak: no request is kept. */
+	readonly #given = new WeakMap<object, AbortSignal>();
 	#live = 0;
 	/** Connections the schedule has yet to reach, once it has started; a request asking on another is reached at once. */
 	#pending: Set<object> | undefined;
@@ -54,15 +56,15 @@ export class Spread {
 	 * request no longer needs it (its response, or its upgraded socket, closed).
 	 */
 	signal(connection: object, request: object, over: EventEmitter): AbortSignal {
-		let requests = this.#connections.get(connection);
-		const known = requests?.get(request);
-		if (known !== undefined) return known.signal;
+		const known = this.#given.get(request);
+		if (known !== undefined) return known;
 		if (this.#onFirst !== undefined) {
 			const onFirst = this.#onFirst;
 			this.#onFirst = undefined;
 			onFirst();
 		}
 		const controller = new AbortController();
+		this.#given.set(request, controller.signal);
 		if (this.#pending !== undefined && !this.#pending.has(connection)) {
 			// The schedule has passed this connection, or it was not open when the spread began. Aborted a moment
 			// later, not now: a listener added right after the call (what every handler does) still hears it.
@@ -70,6 +72,7 @@ export class Spread {
 			queueMicrotask(() => controller.abort(reason));
 			return controller.signal;
 		}
+		let requests = this.#connections.get(connection);
 		if (requests === undefined) {
 			requests = new Map();
 			this.#connections.set(connection, requests);
