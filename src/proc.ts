@@ -4,7 +4,7 @@ import { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './er
 import { flushStdio } from './flush-stdio.js';
 import { ListenerContextImpl, ListenerEntry } from './listener-entry.js';
 import { assertSignalName, SignalRouter, type SignalRouterOptions } from './signals.js';
-import { formatSummary } from './summary.js';
+import { formatSummary, type Omitted } from './summary.js';
 import { terminationLogPath, writeTerminationLog } from './termination-log.js';
 import { pm2KillTimeout } from './pm2-env.js';
 import { RESERVE_TIME, TimeBudget, TIMES_DO_NOT_FIT } from './time-budget.js';
@@ -71,11 +71,18 @@ interface Sequence {
 	wrapUpTimer?: ReturnType<typeof setTimeout>;
 	/** Listeners called and not yet settled, per phase: settling one is O(1), however many there are. */
 	readonly running: Record<Phase, number>;
-	/** Listeners that threw, rejected or timed out. */
+	/** Listeners that threw, rejected or timed out, and of those, timed out. */
 	failures: number;
+	timeouts: number;
 	/** Set while the ended sequence waits for stdout and stderr: a repeated signal exits at once. */
 	exitNow?: () => void;
 }
+
+/** How many listeners a forced end inside a blocked loop names; the summary and the termination message count the rest. */
+const BRIEF_LISTENERS = 200;
+
+/** Until when past the deadline a forced end inside a blocked loop may build the full report for onReport. */
+const BLOCKED_REPORT_MS = 700;
 
 /** After the deadline (a forced exit), how long stdout and stderr may still take to take the summary. */
 const FLUSH_GRACE_MS = 250;
@@ -522,6 +529,7 @@ export class ProcImpl implements Proc {
 			signalsHandled: 0,
 			running: { 'wrap-up': 0, shutdown: 0 },
 			failures: 0,
+			timeouts: 0,
 		};
 		this.#sequence = sequence;
 		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
@@ -583,6 +591,7 @@ export class ProcImpl implements Proc {
 			log('%s listener %s finished in %d ms', entry.phase, entry.name, entry.durationMs);
 		} else {
 			sequence.failures += 1;
+			if (outcome === 'timeout') sequence.timeouts += 1;
 			entry.error = error;
 			entry.fail(error);
 			log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, entry.durationMs, describeError(error));
@@ -609,25 +618,15 @@ export class ProcImpl implements Proc {
 		this.#advance();
 	}
 
-	/** One pass over the listeners, one small object each: 200,000 of them take milliseconds. */
-	#report(outcome: ShutdownReport['outcome'], exitCode: number, forcedBy?: ForcedBy): ShutdownReport {
+	#report(
+		outcome: ShutdownReport['outcome'],
+		exitCode: number,
+		forcedBy?: ForcedBy,
+		listeners: ShutdownReport['listeners'] = this.#listenerReports(outcome === 'forced', Date.now())!,
+	): ShutdownReport {
 		const sequence = this.#sequence!;
 		const now = Date.now();
 		const forced = outcome === 'forced';
-		const listeners: ShutdownReport['listeners'] = [];
-		for (const entry of this.#entries) {
-			const status = entry.status;
-			if (status === 'registered') {
-				// Never called: only a forced end leaves one behind.
-				if (forced) listeners.push({ name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 });
-			} else if (status === 'running') {
-				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.startedAt });
-			} else if (status !== 'removed') {
-				const listener: ShutdownReport['listeners'][number] = { name: entry.name, phase: entry.phase, outcome: status, durationMs: entry.durationMs };
-				if (entry.error !== undefined) listener.error = entry.error;
-				listeners.push(listener);
-			}
-		}
 		const report: ShutdownReport = forced
 			? { reason: sequence.reason, outcome, forcedBy, exitCode, durationMs: now - sequence.startedAt, listeners }
 			: { reason: sequence.reason, outcome, exitCode, durationMs: now - sequence.startedAt, listeners };
@@ -641,6 +640,30 @@ export class ProcImpl implements Proc {
 		// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
 		Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
 		return report;
+	}
+
+	/**
+	 * One pass over the listeners, one small object each: 200,000 of them take milliseconds. Past `until`
+	 * (epoch ms), checked every 1024 listeners, it gives up and returns undefined.
+	 */
+	#listenerReports(forced: boolean, now: number, until = Number.POSITIVE_INFINITY): ShutdownReport['listeners'] | undefined {
+		const listeners: ShutdownReport['listeners'] = [];
+		let count = 0;
+		for (const entry of this.#entries) {
+			if ((++count & 1023) === 0 && Date.now() > until) return undefined;
+			const status = entry.status;
+			if (status === 'registered') {
+				// Never called: only a forced end leaves one behind.
+				if (forced) listeners.push({ name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 });
+			} else if (status === 'running') {
+				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.startedAt });
+			} else if (status !== 'removed') {
+				const listener: ShutdownReport['listeners'][number] = { name: entry.name, phase: entry.phase, outcome: status, durationMs: entry.durationMs };
+				if (entry.error !== undefined) listener.error = entry.error;
+				listeners.push(listener);
+			}
+		}
+		return listeners;
 	}
 
 	/**
@@ -659,7 +682,7 @@ export class ProcImpl implements Proc {
 		this.#end(this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)));
 	}
 
-	/** Ends the sequence before its listeners did: `forcedBy` says why; `now` exits without waiting a tick (the loop is blocked). */
+	/** Ends the sequence before its listeners did: `forcedBy` says why; `now`: from inside a blocked loop, exit at once (#endBlocked). */
 	#force(forcedBy: ForcedBy, now = false): void {
 		if (this.#state === 'done' || this.#state === 'forced') return;
 		const sequence = this.#sequence!;
@@ -667,6 +690,7 @@ export class ProcImpl implements Proc {
 		this.#watchdog?.reporting();
 		this.#state = 'forced';
 		log('forced by %s', forcedBy);
+		if (now) return this.#endBlocked(forcedBy);
 		const report = this.#report('forced', this.#exitCode(true), forcedBy);
 		const ms = Date.now() - sequence.startedAt;
 		// Errors are made only for the signals and waits somebody looks at: 100,000 stack traces would cost seconds.
@@ -681,41 +705,119 @@ export class ProcImpl implements Proc {
 				entry.failLazily(() => new ForceQuitError(entry.name, ms, false));
 			}
 		}
-		this.#end(report, now);
+		this.#end(report);
 	}
 
-	#end(report: ShutdownReport, now = false): void {
+	/**
+	 * The forced end that the watchdog calls from inside a blocked loop. Code run from there is slow (one pass
+	 * over 100,000 listeners measured 200-300 ms there, against a few ms from a timer), so what must get out
+	 * comes first and costs O(1): the termination message and the summary, from the counters and the first
+	 * listeners that did not end well. The full report is built only for an `onReport` that wants it; nothing
+	 * can observe the waits and signals of listeners any more, so they are left as they are.
+	 */
+	#endBlocked(forcedBy: ForcedBy): void {
+		const sequence = this.#sequence!;
+		const exitCode = this.#exitCode(true);
+		const { brief, omitted } = this.#brief(forcedBy, exitCode);
+		log('shutdown forced in %d ms, exit code %d', brief.durationMs, exitCode);
+		this.#announce(brief, omitted);
+		// Still library work, which the watchdog lets finish (`reporting`); the application's hook comes after.
+		// Naming every listener must not take the process past a second after the deadline: onReport then
+		// gets the brief report.
+		let report = brief;
+		if (this.#onReport) {
+			const listeners = this.#listenerReports(true, Date.now(), sequence.deadline + BLOCKED_REPORT_MS);
+			if (listeners) report = this.#report('forced', exitCode, forcedBy, listeners);
+			else log('no time left to name every listener: onReport gets the brief report');
+		}
+		this.#endTimers(exitCode);
+		this.#deliver(report);
+		sequence.resolve(report);
+		if (this.#exit) this.#process.exit(exitCode);
+		else this.#router.uninstall();
+	}
+
+	/** A forced report whose listeners are the first that did not end well; `omitted` counts the others. */
+	#brief(forcedBy: ForcedBy, exitCode: number): { brief: ShutdownReport; omitted: Omitted } {
+		const sequence = this.#sequence!;
+		const now = Date.now();
+		const listeners: ShutdownReport['listeners'] = [];
+		const shown = { pending: 0, skipped: 0, error: 0, timeout: 0 };
+		for (const entry of this.#entries) {
+			if (listeners.length === BRIEF_LISTENERS) break;
+			const status = entry.status;
+			if (status === 'registered') {
+				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 });
+				shown.skipped += 1;
+			} else if (status === 'running') {
+				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.startedAt });
+				shown.pending += 1;
+			} else if (status === 'error' || status === 'timeout') {
+				listeners.push({ name: entry.name, phase: entry.phase, outcome: status, durationMs: entry.durationMs, error: entry.error });
+				shown[status] += 1;
+			}
+		}
+		// Every listener not yet called is still counted as registered; those running, per phase.
+		const omitted = new Map([
+			['error', sequence.failures - sequence.timeouts - shown.error],
+			['timeout', sequence.timeouts - shown.timeout],
+			['pending', sequence.running['wrap-up'] + sequence.running.shutdown - shown.pending],
+			['skipped', this.#registered - shown.skipped],
+		]);
+		const brief: ShutdownReport = { reason: sequence.reason, outcome: 'forced', forcedBy, exitCode, durationMs: now - sequence.startedAt, listeners };
+		try {
+			brief.activeResources = this.#process.getActiveResourcesInfo?.() ?? [];
+		} catch {
+			brief.activeResources = [];
+		}
+		Object.defineProperty(brief, 'toJSON', { value: reportToJSON, enumerable: false });
+		return { brief, omitted };
+	}
+
+	#endTimers(exitCode: number): void {
 		const sequence = this.#sequence!;
 		clearTimeout(sequence.forceTimer);
 		clearTimeout(sequence.wrapUpTimer);
 		// The watchdog stays until the process exits: the deadline holds for the hooks and the output below too.
-		this.#watchdog?.ending(report.exitCode);
-		log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, report.exitCode);
+		this.#watchdog?.ending(exitCode);
+	}
+
+	/** The termination message and, unless the end was clean, the summary: what the orchestrator and the logs keep. */
+	#announce(report: ShutdownReport, omitted?: Omitted): void {
 		// Written first and synchronously: it is what the orchestrator keeps, whatever the hooks below do.
-		if (this.#terminationLog !== undefined) writeTerminationLog(this.#terminationLog, report);
+		if (this.#terminationLog !== undefined) writeTerminationLog(this.#terminationLog, report, omitted);
 		if (report.outcome !== 'clean') {
 			let summary: string;
 			try {
-				summary = formatSummary(report);
+				summary = formatSummary(report, omitted);
 			} catch (error) {
 				summary = `graceful-proc: shutdown ${report.outcome}, exit code ${report.exitCode} (the summary failed: ${describeError(error)})`;
 			}
 			this.#log(summary);
 		}
-		if (this.#onReport) {
-			const complain = (how: string) => (error: unknown) => this.#log(`graceful-proc: onReport ${how}: ${describeError(error, { stack: true })}`);
-			try {
-				absorb(this.#onReport(report), complain('rejected'));
-			} catch (error) {
-				complain('threw')(error);
-			}
+	}
+
+	/** onReport, which may throw or reject anything: it is told on the logger, and changes nothing. */
+	#deliver(report: ShutdownReport): void {
+		if (!this.#onReport) return;
+		const complain = (how: string) => (error: unknown) => this.#log(`graceful-proc: onReport ${how}: ${describeError(error, { stack: true })}`);
+		try {
+			absorb(this.#onReport(report), complain('rejected'));
+		} catch (error) {
+			complain('threw')(error);
 		}
+	}
+
+	#end(report: ShutdownReport): void {
+		const sequence = this.#sequence!;
+		this.#endTimers(report.exitCode);
+		log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, report.exitCode);
+		this.#announce(report);
+		this.#deliver(report);
 		sequence.resolve(report);
 		if (!this.#exit) {
 			// Left running: Node's default signal behaviour comes back, so the next SIGTERM is not swallowed.
 			this.#router.uninstall();
-		} else if (now) {
-			this.#process.exit(report.exitCode);
 		} else {
 			// One microtask turn later, so that `await proc.shutdown()` sees its report (and may still write)
 			// before the process goes; then what stdout and stderr hold is handed to the OS first.

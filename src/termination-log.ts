@@ -1,5 +1,5 @@
 import type * as Fs from 'node:fs';
-import { countLine, headLine, listenerLine } from './summary.js';
+import { addOmitted, countLine, headLine, listenerLine, type Omitted } from './summary.js';
 import type { ShutdownReport } from './types.js';
 import { expected } from './validate.js';
 
@@ -35,7 +35,7 @@ function cutToBytes(text: string, max: number): string {
  * The termination message: the summary's head line, then one line per listener that failed, timed out, was
  * pending or skipped, as many as fit in 4096 bytes with room kept for a last line counting the rest.
  */
-export function formatTerminationMessage(report: ShutdownReport): string {
+export function formatTerminationMessage(report: ShutdownReport, omitted?: Omitted): string {
 	// Room for the last line (`… and 199999 more: 199999 pending, ...`), kept free while listeners are added.
 	const reserve = 160;
 	let text = cutToBytes(`graceful-proc: ${headLine(report)}\n`, TERMINATION_LOG_MAX_BYTES - reserve);
@@ -54,6 +54,7 @@ export function formatTerminationMessage(report: ShutdownReport): string {
 		}
 		more.set(listener.outcome, (more.get(listener.outcome) ?? 0) + 1);
 	}
+	addOmitted(more, omitted);
 	if (more.size > 0) text += `… and ${[...more.values()].reduce((a, b) => a + b)} more: ${countLine(more)}\n`;
 	return cutToBytes(text, TERMINATION_LOG_MAX_BYTES);
 }
@@ -63,14 +64,14 @@ export function formatTerminationMessage(report: ShutdownReport): string {
  * without blocking, so a FIFO nobody reads is skipped rather than waited for; `/dev/termination-log` is
  * never created (outside Kubernetes it is not ours to make), a path the user named is.
  */
-export function writeTerminationLog(path: string, report: ShutdownReport): boolean {
+export function writeTerminationLog(path: string, report: ShutdownReport, omitted?: Omitted): boolean {
 	try {
 		const fs = process.getBuiltinModule('node:fs') as typeof Fs;
 		const { O_WRONLY, O_TRUNC, O_CREAT, O_NONBLOCK } = fs.constants;
 		const flags = O_WRONLY | O_TRUNC | (O_NONBLOCK ?? 0) | (path === DEFAULT_TERMINATION_LOG ? 0 : O_CREAT);
 		const fd = fs.openSync(path, flags, 0o644);
 		try {
-			fs.writeSync(fd, formatTerminationMessage(report));
+			fs.writeSync(fd, formatTerminationMessage(report, omitted));
 		} finally {
 			fs.closeSync(fd);
 		}
