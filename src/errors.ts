@@ -1,8 +1,25 @@
+/**
+ * The CommonJS and the ESM build each define these classes, and both can be loaded in one process (a jest test
+ * requiring what an ESM module imported): each instance carries a brand registered under `Symbol.for`, and
+ * `instanceof` checks the brand, so an error made by either build is an instance of the class from the other.
+ */
+function branded(error: Error, name: string): void {
+	Object.defineProperty(error, Symbol.for(`graceful-proc.${name}`), { value: true });
+}
+
+function hasBrand(value: unknown, name: string): boolean {
+	return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[Symbol.for(`graceful-proc.${name}`)] === true;
+}
+
 /** A listener's `timeout` ran out before it settled. */
 export class ListenerTimeoutError extends Error {
 	override name = 'ListenerTimeoutError';
+	static override [Symbol.hasInstance](value: unknown): boolean {
+		return hasBrand(value, 'ListenerTimeoutError');
+	}
 	constructor(listenerName: string, ms: number) {
 		super(`Listener \`${listenerName}\` timed out after ${ms} ms`);
+		branded(this, 'ListenerTimeoutError');
 	}
 }
 
@@ -12,19 +29,27 @@ export class ListenerTimeoutError extends Error {
  */
 export class ForceQuitError extends Error {
 	override name = 'ForceQuitError';
+	static override [Symbol.hasInstance](value: unknown): boolean {
+		return hasBrand(value, 'ForceQuitError');
+	}
 	constructor(listenerName: string, ms: number, called = true) {
 		super(
 			called
 				? `Listener \`${listenerName}\` was still pending when the shutdown was forced (${ms} ms)`
 				: `Listener \`${listenerName}\` was never called: the shutdown was forced first (${ms} ms)`,
 		);
+		branded(this, 'ForceQuitError');
 	}
 }
 
 /** `wait()` of a listener removed before it was called. */
 export class ListenerRemovedError extends Error {
 	override name = 'ListenerRemovedError';
+	static override [Symbol.hasInstance](value: unknown): boolean {
+		return hasBrand(value, 'ListenerRemovedError');
+	}
 	constructor(listenerName: string) {
 		super(`Listener \`${listenerName}\` was removed before it was called`);
+		branded(this, 'ListenerRemovedError');
 	}
 }

@@ -57,3 +57,20 @@ describe('exactly one sequence per process, however the package is loaded', () =
 		expect(reportOf(child).listeners).toHaveLength(3);
 	});
 });
+
+describe('errors are recognised across the two builds', () => {
+	it('an error made by one build is an instance of the class from the other, and of nothing else', async () => {
+		const { createRequire } = await import('node:module');
+		const cjs = createRequire(import.meta.url)('graceful-proc') as typeof import('../src/index.js');
+		const esm = (await import('graceful-proc')) as typeof import('../src/index.js');
+		expect(cjs.ForceQuitError).not.toBe(esm.ForceQuitError);
+		const made = [new cjs.ForceQuitError('db', 10), new esm.ListenerTimeoutError('db', 5), new cjs.ListenerRemovedError('db')];
+		expect(made.map((e) => [e instanceof esm.ForceQuitError, e instanceof cjs.ListenerTimeoutError, e instanceof esm.ListenerRemovedError, e instanceof Error])).toEqual([
+			[true, false, false, true],
+			[false, true, false, true],
+			[false, false, true, true],
+		]);
+		expect(new Error('x') instanceof esm.ForceQuitError).toBe(false);
+		expect({ name: 'ForceQuitError' } instanceof cjs.ForceQuitError).toBe(false);
+	});
+});
