@@ -51,7 +51,7 @@ function describeObject(value: object, stack: boolean): string | undefined {
 		return typeof message === 'string' && message ? `${label}: ${message}` : label;
 	}
 	const text = attempt(() => String(value));
-	if (typeof text === 'string' && !text.startsWith('[object ')) return text;
+	if (typeof text === 'string' && text !== '' && !text.startsWith('[object ')) return text;
 	return toJson(value) ?? text ?? attempt(() => Object.prototype.toString.call(value));
 }
 
@@ -61,5 +61,7 @@ export function describeError(value: unknown, { stack = false, maxLength = MAX_L
 	else if (value === null || (typeof value !== 'object' && typeof value !== 'function')) text = attempt(() => String(value));
 	else text = describeObject(value, stack);
 	if (typeof text !== 'string') text = `[${typeof value} that cannot be shown]`;
+	// An empty string would leave `error db: ` with nothing after it.
+	else if (text === '') text = '""';
 	return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeError } from '../src/describe-error.js';
 import { hostileValues } from './helpers/hostile.js';
@@ -41,5 +42,17 @@ describe('describeError() turns anything into text and never throws', () => {
 
 	it('cuts a huge message', () => {
 		expect(describeError(new Error('x'.repeat(10_000)))).toHaveLength(2001);
+	});
+});
+
+describe('describeError() on anything fast-check can make', () => {
+	it('returns a non-empty string for any value, null-prototype objects, BigInts and boxed values included', () => {
+		fc.assert(
+			fc.property(fc.anything({ withNullPrototype: true, withBigInt: true, withBoxedValues: true, withMap: true, withSet: true, withObjectString: true, withTypedArray: true, withSparseArray: true }), fc.boolean(), (value, stack) => {
+				const text = describeError(value, { stack });
+				return typeof text === 'string' && text.length > 0 && text.length <= 2001;
+			}),
+			{ numRuns: 500 },
+		);
 	});
 });

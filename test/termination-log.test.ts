@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createProc, type ProcOptions } from '../src/index.js';
 import { formatTerminationMessage } from '../src/termination-log.js';
@@ -147,5 +148,38 @@ describe('configure({ terminationLog }) writes a termination message when the se
 		proc.addShutdownListener(() => {});
 		await proc.shutdown('still');
 		expect(readFileSync(file, 'utf8')).toMatch(/reason: still/);
+	});
+});
+
+describe('the termination message, for any report', () => {
+	const listenerArb = fc.record({
+		name: fc.string({ unit: 'grapheme', maxLength: 300 }),
+		phase: fc.constantFrom('wrap-up' as const, 'shutdown' as const),
+		outcome: fc.constantFrom('ok' as const, 'error' as const, 'timeout' as const, 'pending' as const, 'skipped' as const),
+		durationMs: fc.nat(),
+		error: fc.oneof(fc.string({ unit: 'grapheme', maxLength: 2000 }).map((m) => new Error(m)), fc.anything({ withNullPrototype: true, withBigInt: true })),
+	});
+
+	it('is at most 4096 bytes of whole UTF-8 characters, starts with the head line and accounts for every listener that did not end well', () => {
+		fc.assert(
+			fc.property(
+				fc.array(listenerArb, { maxLength: 400 }),
+				fc.anything({ withNullPrototype: true, withBigInt: true }),
+				fc.constantFrom('clean' as const, 'failed' as const, 'forced' as const),
+				(listeners, reason, outcome) => {
+					const report = { reason, outcome, exitCode: outcome === 'clean' ? 0 : 1, durationMs: 1, listeners, ...(outcome === 'forced' ? { forcedBy: 'deadline' as const } : {}) };
+					const text = formatTerminationMessage(report);
+					const bytes = Buffer.from(text, 'utf8');
+					if (bytes.length > 4096 || bytes.toString('utf8') !== text || text.includes('\uFFFD')) return false;
+					if (!text.startsWith(`graceful-proc: shutdown ${outcome}`)) return false;
+					const notOk = listeners.filter((l) => l.outcome !== 'ok').length;
+					const lines = text.split('\n').filter(Boolean);
+					const shown = lines.length - 1 - (/^… and \d+ more/.test(lines.at(-1) ?? '') ? 1 : 0);
+					const more = Number(/^… and (\d+) more/.exec(lines.at(-1) ?? '')?.[1] ?? 0);
+					return shown + more === notOk;
+				},
+			),
+			{ numRuns: 200 },
+		);
 	});
 });
