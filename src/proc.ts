@@ -352,7 +352,7 @@ export class ProcImpl implements Proc {
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
 		if (state !== 'done' && state !== 'forced') {
 			this.#router.install();
-			if (this.#watchdog === undefined) this.#armWatchdog();
+			if (this.#watchdog?.armed !== true) this.#armWatchdog();
 		}
 		log('added %s listener %s', phase, name);
 
@@ -434,7 +434,9 @@ export class ProcImpl implements Proc {
 	 * the shutdown pays nothing for it; only on the real process, which it may end, and never with `exit: false`.
 	 */
 	#armWatchdog(): void {
-		if (this.#watchdog || !this.#exit || this.#process !== globalThis.process || !this.#router.installed) return;
+		if (this.#watchdog === null || !this.#exit || this.#process !== globalThis.process || !this.#router.installed) return;
+		// One released a moment ago (its last listener was removed) is armed again rather than replaced.
+		if (this.#watchdog?.rearm(this.#router.signals)) return;
 		try {
 			this.#watchdog =
 				Watchdog.start({
@@ -451,10 +453,9 @@ export class ProcImpl implements Proc {
 		}
 	}
 
-	/** The handlers are gone (or about to change): so is the watchdog, and the signals' defaults apply again. */
+	/** The handlers are gone (or about to change): the watchdog lets go of the signals, whose defaults apply again. */
 	#disarmWatchdog(): void {
-		this.#watchdog?.stop();
-		this.#watchdog = undefined;
+		this.#watchdog?.release();
 	}
 
 	/**

@@ -100,39 +100,41 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	// on Node 24. Its deprecation warning would be about this thread's own use, so it is kept off this
 	// thread's stderr; where the binding is missing the thread does without, and the deadline counts from
 	// the moment the main thread handles the signal.
+	let Signal: (new () => any) | undefined;
 	try {
 		const p = process as unknown as { binding?: (name: string) => any; noDeprecation?: boolean };
 		if (typeof p.binding === 'function') {
 			const quiet = p.noDeprecation;
 			p.noDeprecation = true;
-			let Signal: (new () => any) | undefined;
 			try {
 				Signal = p.binding('signal_wrap')?.Signal;
 			} finally {
 				p.noDeprecation = quiet;
 			}
-			if (typeof Signal === 'function') {
-				const started: Array<{ close(): void }> = [];
-				signals.forEach((name, index) => {
-					const number = (os.constants.signals as Record<string, number>)[name];
-					if (typeof number !== 'number') return;
-					const handle = new Signal!();
-					handle.onsignal = () => arrived(index, name);
-					if (handle.start(number) !== 0) {
-						handle.close();
-						throw new Error(`cannot watch ${name}`);
-					}
-					started.push(handle);
-				});
-				handles = started;
-				if (handles.length > 0) Atomics.store(i32, L.watching, 1);
-			}
 		}
-	} catch {
-		for (const handle of handles) handle.close();
-		handles = [];
-		Atomics.store(i32, L.watching, 0);
+	} catch {}
+
+	/** Watches the signals while the main thread handles them (armed), and only then. */
+	function startWatching(): void {
+		if (handles.length > 0 || typeof Signal !== 'function') return;
+		const started: Array<{ close(): void }> = [];
+		try {
+			signals.forEach((name, index) => {
+				const number = (os.constants.signals as Record<string, number>)[name];
+				if (typeof number !== 'number') return;
+				const handle = new Signal!();
+				handle.onsignal = () => arrived(index, name);
+				started.push(handle);
+				if (handle.start(number) !== 0) throw new Error(`cannot watch ${name}`);
+			});
+			handles = started;
+		} catch {
+			for (const handle of started) handle.close();
+			handles = [];
+		}
+		Atomics.store(i32, L.watching, handles.length > 0 ? 1 : 0);
 	}
+	startWatching();
 
 	// Booted: says whether it watches the signals (tests wait for this; nothing else needs to).
 	parentPort?.postMessage(handles.length > 0);
@@ -334,13 +336,15 @@ export function watchdogThread(data: WatchdogThreadData): void {
 
 	function wake(): void {
 		const generation = Atomics.load(i32, L.generation);
-		if (Atomics.load(i32, L.armed) === 0 && f64[L.deadline] === 0) {
-			// Let go of by the main thread: stop, so that its signals' defaults apply again.
-			stopWatching();
-			clearTimeout(timer);
-			clearInterval(keepAlive);
-			return;
-		}
+		// Let go of by the main thread (its last listener was removed): the signals' defaults apply again, so
+		// stop watching them; the main thread may arm it again, or end the thread. Not at once: a signal that
+		// arrived just before is waiting in this loop's queue, and closing the handle would drop it; after one
+		// more poll of the loop it has been delivered to arrived(), which gives it its default effect.
+		if (Atomics.load(i32, L.armed) === 0) {
+			setImmediate(() => {
+				if (Atomics.load(i32, L.armed) === 0) stopWatching();
+			});
+		} else startWatching();
 		schedule();
 		const waiting = (Atomics as any).waitAsync(i32, L.generation, generation);
 		if (waiting.async) waiting.value.then(wake);

@@ -55,6 +55,9 @@ export interface SignalArrivals {
 
 let source: string | undefined;
 
+/** How long a released watchdog thread waits to be armed again before it ends. */
+const RELEASED_THREAD_MS = 10_000;
+
 /**
  * The main thread's side of the force-quit watchdog: one idle worker thread, started when a proc installs its
  * signal handlers (so that it is booted and waiting when shutdown starts, and the shutdown itself only writes
@@ -65,7 +68,10 @@ export class Watchdog {
 	readonly #i32: Int32Array;
 	readonly #f64: Float64Array;
 	readonly #hook: symbol;
+	readonly #signals: readonly string[];
+	#released = false;
 	#stopped = false;
+	#endTimer: ReturnType<typeof setTimeout> | undefined;
 
 	/**
 	 * Starts one, or returns undefined where none may run: inside a worker thread (a watchdog there could only
@@ -84,6 +90,7 @@ export class Watchdog {
 		this.#i32 = new Int32Array(buffer, 0, LAYOUT.f64Offset / 4);
 		this.#f64 = new Float64Array(buffer, LAYOUT.f64Offset);
 		this.#i32[LAYOUT.armed] = 1;
+		this.#signals = [...options.signals];
 		this.#f64[LAYOUT.timeToForceQuit] = options.timeToForceQuit;
 		source ??= `(${watchdogThread.toString()})(require('node:worker_threads').workerData)`;
 		const data: WatchdogThreadData = {
@@ -155,12 +162,40 @@ export class Watchdog {
 		return { count, first: this.#f64[LAYOUT.firstArrival]!, inWindow: Atomics.load(this.#i32, LAYOUT.inWindow) };
 	}
 
-	/** The handlers were removed before any shutdown: the thread stops watching and ends. */
-	stop(): void {
+	/** Whether it is armed (the proc's handlers are installed). */
+	get armed(): boolean {
+		return !this.#released;
+	}
+
+	/**
+	 * The handlers were removed before any shutdown: the thread stops watching the signals at once (their
+	 * defaults apply again) and ends after a while, unless a new listener arms it again before that: a
+	 * service that registers and removes its only listener over and over does not start a thread each time.
+	 */
+	release(): void {
+		if (this.#released || this.#stopped) return;
+		this.#released = true;
+		Atomics.store(this.#i32, LAYOUT.armed, 0);
+		this.#wake();
+		this.#endTimer = setTimeout(() => this.#stop(), RELEASED_THREAD_MS);
+		this.#endTimer.unref?.();
+	}
+
+	/** Arms it again for the same signals; false if it has ended or watches others (start a new one then). */
+	rearm(signals: readonly string[]): boolean {
+		if (this.#stopped || signals.length !== this.#signals.length || signals.some((name, i) => name !== this.#signals[i])) return false;
+		if (!this.#released) return true;
+		clearTimeout(this.#endTimer);
+		this.#released = false;
+		Atomics.store(this.#i32, LAYOUT.armed, 1);
+		this.#wake();
+		return true;
+	}
+
+	#stop(): void {
 		if (this.#stopped) return;
 		this.#stopped = true;
 		Atomics.store(this.#i32, LAYOUT.armed, 0);
-		this.#f64[LAYOUT.deadline] = 0;
 		this.#wake();
 		delete (globalThis as Record<symbol, unknown>)[this.#hook];
 		void this.#worker.terminate().catch(() => {});

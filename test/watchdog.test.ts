@@ -293,4 +293,12 @@ describe('an idle watchdog', () => {
 			expect(child.stdout).toContain('removed');
 		});
 	}
+
+	it.skipIf(process.platform !== 'linux')('registering and removing the only listener over and over starts one thread, not one each time', async () => {
+		const child = start(fixture('watchdog-release.mjs'), ['churn']);
+		expect(await child.closed).toEqual([0, null]);
+		// The first listener's thread (booted, then released and armed again 50 times), nothing more.
+		expect(child.stdout).toContain('threads +1');
+		expect(child.stdout).toContain('report clean');
+	});
 });
