@@ -132,6 +132,8 @@ export class Drainer implements SignalSource {
 	#withheld = 0;
 	/** Where no server 'close' says when the last connection is gone (Bun), a check run as each one goes. */
 	#onSocketGone: (() => void) | undefined;
+	/** Bun: the close() of the server, until no connection is idle (see #stopListening). */
+	#closeWhenBusy: (() => void) | undefined;
 	/** drainSignal()'s signals for this server's connections, and the schedule that aborts them. */
 	readonly #spread: Spread;
 	/** When whatever is left gets destroyed: the force-quit deadline, or `timeout` if earlier. */
@@ -365,6 +367,7 @@ export class Drainer implements SignalSource {
 		socket.once('close', () => {
 			this.#raw.delete(socket);
 			this.#onSocketGone?.();
+			this.#checkCloseWhenBusy();
 		});
 		const { kind } = this.#options;
 		if (kind === 'http') this.#track(socket);
@@ -422,6 +425,7 @@ export class Drainer implements SignalSource {
 		if (this.#phase !== 'watching') {
 			this.#quietSince = Date.now();
 			this.#follow(connection, response);
+			this.#checkCloseWhenBusy();
 		}
 	}
 
@@ -593,8 +597,11 @@ export class Drainer implements SignalSource {
 	/**
 	 * Closes the listening socket and leaves the connections alone; `onGone` once every connection is gone. On
 	 * node, with net.Server's close(), not the http server's, which also destroys idle connections at once. Bun's
-	 * node:http server is no net.Server (its close() stops Bun's own server, idle connections included, which no
-	 * other call avoids), so there it is close(), and the end is seen from the sockets themselves.
+	 * node:http server is no net.Server: its close() stops Bun's own server, which closes the connections idle at
+	 * that instant, and nothing else stops it from accepting. So there close() waits for an instant when no
+	 * connection is idle (each one in use then ends after a response that says `Connection: close`, so under load
+	 * that instant comes within a request or two), or for `idleGrace`, after which closing an idle connection is
+	 * what the grace allows anyway; the end of the drain is seen from the sockets themselves.
 	 */
 	#stopListening(onGone?: () => void): void {
 		const server: net.Server = this.#server;
@@ -602,16 +609,35 @@ export class Drainer implements SignalSource {
 			closeListeningSocket.call(server, onGone);
 			return;
 		}
-		server.close();
-		if (onGone === undefined) return;
-		const check = () => {
-			if (this.#raw.size > 0 || this.#handedOff.size > 0) return;
-			server.getConnections((error: Error | null, count: number) => {
-				if (error || count === 0) onGone();
-			});
+		const close = () => {
+			this.#closeWhenBusy = undefined;
+			server.close();
+			if (onGone === undefined) return;
+			const check = () => {
+				if (this.#raw.size > 0 || this.#handedOff.size > 0) return;
+				server.getConnections((error: Error | null, count: number) => {
+					if (error || count === 0) onGone();
+				});
+			};
+			this.#onSocketGone = check;
+			check();
 		};
-		this.#onSocketGone = check;
-		check();
+		if (onGone === undefined || !this.#anyIdle()) {
+			close();
+			return;
+		}
+		this.#closeWhenBusy = close;
+		this.#setTimer(() => this.#closeWhenBusy?.(), this.#options.idleGrace);
+	}
+
+	#anyIdle(): boolean {
+		for (const connection of this.#connections.values()) if (!connection.busy && !connection.socket.destroyed) return true;
+		return false;
+	}
+
+	/** Bun (see #stopListening): a connection became busy or went away; close now if none is idle. */
+	#checkCloseWhenBusy(): void {
+		if (this.#closeWhenBusy !== undefined && !this.#anyIdle()) this.#closeWhenBusy();
 	}
 
 	/** The deadline: destroy whatever is left. */
@@ -629,6 +655,7 @@ export class Drainer implements SignalSource {
 			this.#closeRequested = true;
 			this.#stopListening();
 		}
+		this.#closeWhenBusy?.();
 		// Streams not reached yet get their abort now, so their handlers clean up; their sockets go next.
 		this.#spread.reachAll();
 		for (const connection of this.#connections.values()) connection.socket.destroy();
