@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { runLoad, summarize } from '../bench/http/load.js';
-import { type Factory, request, startServer } from './http-harness.js';
+import type net from 'node:net';
+import { type Factory, keepAliveAgent, request, startServer } from './http-harness.js';
 
 const bun = fileURLToPath(new URL('../node_modules/.bin/bun', import.meta.url));
 const hasBun = existsSync(bun);
@@ -54,5 +55,24 @@ describe.runIf(hasBun)('under Bun, a SIGTERM under keep-alive load loses no requ
 		expect([exit.code, exit.signal], server.stderr()).toEqual([0, null]);
 		expect(exit.at - at).toBeLessThan(MARGIN);
 		expect((await server.report()).report.outcome).toBe('clean');
+	});
+
+	it('a keep-alive connection idle when the server stops accepting is kept for idleGrace: a request on it is served, with `Connection: close`', async ({ expect }) => {
+		// Bun's close() closes the connections idle at that instant: drain() calls it only once none is.
+		const server = await startServer({ factory: 'serve-express', announce: true, drain: { idleGrace: 3000 }, keepAliveTimeout: 60_000 }, { executable: bun });
+		const agent = keepAliveAgent();
+		const sockets: net.Socket[] = [];
+		const onSocket = (socket: net.Socket) => sockets.push(socket);
+		await request({ port: server.port, path: '/?id=first', agent, onSocket });
+		server.sigterm();
+		await server.waitFor((line) => line.event === 'wrap-up');
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		const second = await request({ port: server.port, path: '/?id=second', agent, onSocket });
+		expect(sockets).toHaveLength(2);
+		expect(sockets[1]).toBe(sockets[0]);
+		expect([second.status, second.body, second.headers.connection]).toEqual([200, 'second\n', 'close']);
+		const exit = await server.exited;
+		expect([exit.code, exit.signal], server.stderr()).toEqual([0, null]);
+		agent.destroy();
 	});
 });
