@@ -32,10 +32,11 @@ const waiting = new WeakMap<net.Server, string | undefined>();
 /**
  * Drain `server` when the proc shuts down: keep serving for `delay`, stop accepting, let running requests
  * finish with `Connection: close` (HTTP/2: GOAWAY), close keep-alive connections once idle, and destroy what is
- * left at the deadline. Registers a wrap-up listener and returns its `wait`.
+ * left at the deadline. Registers a wrap-up listener and returns its `wait`. The server may not listen yet: the
+ * drain is then registered when it does (see drainWhenListening).
  *
  * @example
- * const server = app.listen(3000, () => drain(server, { delay: 5000 }))
+ * drain(app.listen(3000, '0.0.0.0'), { delay: 5000 })
  */
 export function drain(server: net.Server, options?: DrainOptions): WaitFunction {
 	assertServer('server', server);
