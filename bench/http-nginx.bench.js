@@ -65,25 +65,31 @@ for (const config of CONFIGS) {
 		const failed = results.map((r) => r.non2xx + r.errors);
 		const restarts = results.flatMap((r) => r.restarts);
 		const exits = restarts.map((r) => r.exitMs);
+		// A replica that was killed printed no counts.
 		const newConnections = restarts.filter((r) => r.connectionsAfterSigterm !== undefined).map((r) => r.connectionsAfterSigterm);
+		const counted = newConnections.length === restarts.length ? '' : ` (${newConnections.length} of ${restarts.length} restarts)`;
 		const resets = results.map((r) => r.nginxErrors['reset while reading response header'] ?? 0);
 		rows.push(
 			`| ${config.label} | ${variant === 'graceful' ? `graceful-proc \`serve()\`, \`delay: ${DELAY}\`` : 'bare `server.close()`'} | ${results.length} | ` +
-				`${Math.round(mean(results.map((r) => r['2xx'])))} | ${mean(failed).toFixed(1)}, ${Math.max(...failed)} | ${sum(resets)} | ` +
-				`${newConnections.length ? mean(newConnections).toFixed(1) : 'n/a'} | ${Math.round(median(exits))}, ${Math.max(...exits)} | ` +
+				`${Math.round(mean(results.map((r) => r['2xx'])))} | ${(mean(results.map((r) => r.rollMs)) / 1000).toFixed(1)} s | ${mean(failed).toFixed(1)}, ${Math.max(...failed)} | ${sum(resets)} | ` +
+				`${newConnections.length ? `${mean(newConnections).toFixed(1)}${counted}` : 'n/a'} | ${Math.round(median(exits))}, ${Math.max(...exits)} | ` +
 				`${[...new Set(restarts.map((r) => r.exit))].join(', ')} |`,
 		);
 	}
 }
 
+const load = (await import('node:os')).loadavg().map((n) => n.toFixed(2)).join(', ');
 console.log(`### Rolling restart behind nginx, POSTs (${ROUNDS} rolls per row)\n`);
+console.log(`Load average when the bench ended: ${load} (2 cores); other work on the machine makes replicas stall, and stalls make`);
+console.log('nginx open connections.\n');
 console.log(`${nginxVersion(nginx)}, one worker, upstream keep-alive pool, \`proxy_next_upstream error timeout\` (the default: a POST that was`);
 console.log('sent is never resent). Three replicas of examples/rolling/service.js (Express); 32 keep-alive clients (autocannon) send');
 console.log('POSTs back to back through nginx; each roll restarts the three replicas one at a time (SIGTERM, exit, start on the same');
 console.log(`port, wait for nginx to send to it again). A replica still running ${GRACE / 1000} s after SIGTERM is killed (as by Kubernetes'`);
 console.log('terminationGracePeriodSeconds). *failed*: non-2xx answers (502) plus connection errors at the clients, per roll;');
 console.log('*resets in nginx\'s log*: "Connection reset by peer while reading response header from upstream", all rolls;');
-console.log('*new connections*: connections the replica accepted after SIGTERM, each of which could be reset in its listen backlog.\n');
-console.log('| nginx settings | shutdown by | rolls | POSTs answered per roll (mean) | failed per roll (mean, max) | resets in nginx\'s log (total) | new connections after SIGTERM, per restart (mean) | exit after SIGTERM, ms (median, max) | exit |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('*new connections*: connections the replica accepted after SIGTERM, each of which could be reset in its listen backlog.');
+console.log('The load runs until the roll is over, so a longer roll answers more POSTs.\n');
+console.log('| nginx settings | shutdown by | rolls | POSTs answered per roll (mean) | roll duration (mean) | failed per roll (mean, max) | resets in nginx\'s log (total) | new connections after SIGTERM, per restart (mean) | exit after SIGTERM, ms (median, max) | exit |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);

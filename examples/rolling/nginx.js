@@ -83,7 +83,8 @@ export function nginxConfig({ dir, frontendPort, servers }, overrides = {}) {
 		`  fastcgi_temp_path ${at('fastcgi')};`,
 		`  uwsgi_temp_path ${at('uwsgi')};`,
 		`  scgi_temp_path ${at('scgi')};`,
-		'  map $status $failed { ~^[23] 0; default 1; }',
+		// 499 is nginx's note that the client went away first (the load generator stopping), not a failure.
+		'  map $status $failed { ~^[23] 0; 499 0; default 1; }',
 		"  log_format failed '$msec $status $request_method $upstream_addr $upstream_status $request_time';",
 		`  access_log ${at('failed.log')} failed if=$failed;`,
 		'',

@@ -275,6 +275,7 @@ async function runVariant(variant, options, log) {
 			if (stats) connectionsAfterSigterm.push(stats.connectionsAfterSigterm);
 			restarts.push({
 				server: name,
+				sigtermAt: sigterm,
 				exit: signal ?? code,
 				shutdown: report ? report.outcome : undefined,
 				exitMs: exitedAt - sigterm,
@@ -282,6 +283,7 @@ async function runVariant(variant, options, log) {
 				firstRequestMs: firstAt - readyAt,
 				connections: stats?.connections,
 				connectionsAfterSigterm: stats?.connectionsAfterSigterm,
+				connectionTimes: stats?.connectionTimes,
 				requestsAfterSigterm: stats?.requestsAfterSigterm,
 			});
 			log(

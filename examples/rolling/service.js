@@ -86,7 +86,8 @@ const handler = async (req, res) => {
 app.get('/', handler);
 app.post('/', express.json(), handler);
 
-const counts = { connections: 0, connectionsAfterSigterm: 0, requests: 0, requestsAfterSigterm: 0 };
+// `connectionTimes`: when each of the first 100 connections after SIGTERM came, in ms after it.
+const counts = { connections: 0, connectionsAfterSigterm: 0, requests: 0, requestsAfterSigterm: 0, connectionTimes: [] };
 let sigtermAt = 0;
 process.prependListener('SIGTERM', () => {
 	sigtermAt = Date.now();
@@ -94,7 +95,10 @@ process.prependListener('SIGTERM', () => {
 function count(server) {
 	server.on('connection', () => {
 		counts.connections += 1;
-		if (sigtermAt) counts.connectionsAfterSigterm += 1;
+		if (sigtermAt) {
+			counts.connectionsAfterSigterm += 1;
+			if (counts.connectionTimes.length < 100) counts.connectionTimes.push(Date.now() - sigtermAt);
+		}
 	});
 	server.on('request', () => {
 		counts.requests += 1;

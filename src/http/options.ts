@@ -13,9 +13,10 @@ export interface DrainOptions {
 	 */
 	delay?: number;
 	/**
-	 * Milliseconds a keep-alive connection may stay idle during the drain before it is closed. A pooled
-	 * client that reuses it meanwhile is served, with `Connection: close`. Closing idle connections at once
-	 * is what resets clients that were just sending on them.
+	 * Milliseconds a keep-alive connection may stay idle during the drain before it is closed, counted from the
+	 * last request the server read on any connection: while a proxy still sends here, idle connections stay. A
+	 * pooled client that reuses one meanwhile is served, with `Connection: close`. Closing idle connections at
+	 * once is what resets clients that were just sending on them.
 	 * @default 500
 	 * @example { idleGrace: 1000 }
 	 */
