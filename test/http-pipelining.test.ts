@@ -170,6 +170,30 @@ describe('pipelined responses that have not started when the drain begins', () =
 	});
 });
 
+describe('pipelined requests cut at the deadline', () => {
+	it('are each counted in the DrainTimeoutError, not once per connection', async () => {
+		const proc = isolatedProc();
+		const ran: string[] = [];
+		const server = http.createServer((req) => {
+			ran.push(req.url!);
+			req.resume();
+		});
+		server.listen(0, '127.0.0.1');
+		await once(server, 'listening');
+		cleanup.push(() => {
+			server.closeAllConnections();
+			server.close();
+		});
+		const wait = drain(server, { proc, timeout: 300 });
+		const client = await rawClient((server.address() as AddressInfo).port);
+		client.socket.write(get('/never1') + get('/never2'));
+		while (ran.length < 2) await sleep(2);
+		const report = await proc.shutdown();
+		expect(report.outcome).toBe('failed');
+		await expect(wait()).rejects.toMatchObject({ name: 'DrainTimeoutError', requests: 2 });
+	});
+});
+
 describe('the same under a real SIGTERM, in a child process (issue 15)', () => {
 	it.for<Factory>(['http', 'express'])('%s: the request held back never runs, every one that ran is answered, exit 0', async (factory, { expect }) => {
 		const server = await startServer({ factory, announce: true });
