@@ -134,7 +134,10 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		}
 		Atomics.store(i32, L.watching, handles.length > 0 ? 1 : 0);
 	}
-	startWatching();
+	// On an arrival while let go of (the main thread's handlers may be gone), arrived() gives the signal its default effect.
+	if (Atomics.load(i32, L.armed) === 1) startWatching();
+	// Let go of while the handles were being started: the main thread did not wait for them.
+	if (Atomics.load(i32, L.armed) === 0) stopWatching();
 
 	// Booted: says whether it watches the signals (tests wait for this; nothing else needs to).
 	parentPort?.postMessage(handles.length > 0);
@@ -168,6 +171,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			} catch {}
 		}
 		handles = [];
+		Atomics.store(i32, L.watching, 0);
+		Atomics.notify(i32, L.watching);
 	}
 
 	/** The deadline: the one the main thread set, or one counted from a signal it has not handled yet. */
@@ -336,15 +341,11 @@ export function watchdogThread(data: WatchdogThreadData): void {
 
 	function wake(): void {
 		const generation = Atomics.load(i32, L.generation);
-		// Let go of by the main thread (its last listener was removed): the signals' defaults apply again, so
-		// stop watching them; the main thread may arm it again, or end the thread. Not at once: a signal that
-		// arrived just before is waiting in this loop's queue, and closing the handle would drop it; after one
-		// more poll of the loop it has been delivered to arrived(), which gives it its default effect.
-		if (Atomics.load(i32, L.armed) === 0) {
-			setImmediate(() => {
-				if (Atomics.load(i32, L.armed) === 0) stopWatching();
-			});
-		} else startWatching();
+		// Let go of by the main thread (its last listener is being removed): stop watching the signals, and say
+		// so. The main thread waits for that before it removes its own handlers, so that a signal arriving
+		// meanwhile reaches its handlers as well and is never lost with a handle closed here.
+		if (Atomics.load(i32, L.armed) === 0) stopWatching();
+		else startWatching();
 		schedule();
 		const waiting = (Atomics as any).waitAsync(i32, L.generation, generation);
 		if (waiting.async) waiting.value.then(wake);

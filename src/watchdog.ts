@@ -57,6 +57,8 @@ let source: string | undefined;
 
 /** How long a released watchdog thread waits to be armed again before it ends. */
 const RELEASED_THREAD_MS = 10_000;
+/** The longest the main thread waits for the thread to close its signal handles when it is released. */
+const RELEASE_WAIT_MS = 100;
 
 /**
  * The main thread's side of the force-quit watchdog: one idle worker thread, started when a proc installs its
@@ -168,15 +170,19 @@ export class Watchdog {
 	}
 
 	/**
-	 * The handlers were removed before any shutdown: the thread stops watching the signals at once (their
+	 * The handlers are about to be removed before any shutdown: the thread stops watching the signals (their
 	 * defaults apply again) and ends after a while, unless a new listener arms it again before that: a
 	 * service that registers and removes its only listener over and over does not start a thread each time.
+	 * Call it while the proc's own handlers are still installed: it waits (microseconds; at most
+	 * RELEASE_WAIT_MS) until the thread has closed its signal handles, so that no signal can be caught there
+	 * and then dropped with the handle.
 	 */
 	release(): void {
 		if (this.#released || this.#stopped) return;
 		this.#released = true;
 		Atomics.store(this.#i32, LAYOUT.armed, 0);
 		this.#wake();
+		Atomics.wait(this.#i32, LAYOUT.watching, 1, RELEASE_WAIT_MS);
 		this.#endTimer = setTimeout(() => this.#stop(), RELEASED_THREAD_MS);
 		this.#endTimer.unref?.();
 	}
