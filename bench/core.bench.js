@@ -135,6 +135,8 @@ const out = [];
 const print = (...lines) => out.push(...lines);
 
 print(
+	`Machine: ${os.cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB; Node ${process.version}; ${os.type()} ${os.release()}.`,
+	'',
 	`Sizes: ${ROUNDS} rounds per shutdown measurement, ${IMPORT_RUNS} processes per import measurement, ${LISTENERS.toLocaleString('en-US')} listeners. ` +
 		`Load average when the bench started: ${os
 			.loadavg()
