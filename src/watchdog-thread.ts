@@ -220,7 +220,14 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		while (Atomics.load(i32, L.phase) === PHASE_ENDING && Date.now() < until) await sleep(10);
 	}
 
-	let session: { post(method: string, params: object): void } | undefined;
+	let session: { post(method: string, params: object, callback: (error: unknown, result: unknown) => void): void } | undefined;
+	/**
+	 * Set when the main thread ran the evaluation and returned from it: it is not blocked, and the process is
+	 * still there because the hook is not in the realm the inspector evaluates in (a module loaded in a `vm`
+	 * context, as jest does) or because exiting was intercepted. It is then left alone: only a main thread that
+	 * does not answer is ended by force.
+	 */
+	let answered = false;
 	function callHook(): boolean {
 		try {
 			if (session === undefined) {
@@ -231,7 +238,9 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			}
 			const first = Atomics.load(i32, L.arrivals) > 0 ? signals[Atomics.load(i32, L.firstSignal)] : undefined;
 			const args = JSON.stringify([first ?? null, first ? f64[L.firstArrival] : null, Atomics.load(i32, L.exitCode)]);
-			session.post('Runtime.evaluate', { expression: `globalThis[Symbol.for(${JSON.stringify(hookKey)})]?.(...${args})` });
+			session.post('Runtime.evaluate', { expression: `globalThis[Symbol.for(${JSON.stringify(hookKey)})]?.(...${args})` }, (error) => {
+				if (!error) answered = true;
+			});
 			return true;
 		} catch {
 			return false;
@@ -321,10 +330,14 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		await sleep(times.answer);
 		// The hook may have started a report that takes a while: it is written before anything is killed.
 		await whileReporting(at);
-		if (killWaitedChild()) {
+		if (!answered && killWaitedChild()) {
 			// The system call returns now, and the hook, waiting in the inspector's queue, runs.
 			await sleep(times.answer);
 			await whileReporting(at);
+		}
+		if (answered) {
+			say('the force-quit deadline passed, and the main thread, not blocked, answered but did not exit; it is left running');
+			return;
 		}
 		stopWatching();
 		try {
