@@ -859,7 +859,8 @@ const WARMED_UP = Symbol.for('graceful-proc.warmedUp');
  */
 function warmUpOnce(): void {
 	const registry = globalThis as Record<symbol, unknown>;
-	if (registry[WARMED_UP]) return;
+	// Under DEBUG the throwaway sequence would show in the logs as a shutdown; a debugging session can spare 0.5 ms.
+	if (registry[WARMED_UP] || globalThis.process?.env?.DEBUG) return;
 	registry[WARMED_UP] = true;
 	const immediate = setImmediate(() => {
 		try {
