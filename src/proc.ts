@@ -195,6 +195,8 @@ export class ProcImpl implements Proc {
 	 * which is how the process-wide proc gets `handleErrors`, `logger`, `onReport` and the rest.
 	 */
 	configure(options: Omit<ProcOptions, 'process'>): void {
+		// Unlike createProc(), whose options may be left out, configure() exists only to change something.
+		if (options === undefined) throw new TypeError(expected('options', 'an object of options to change', options));
 		assertOptions('options', options, PROC_OPTIONS.filter((key) => key !== 'process'));
 		if (this.#state !== 'running') throw new Error('graceful-proc: configure() is not possible once shutdown has started');
 		const wasInstalled = this.#router.installed;

@@ -140,3 +140,10 @@ describe('every public function refuses bad input by name and changes nothing', 
 		);
 	});
 });
+
+describe('configure() needs something to change', () => {
+	it('refuses to be called with nothing, by name, instead of failing inside', () => {
+		const proc = createProc({ process: createFakeProcess(), logger: false });
+		expect(() => proc.configure(undefined as never)).toThrow(new TypeError('Expected `options` to be an object of options to change, got `undefined` (undefined)'));
+	});
+});
