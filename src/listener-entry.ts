@@ -7,6 +7,20 @@ const ignore = () => {};
  * demand: the promise behind `wait()` when somebody calls it, the AbortController behind `ctx.signal` when
  * the listener reads it.
  */
+/** What only a listener whose `ctx.signal` was read, or that was aborted, needs. */
+interface AbortState {
+	controller: AbortController | undefined;
+	reason: unknown;
+	makeReason: (() => unknown) | undefined;
+}
+
+/** What only a listener whose `wait()` was called needs. */
+interface WaitState {
+	readonly promise: Promise<void>;
+	resolve: (() => void) | undefined;
+	reject: ((error: unknown) => void) | undefined;
+}
+
 export class ListenerEntry {
 	readonly name: string;
 	readonly phase: Phase;
@@ -16,16 +30,14 @@ export class ListenerEntry {
 	startedAt = 0;
 	durationMs = 0;
 	error: unknown = undefined;
-	timer: ReturnType<typeof setTimeout> | undefined;
-	#controller: AbortController | undefined;
+	timer: ReturnType<typeof setTimeout> | undefined = undefined;
+	// Registration is the hot path (a service may hold thousands of listeners and churn them): what most never
+	// need lives in two objects made on demand, so an entry is a dozen fields.
 	#aborted = false;
-	#abortReason: unknown;
-	#makeAbortReason: (() => unknown) | undefined;
-	#promise: Promise<void> | undefined;
-	#resolve: (() => void) | undefined;
-	#reject: ((error: unknown) => void) | undefined;
+	#abort: AbortState | undefined = undefined;
+	#wait: WaitState | undefined = undefined;
 	/** undefined: not yet; null: fulfilled; otherwise the error, or how to make it when somebody asks. */
-	#settled: { error: unknown } | { makeError: () => unknown } | null | undefined;
+	#settled: { error: unknown } | { makeError: () => unknown } | null | undefined = undefined;
 
 	constructor(name: string, phase: Phase, fn: Listener, timeout: number | undefined) {
 		this.name = name;
@@ -36,72 +48,79 @@ export class ListenerEntry {
 
 	/** `ctx.signal`: aborted already if the listener timed out or was forced before it first looked. */
 	get signal(): AbortSignal {
-		if (this.#controller === undefined) {
-			this.#controller = new AbortController();
-			if (this.#aborted) this.#controller.abort(this.#reason());
+		const state = (this.#abort ??= { controller: undefined, reason: undefined, makeReason: undefined });
+		if (state.controller === undefined) {
+			state.controller = new AbortController();
+			if (this.#aborted) state.controller.abort(this.#reason());
 		}
-		return this.#controller.signal;
+		return state.controller.signal;
 	}
 
 	abort(reason: unknown): void {
 		if (this.#aborted) return;
 		this.#aborted = true;
-		this.#abortReason = reason;
-		this.#controller?.abort(reason);
+		const state = (this.#abort ??= { controller: undefined, reason: undefined, makeReason: undefined });
+		state.reason = reason;
+		state.controller?.abort(reason);
 	}
 
 	/** Like abort(), but the reason is made only if the listener has looked at its signal or looks later. */
 	abortLazily(makeReason: () => unknown): void {
 		if (this.#aborted) return;
 		this.#aborted = true;
-		this.#makeAbortReason = makeReason;
-		if (this.#controller) this.#controller.abort(this.#reason());
+		const state = (this.#abort ??= { controller: undefined, reason: undefined, makeReason: undefined });
+		state.makeReason = makeReason;
+		if (state.controller) state.controller.abort(this.#reason());
 	}
 
 	#reason(): unknown {
-		if (this.#makeAbortReason) {
-			this.#abortReason = this.#makeAbortReason();
-			this.#makeAbortReason = undefined;
+		const state = this.#abort!;
+		if (state.makeReason) {
+			state.reason = state.makeReason();
+			state.makeReason = undefined;
 		}
-		return this.#abortReason;
+		return state.reason;
 	}
 
 	/** What `wait()` returns. Nobody has to call it: a failure never becomes an unhandled rejection. */
 	promise(): Promise<void> {
-		if (this.#promise === undefined) {
+		if (this.#wait === undefined) {
 			const settled = this.#settled;
-			this.#promise =
+			let resolve: (() => void) | undefined;
+			let reject: ((error: unknown) => void) | undefined;
+			const promise =
 				settled === null
 					? Promise.resolve()
 					: settled !== undefined
 						? Promise.reject('makeError' in settled ? settled.makeError() : settled.error)
-						: new Promise<void>((resolve, reject) => {
-								this.#resolve = resolve;
-								this.#reject = reject;
+						: new Promise<void>((res, rej) => {
+								resolve = res;
+								reject = rej;
 							});
-			this.#promise.catch(ignore);
+			promise.catch(ignore);
+			this.#wait = { promise, resolve, reject };
 		}
-		return this.#promise;
+		return this.#wait.promise;
 	}
 
 	/** Settles `wait()`; only the first call counts. */
 	fulfil(): void {
 		if (this.#settled !== undefined) return;
 		this.#settled = null;
-		this.#resolve?.();
+		this.#wait?.resolve?.();
 	}
 
 	fail(error: unknown): void {
 		if (this.#settled !== undefined) return;
 		this.#settled = { error };
-		this.#reject?.(error);
+		this.#wait?.reject?.(error);
 	}
 
 	/** Like fail(), but the error (and its stack trace) is made only if somebody waits: removal is common. */
 	failLazily(makeError: () => unknown): void {
 		if (this.#settled !== undefined) return;
 		this.#settled = { makeError };
-		this.#reject?.(makeError());
+		this.#wait?.reject?.(makeError());
 	}
 }
 

@@ -364,8 +364,9 @@ export class ProcImpl implements Proc {
 			this.#call(entry);
 		}
 
-		const wait = (() => entry.promise()) as WaitFunction;
-		Object.defineProperty(wait, 'listenerName', { value: name, enumerable: true });
+		// Plain assignments, in one order: every wait function shares one hidden class (defineProperty would not).
+		const wait = (() => entry.promise()) as WaitFunction & { listenerName: string };
+		wait.listenerName = name;
 		wait.remove = () => this.#remove(entry);
 		return wait;
 	}

@@ -73,7 +73,9 @@ export function assertOptions(argument: string, value: unknown, known: readonly 
 	}
 	for (const key of Object.keys(value as object)) {
 		if (!known.includes(key)) {
-			throw new TypeError(`Unknown option \`${argument}.${key}\`; known options are ${known.map((k) => `\`${k}\``).join(', ')}`);
+			// A key that is not a plain name (a typo'd quote, a space) is shown quoted, so the message stays readable.
+			const shown = /^[A-Za-z_$][\w$]*$/.test(key) ? `\`${argument}.${key}\`` : `${JSON.stringify(key)} in \`${argument}\``;
+			throw new TypeError(`Unknown option ${shown}; known options are ${known.map((k) => `\`${k}\``).join(', ')}`);
 		}
 	}
 }

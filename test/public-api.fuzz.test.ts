@@ -8,14 +8,14 @@ import { createFakeProcess, type FakeProcess } from '../src/testing.js';
  * RangeError whose message names the argument and shows the value, and then nothing was registered or changed.
  */
 
-const MESSAGE = /^(Expected `([^`]+)` to be .+, got `.*` \((\w+)\)|Unknown option `([^`]+)`; known options are .+)$/s;
+const MESSAGE = /^(Expected `([^`]+)` to be .+, got `.*` \((\w+)\)|Unknown option (?:`([^`]+)`|".*" in `([^`]+)`); known options are .+)$/s;
 
 function expectRefusal(error: unknown, argumentPrefix: string): void {
 	expect(error).toBeInstanceOf(Error);
 	expect(['TypeError', 'RangeError']).toContain((error as Error).name);
 	const match = MESSAGE.exec((error as Error).message);
 	expect(match, (error as Error).message).not.toBe(null);
-	const argument = match![2] ?? match![4]!;
+	const argument = match![2] ?? match![4] ?? match![5]!;
 	expect(argument.startsWith(argumentPrefix), `${argument} names ${argumentPrefix}`).toBe(true);
 }
 
@@ -145,5 +145,13 @@ describe('configure() needs something to change', () => {
 	it('refuses to be called with nothing, by name, instead of failing inside', () => {
 		const proc = createProc({ process: createFakeProcess(), logger: false });
 		expect(() => proc.configure(undefined as never)).toThrow(new TypeError('Expected `options` to be an object of options to change, got `undefined` (undefined)'));
+	});
+});
+
+describe('an unknown option whose key is not a plain name', () => {
+	it('is shown quoted, so the message stays readable (found by the fuzz above)', () => {
+		expect(() => createFakeProcess({ '`': 1 } as never)).toThrow(
+			new TypeError('Unknown option "`" in `options`; known options are `pid`, `platform`, `ipc`, `activeResources`'),
+		);
 	});
 });
