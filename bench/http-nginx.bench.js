@@ -12,7 +12,7 @@ const ROUNDS = Number(process.env.HTTP_NGINX_BENCH_ROUNDS ?? 3);
 const DELAY = 600;
 const GRACE = 6000;
 const CONFIGS = [
-	{ label: 'recommended: `keepalive 64`, `max_fails=1 fail_timeout=2s`', args: [] },
+	{ label: 'recommended: `keepalive 128`, `max_fails=1 fail_timeout=2s`', args: [] },
 	{ label: 'as reported: `keepalive 32`, `max_fails=0`', args: ['--keepalive', '32', '--max-fails', '0'] },
 ];
 

@@ -38,10 +38,11 @@ export function nginxVersion(file) {
  * docs/rolling.md ("nginx settings, and why"). Durations are in milliseconds.
  */
 export const defaultNginxSettings = Object.freeze({
-	// Idle connections to the replicas that each worker keeps. At least the number of requests that run at
-	// once, so that nginx does not open (and close) connections in steady state: every connection opened while a
-	// replica stops accepting may land in its listen backlog and be reset there after the request was sent.
-	keepalive: 64,
+	// Idle connections to the replicas that each worker keeps, over all replicas: at least the requests that run
+	// at once times the number of replicas (32 clients × 3 here), so that nginx does not close and reopen
+	// connections when the load shifts between replicas: every connection opened at the instant a replica stops
+	// accepting may land in its listen backlog and be reset there after the request was sent.
+	keepalive: 128,
 	// nginx closes a pooled connection idle this long itself, before the replica's keepAliveTimeout (35 s),
 	// so that the replica never closes one that nginx is about to reuse.
 	keepaliveTimeout: 30_000,

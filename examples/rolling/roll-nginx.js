@@ -450,7 +450,7 @@ async function main() {
 		console.log(
 			'node examples/rolling/roll-nginx.js [--variant graceful|baseline|both] [--duration 10] [--replicas 3] [--restarts N] ' +
 				'[--rate req/s] [--connections 32] [--warmup ms] [--tail ms] [--delay ms] [--time-to-force-quit ms] [--grace ms] ' +
-				'[--keepalive 64] [--keepalive-timeout ms] [--max-fails 1] [--fail-timeout ms] [--next-upstream "error timeout"] ' +
+				'[--keepalive 128] [--keepalive-timeout ms] [--max-fails 1] [--fail-timeout ms] [--next-upstream "error timeout"] ' +
 				'[--workers 1] [--json] [--keep] [-- service.js flags]',
 		);
 		return 0;
