@@ -423,7 +423,9 @@ export class Drainer implements SignalSource {
 		connection.pending += 1;
 		response.on('finish', connection.release);
 		if (this.#phase !== 'watching') {
-			this.#quietSince = Date.now();
+			// Only a client that keeps its connection tells that pooled connections are still in use; a health check
+			// (HAProxy's closes each connection) must not hold idle ones open.
+			if ((response as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false) this.#quietSince = Date.now();
 			this.#follow(connection, response);
 			this.#checkCloseWhenBusy();
 		}
