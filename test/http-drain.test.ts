@@ -97,8 +97,11 @@ describe('with `delay`, the server goes on serving new connections for that long
 		const server = await startServer({ factory, drain: { delay: 1000 } });
 		server.sigterm();
 		await server.waitFor((line) => line.event === 'wrap-up');
-		const during = await request({ port: server.port, path: '/?id=during', protocol });
-		expect([during.status, during.headers.connection]).toEqual([200, 'close']);
+		// Served with keep-alive: a `Connection: close` during the delay would make clients open new connections,
+		// which the stop could then reset in the listen backlog.
+		const agent = keepAliveAgent(protocol);
+		const during = await request({ port: server.port, path: '/?id=during', protocol, agent });
+		expect([during.status, during.headers.connection]).toEqual([200, 'keep-alive']);
 		const exit = await server.exited;
 		expect([exit.code, exit.signal]).toEqual([0, null]);
 		expect(exit.at - server.sigtermAt!).toBeGreaterThanOrEqual(950);
