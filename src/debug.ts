@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import type * as NodeModule from 'node:module';
 
 type DebugFn = (formatter: string, ...args: unknown[]) => void;
 type DebugFactory = (namespace: string) => DebugFn;
@@ -16,6 +16,8 @@ function load(): DebugFactory | undefined {
 	envDebug ??= Boolean(globalThis.process?.env?.DEBUG);
 	if (!envDebug) return undefined;
 	try {
+		// node:module is taken from Node only now: a static import would load it with the core, asked for or not.
+		const { createRequire } = globalThis.process.getBuiltinModule('node:module') as unknown as typeof NodeModule;
 		factory = createRequire(import.meta.url)('debug') as DebugFactory;
 	} catch {
 		envDebug = false;

@@ -1,4 +1,4 @@
-import { constants } from 'node:os';
+import type * as NodeOs from 'node:os';
 import { underNodemon } from './nodemon.js';
 import type { ProcessLike } from './types.js';
 import { assertString, expected } from './validate.js';
@@ -8,6 +8,8 @@ let catchable: Set<string> | undefined;
 /** Signals a process can listen for. SIGBREAK exists on Windows only, and a fake process may claim to be Windows. */
 function catchableSignals(): Set<string> {
 	if (catchable === undefined) {
+		// Taken from Node on first use rather than imported: the core's import then loads no module of Node's.
+		const { constants } = globalThis.process.getBuiltinModule('node:os') as typeof NodeOs;
 		catchable = new Set([...Object.keys(constants.signals), 'SIGBREAK']);
 		catchable.delete('SIGKILL');
 		catchable.delete('SIGSTOP');
