@@ -21,73 +21,17 @@
 // Exit code: 0 when the graceful variant (if it ran) lost nothing, 1 when it lost requests, 2 when the setup
 // failed (nginx missing, package not built, a replica that did not start).
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { defaultNginxSettings, findNginx, NGINX_INSTALL_HINT, nginxConfig, nginxVersion, upstreamErrorsInLog } from './nginx.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const serviceFile = path.join(here, 'service.js');
-
-class SetupError extends Error {
-	name = 'SetupError';
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Children: every process we start is stopped when we exit, however we exit.
-
-const liveChildren = new Set();
-const tempDirs = new Set();
-
-function track(child, { group = false } = {}) {
-	liveChildren.add({ child, group });
-	child.once('exit', () => {
-		for (const entry of liveChildren) if (entry.child === child) liveChildren.delete(entry);
-	});
-	return child;
-}
-
-function killEverything() {
-	for (const { child, group } of liveChildren) {
-		try {
-			// nginx's master and its worker share a process group: SIGKILL to the master alone would orphan the worker.
-			if (group) process.kill(-child.pid, 'SIGKILL');
-			else child.kill('SIGKILL');
-		} catch {}
-	}
-	for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-}
-
-process.on('exit', killEverything);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-	process.on(signal, () => {
-		killEverything();
-		process.exit(130);
-	});
-}
-
-function exitOf(child) {
-	return new Promise((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
-}
-
-function freePort() {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address();
-			server.close(() => resolve(port));
-		});
-	});
-}
+import { cleanUpOnExit, exitOf, freePort, SetupError, startReplica, tempDirs, track } from './processes.js';
 
 /** Resolves once something accepts connections on `port`. */
 async function waitForPort(port, timeoutMs, isDead) {
@@ -109,46 +53,6 @@ async function waitForPort(port, timeoutMs, isDead) {
 
 // ---------------------------------------------------------------------------------------------------------
 // Replicas
-
-/** Starts one replica; resolves once it has written `ready <port>`. */
-function startReplica({ name, port, generation, variant, serviceArgs, dir }) {
-	const child = track(
-		spawn(process.execPath, [serviceFile, '--name', name, '--port', String(port), '--variant', variant, ...serviceArgs], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-		}),
-	);
-	const exited = exitOf(child);
-	const logFile = createWriteStream(path.join(dir, `${name}.${generation}.log`));
-	let stderrTail = '';
-	child.stderr.on('data', (chunk) => {
-		logFile.write(chunk);
-		stderrTail = (stderrTail + chunk.toString()).slice(-4000);
-	});
-	child.once('close', () => logFile.end());
-	let resolveReport;
-	const report = new Promise((resolve) => (resolveReport = resolve));
-	let resolveStats;
-	const stats = new Promise((resolve) => (resolveStats = resolve));
-	let resolveFirst;
-	const firstRequest = new Promise((resolve) => (resolveFirst = resolve));
-	return new Promise((resolve, reject) => {
-		const lines = createInterface({ input: child.stdout });
-		lines.on('line', (line) => {
-			if (line.startsWith('ready ')) resolve({ name, port: Number(line.slice(6)), child, exited, report, stats, firstRequest });
-			else if (line === 'first-request') resolveFirst(Date.now());
-			else if (line.startsWith('report ')) resolveReport(JSON.parse(line.slice(7)));
-			else if (line.startsWith('stats ')) resolveStats(JSON.parse(line.slice(6)));
-			else if (line.startsWith('listen-error ')) stderrTail += `\n${line}`;
-		});
-		lines.once('close', () => {
-			resolveReport(undefined);
-			resolveStats(undefined);
-		});
-		exited.then(([code, signal]) => {
-			reject(new SetupError(`replica ${name} exited (${code ?? signal}) before it was ready\n${stderrTail.trim()}`));
-		});
-	});
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // nginx
@@ -439,6 +343,7 @@ function details(r) {
 }
 
 async function main() {
+	cleanUpOnExit();
 	let options;
 	try {
 		options = parseOptions(process.argv.slice(2));

@@ -20,12 +20,10 @@
 // Exit code: 0 when the graceful variant (if it ran) lost nothing, 1 when it lost requests, 2 when the setup
 // failed (HAProxy missing, package not built, a replica that did not start).
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,109 +37,7 @@ import {
 	INSTALL_HINT,
 	serverStats,
 } from './haproxy.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const serviceFile = path.join(here, 'service.js');
-
-class SetupError extends Error {
-	name = 'SetupError';
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Children: every process we start is killed when we exit, however we exit.
-
-const liveChildren = new Set();
-const tempDirs = new Set();
-
-function track(child) {
-	liveChildren.add(child);
-	child.once('exit', () => liveChildren.delete(child));
-	return child;
-}
-
-function killEverything() {
-	for (const child of liveChildren) child.kill('SIGKILL');
-	for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-}
-
-process.on('exit', killEverything);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-	process.on(signal, () => {
-		killEverything();
-		process.exit(130);
-	});
-}
-
-/** [code, signal] once the child has exited; the listener is attached at spawn, so no exit is missed. */
-function exitOf(child) {
-	return new Promise((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
-}
-
-function freePort() {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address();
-			server.close(() => resolve(port));
-		});
-	});
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Replicas
-
-/**
- * Start one replica and resolve once it has written `ready <port>`. Rejects if it exits first.
- * @returns {Promise<{ name: string, port: number, child: import('node:child_process').ChildProcess,
- *   exited: Promise<[number | null, string | null]>, report: Promise<object | undefined>, stderr: () => string }>}
- */
-function startReplica({ name, port, generation, variant, serviceArgs, dir }) {
-	const child = track(
-		spawn(process.execPath, [serviceFile, '--name', name, '--port', String(port), '--variant', variant, ...serviceArgs], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-			env: process.env,
-		}),
-	);
-	const exited = exitOf(child);
-	const logFile = createWriteStream(path.join(dir, `${name}.${generation}.log`));
-	let stderrTail = '';
-	child.stderr.on('data', (chunk) => {
-		logFile.write(chunk);
-		stderrTail = (stderrTail + chunk.toString()).slice(-4000);
-	});
-	child.once('close', () => logFile.end());
-
-	let resolveReport;
-	const report = new Promise((resolve) => {
-		resolveReport = resolve;
-	});
-	return new Promise((resolve, reject) => {
-		const lines = createInterface({ input: child.stdout });
-		lines.on('line', (line) => {
-			if (line.startsWith('ready ')) {
-				resolve({ name, port: Number(line.slice(6)), child, exited, report, stderr: () => stderrTail });
-			} else if (line.startsWith('report ')) {
-				resolveReport(JSON.parse(line.slice(7)));
-			} else if (line.startsWith('listen-error ')) {
-				stderrTail += `\n${line}`;
-			}
-		});
-		lines.once('close', () => resolveReport(undefined));
-		exited.then(([code, signal]) => {
-			reject(
-				new SetupError(
-					`replica ${name} exited (${code ?? signal}) before it was ready` +
-						(stderrTail.includes('EADDRINUSE')
-							? ` — port ${port} was taken while it restarted; run again`
-							: '') +
-						`\n${stderrTail.trim()}`,
-				),
-			);
-		});
-	});
-}
+import { cleanUpOnExit, exitOf, freePort, SetupError, startReplica, tempDirs, track } from './processes.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // HAProxy
@@ -510,6 +406,7 @@ function details(r) {
 }
 
 async function main() {
+	cleanUpOnExit();
 	let options;
 	try {
 		options = parseOptions(process.argv.slice(2));
