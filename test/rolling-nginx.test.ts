@@ -101,7 +101,7 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind n
 		const { code, results, stderr } = await runRoll([
 			'--variant', 'both',
 			'--duration', '3',
-			'--restarts', '2',
+			'--restarts', '3',
 			'--delay', '500',
 			'--fail-timeout', '1000',
 			'--time-to-force-quit', '4000',
@@ -122,7 +122,7 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind n
 		});
 
 		it('serves through every restart and exits cleanly with code 0', () => {
-			expect(graceful.restarts.map((restart) => restart.server)).toEqual(['s1', 's2']);
+			expect(graceful.restarts.map((restart) => restart.server)).toEqual(['s1', 's2', 's3']);
 			for (const restart of graceful.restarts) {
 				expect(restart).toMatchObject({ exit: 0, shutdown: 'clean' });
 				// nginx kept sending to it after SIGTERM (it has no readiness checks), and it served them.
@@ -135,10 +135,16 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind n
 	describe('with a bare server.close() on SIGTERM', () => {
 		// node's close() destroys the pooled connections that are idle at that instant, while nginx may be writing a
 		// POST on one of them; nginx answers 502 ("Connection reset by peer while reading response header").
+		// The loss is a race (a POST written on a connection at the instant close() destroys it): about one per
+		// restart here, so three restarts make a roll that loses nothing rare enough not to flake the control.
 		it('loses requests (502)', () => {
-			expect(baseline.restarts).toHaveLength(2);
+			expect(baseline.restarts).toHaveLength(3);
 			expect(baseline.non2xx + baseline.errors).toBeGreaterThan(0);
 			expect(baseline.nginxErrors['reset while reading response header'] ?? 0).toBeGreaterThan(0);
+		});
+
+		it('never exits by itself: nginx keeps its pooled connections open until the kill at the grace period', () => {
+			for (const restart of baseline.restarts) expect(restart.exit).toBe('SIGKILL');
 		});
 	});
 
