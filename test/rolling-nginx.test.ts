@@ -1,8 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { failures, isRunning, runRoll, toolInstalled } from './helpers/roll.js';
 
 // The end-to-end proof behind nginx: examples/rolling/roll-nginx.js puts nginx (no active health checks; it
 // learns that a replica is gone only from a failed connection, and never resends a POST it has sent) in front of
@@ -12,20 +10,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const roll = fileURLToPath(new URL('../examples/rolling/roll-nginx.js', import.meta.url));
 const INSTALL = 'nginx is not installed: `apt-get update && apt-get install -y nginx` (Debian), or set NGINX';
-
-function nginxInstalled(): boolean {
-	const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-	const candidates = [process.env.NGINX, ...dirs.map((dir) => path.join(dir, 'nginx')), '/usr/sbin/nginx'];
-	return candidates.some((file) => {
-		if (!file) return false;
-		try {
-			accessSync(file, constants.X_OK);
-		} catch {
-			return false;
-		}
-		return spawnSync(file, ['-v'], { stdio: 'ignore' }).status === 0;
-	});
-}
 
 interface Restart {
 	server: string;
@@ -49,44 +33,8 @@ interface VariantResult {
 	replicaPids: number[];
 }
 
-function runRoll(args: string[]): Promise<{ code: number | null; results: VariantResult[] | undefined; stderr: string }> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [roll, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-		let stdout = '';
-		let stderr = '';
-		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-		child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-		child.on('error', reject);
-		child.on('close', (code) => {
-			let results: VariantResult[] | undefined;
-			try {
-				results = (JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { results: VariantResult[] }).results;
-			} catch {}
-			resolve({ code, results, stderr });
-		});
-	});
-}
 
-function isRunning(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-/** Everything but 200s, by phase of the roll. */
-function failures(result: VariantResult): Record<string, Record<string, number>> {
-	const out: Record<string, Record<string, number>> = {};
-	for (const [phase, counts] of Object.entries(result.byPhase)) {
-		const bad = Object.entries(counts).filter(([what]) => what !== '200');
-		if (bad.length > 0) out[phase] = Object.fromEntries(bad);
-	}
-	return out;
-}
-
-const installed = nginxInstalled();
+const installed = toolInstalled('nginx', 'NGINX');
 
 // Without nginx the suite is skipped on a developer machine and fails in CI, where it must run.
 describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind nginx, with POSTs', () => {
@@ -98,7 +46,7 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind n
 		// Two restarts under a few seconds of load, nginx with the settings docs/rolling.md recommends, but a
 		// fail_timeout of 1 s (nginx's shortest) so that the roll is quick. `--grace` plays
 		// terminationGracePeriodSeconds: a bare close() may keep nginx's pooled connections open until the kill.
-		const { code, results, stderr } = await runRoll([
+		const { code, results, stderr } = await runRoll<VariantResult>(roll, [
 			'--variant', 'both',
 			'--duration', '3',
 			'--restarts', '3',

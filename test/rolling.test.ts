@@ -1,8 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { failures, isRunning, runRoll, toolInstalled } from './helpers/roll.js';
 
 // The end-to-end proof: examples/rolling/roll.js puts HAProxy in front of three replicas, runs a keep-alive
 // load through it and restarts two replicas one at a time, once with graceful-proc's serve() and once with a
@@ -10,20 +8,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const roll = fileURLToPath(new URL('../examples/rolling/roll.js', import.meta.url));
 const INSTALL = 'haproxy is not installed: `apt-get update && apt-get install -y haproxy` (Debian), or set HAPROXY';
-
-function haproxyInstalled(): boolean {
-	const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-	const candidates = [process.env.HAPROXY, ...dirs.map((dir) => path.join(dir, 'haproxy')), '/usr/sbin/haproxy'];
-	return candidates.some((file) => {
-		if (!file) return false;
-		try {
-			accessSync(file, constants.X_OK);
-		} catch {
-			return false;
-		}
-		return spawnSync(file, ['-v'], { stdio: 'ignore' }).status === 0;
-	});
-}
 
 interface Restart {
 	server: string;
@@ -46,49 +30,9 @@ interface VariantResult {
 	replicaPids: number[];
 }
 
-interface Summary {
-	results: VariantResult[];
-}
 
-function runRoll(args: string[]): Promise<{ code: number | null; summary: Summary | undefined; stderr: string }> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [roll, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-		let stdout = '';
-		let stderr = '';
-		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-		child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-		child.on('error', reject);
-		child.on('close', (code) => {
-			const line = stdout.trim().split('\n').at(-1);
-			let summary: Summary | undefined;
-			try {
-				summary = line ? (JSON.parse(line) as Summary) : undefined;
-			} catch {}
-			resolve({ code, summary, stderr });
-		});
-	});
-}
 
-function isRunning(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-/** `{ 's1 draining': { '503': 12 } }`: everything but 200s, by phase. */
-function failures(result: VariantResult): Record<string, Record<string, number>> {
-	const out: Record<string, Record<string, number>> = {};
-	for (const [phase, counts] of Object.entries(result.byPhase)) {
-		const bad = Object.entries(counts).filter(([what]) => what !== '200');
-		if (bad.length > 0) out[phase] = Object.fromEntries(bad);
-	}
-	return out;
-}
-
-const installed = haproxyInstalled();
+const installed = toolInstalled('haproxy', 'HAPROXY');
 
 // Without haproxy the suite is skipped on a developer machine and fails in CI, where it must run.
 describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind HAProxy', () => {
@@ -99,15 +43,15 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind H
 		if (!installed) throw new Error(INSTALL);
 		// Two restarts under a few seconds of load. `--grace` plays terminationGracePeriodSeconds: a bare
 		// close() keeps HAProxy's idle keep-alive connections open and is only stopped by the kill.
-		const { code, summary, stderr } = await runRoll([
+		const { code, results, stderr } = await runRoll<VariantResult>(roll, [
 			'--variant', 'both',
 			'--duration', '4',
 			'--restarts', '2',
 			'--time-to-force-quit', '4000',
 			'--grace', '5000',
 		]);
-		if (!summary) throw new Error(`roll.js exited with ${code} and printed no result:\n${stderr}`);
-		const byVariant = new Map(summary.results.map((result) => [result.variant, result]));
+		if (!results) throw new Error(`roll.js exited with ${code} and printed no result:\n${stderr}`);
+		const byVariant = new Map(results.map((result) => [result.variant, result]));
 		graceful = byVariant.get('graceful')!;
 		baseline = byVariant.get('baseline')!;
 	}, 120_000);

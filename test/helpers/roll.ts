@@ -1,0 +1,58 @@
+// What the two end-to-end roll tests (HAProxy: rolling.test.ts, nginx: rolling-nginx.test.ts) share: finding the
+// proxy's binary, running a roll driver from examples/rolling with --json, and reading its result.
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+
+/** Whether `name` runs (`name -v`): `$ENV_VAR`, then PATH, then /usr/sbin, which is not on every user's PATH. */
+export function toolInstalled(name: string, envVar: string): boolean {
+	const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+	const candidates = [process.env[envVar], ...dirs.map((dir) => path.join(dir, name)), `/usr/sbin/${name}`];
+	return candidates.some((file) => {
+		if (!file) return false;
+		try {
+			accessSync(file, constants.X_OK);
+		} catch {
+			return false;
+		}
+		return spawnSync(file, ['-v'], { stdio: 'ignore' }).status === 0;
+	});
+}
+
+/** Runs a roll driver with `--json`; `results` is the last stdout line's `results`, undefined if there is none. */
+export function runRoll<Result>(driver: string, args: string[]): Promise<{ code: number | null; results: Result[] | undefined; stderr: string }> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, [driver, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+		let stdout = '';
+		let stderr = '';
+		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+		child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+		child.on('error', reject);
+		child.on('close', (code) => {
+			let results: Result[] | undefined;
+			try {
+				results = (JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { results: Result[] }).results;
+			} catch {}
+			resolve({ code, results, stderr });
+		});
+	});
+}
+
+export function isRunning(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** `{ 's1 draining': { '503': 12 } }`: everything but 200s, by phase of the roll. */
+export function failures(result: { byPhase: Record<string, Record<string, number>> }): Record<string, Record<string, number>> {
+	const out: Record<string, Record<string, number>> = {};
+	for (const [phase, counts] of Object.entries(result.byPhase)) {
+		const bad = Object.entries(counts).filter(([what]) => what !== '200');
+		if (bad.length > 0) out[phase] = Object.fromEntries(bad);
+	}
+	return out;
+}
