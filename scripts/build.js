@@ -1,8 +1,8 @@
 // Builds dist/: an ESM build and a CommonJS build of every entry point, each with its declarations.
 //
-// - ESM (.js, .d.ts): each entry bundled into one file, with the code entries share (the process-wide proc
-//   above all) in common chunks, so that importing the core loads two small modules instead of a dozen: Node's
-//   ESM loader pays per module.
+// - ESM (.js, .d.ts): the core entry (index.js) bundled into one self-contained file, because Node's ESM loader
+//   pays per module and the core is what every user imports. The other entries import the core from that file
+//   (so there is one process-wide proc, one copy of its code), and share the rest of their code in chunks.
 // - CommonJS (.cjs, .d.cts): the same files, entries and chunks, converted one by one, so that require() loads
 //   as few modules as import does and jest's module system (which cannot require ESM) loads the package. Both
 //   builds find the process-wide proc under the same registered symbol, so one process runs one sequence
@@ -18,7 +18,9 @@ import { build, transform } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const target = 'node20.19';
-const entryPoints = ['src/index.ts', 'src/http/index.ts', 'src/health/index.ts', 'src/supervise/index.ts', 'src/testing.ts', 'src/cli.ts'];
+const CORE_ENTRY = 'src/index.ts';
+const CORE_PLACEHOLDER = 'graceful-proc:core-entry';
+const entryPoints = [CORE_ENTRY, 'src/http/index.ts', 'src/health/index.ts', 'src/supervise/index.ts', 'src/testing.ts', 'src/cli.ts'];
 
 /** Every file under dir, as paths relative to it. */
 function walk(dir, base = dir) {
@@ -43,24 +45,47 @@ try {
 	});
 	if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
 
-	await build({
+	const common = {
 		absWorkingDir: root,
-		entryPoints,
 		outdir: tmp,
 		outbase: 'src',
 		bundle: true,
-		splitting: true,
 		format: 'esm',
 		platform: 'node',
 		target,
 		external: ['debug', 'p-timeout'],
-		chunkNames: 'chunks/[name]-[hash]',
 		// Node parses every byte of a module it loads: without comments and white space the core loads faster.
 		// Identifiers are not renamed, so stack traces read as in the source.
 		minifyWhitespace: true,
 		minifySyntax: true,
 		logLevel: 'warning',
+	};
+	await build({ ...common, entryPoints: [CORE_ENTRY] });
+	await build({
+		...common,
+		entryPoints: entryPoints.filter((entry) => entry !== CORE_ENTRY),
+		splitting: true,
+		chunkNames: 'chunks/[name]-[hash]',
+		plugins: [
+			{
+				// An import of the core entry stays an import, of a placeholder that each output file gets its own path for below.
+				name: 'core-entry-external',
+				setup(builder) {
+					builder.onResolve({ filter: /(^|\/)index\.js$/ }, (args) =>
+						join(args.resolveDir, args.path.replace(/\.js$/, '.ts')) === join(root, CORE_ENTRY) ? { path: CORE_PLACEHOLDER, external: true } : undefined,
+					);
+				},
+			},
+		],
 	});
+	for (const file of walk(tmp)) {
+		if (!file.endsWith('.js')) continue;
+		const path = join(tmp, file);
+		const code = readFileSync(path, 'utf8');
+		if (!code.includes(CORE_PLACEHOLDER)) continue;
+		const core = relative(dirname(path), join(tmp, 'index.js'));
+		writeFileSync(path, code.replaceAll(CORE_PLACEHOLDER, core.startsWith('.') ? core : `./${core}`));
+	}
 
 	// p-timeout is ESM only, and jest's module system cannot require() an ES module (nor can Node before
 	// require(esm)): the CommonJS build gets its own copy, bundled into one chunk, which only the health entry loads.

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, reportOf, startNode } from './helpers/child.js';
@@ -15,6 +15,22 @@ describe('importing has no side effects', () => {
 		const { before, after, debugLoaded } = JSON.parse(child.stdout[0]!);
 		expect(after).toEqual(before);
 		expect(debugLoaded).toBe(false);
+	});
+});
+
+describe('how the build is laid out', () => {
+	it('the core is one file in each build, and the other entry points load it from there instead of a copy', () => {
+		const file = (path: string) => readFileSync(`${root}dist/${path}`, 'utf8');
+		// Node's loader pays per module: importing the core reads one file of the package.
+		expect(file('index.js')).not.toMatch(/(from|import)\s*\(?\s*["']\.{1,2}\//);
+		expect(file('index.cjs')).not.toMatch(/require\(\s*["']\.{1,2}\//);
+		for (const entry of ['http/index', 'health/index', 'supervise/index']) {
+			expect(file(`${entry}.js`)).toMatch(/from\s*"\.\.\/index\.js"/);
+			expect(file(`${entry}.cjs`)).toMatch(/require\("\.\.\/index\.cjs"\)/);
+		}
+		// One copy of the state machine per build.
+		const copies = (readdirSync(`${root}dist`, { recursive: true }) as string[]).filter((path) => /\.c?js$/.test(path) && /ProcImpl\s*=\s*class|class ProcImpl/.test(file(path)));
+		expect(copies.sort()).toEqual(['index.cjs', 'index.js']);
 	});
 });
 
