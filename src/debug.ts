@@ -1,6 +1,6 @@
 import type * as NodeModule from 'node:module';
 
-type DebugFn = (formatter: string, ...args: unknown[]) => void;
+type DebugFn = ((formatter: string, ...args: unknown[]) => void) & { enabled?: boolean };
 type DebugFactory = (namespace: string) => DebugFn;
 
 let factory: DebugFactory | undefined;
@@ -12,7 +12,7 @@ let envDebug: boolean | undefined;
  */
 function load(): DebugFactory | undefined {
 	if (factory) return factory;
-	// process.env is read once: each read crosses into C++, and this runs on every log call while quiet.
+	// process.env is read once: each read crosses into C++.
 	envDebug ??= Boolean(globalThis.process?.env?.DEBUG);
 	if (!envDebug) return undefined;
 	try {
@@ -25,15 +25,36 @@ function load(): DebugFactory | undefined {
 	return factory;
 }
 
+/** What createDebug() returns: `debug`'s call signature and its `enabled`. */
+export interface Debug {
+	(formatter: string, ...args: unknown[]): void;
+	/**
+	 * Whether this area logs. Hot paths (one call per listener) ask first: a quiet call then builds no
+	 * argument list. Asking loads `debug` only when `DEBUG` is set, like a call would.
+	 */
+	readonly enabled: boolean;
+}
+
 /** A logger under `graceful-proc:<area>`, enabled the usual way (`DEBUG=graceful-proc:*`). */
-export function createDebug(area: string): DebugFn {
-	let instance: DebugFn | undefined;
-	return (formatter, ...args) => {
+export function createDebug(area: string): Debug {
+	// undefined: not asked yet; null: quiet for good (DEBUG unset, or `debug` could not be loaded).
+	let instance: DebugFn | null | undefined;
+	const resolve = (): DebugFn | null => {
 		if (instance === undefined) {
 			const make = load();
-			if (make === undefined) return;
-			instance = make(`graceful-proc:${area}`);
+			instance = make === undefined ? null : make(`graceful-proc:${area}`);
 		}
-		instance(formatter, ...args);
+		return instance;
 	};
+	const log = ((formatter: string, ...args: unknown[]) => {
+		const debug = instance === undefined ? resolve() : instance;
+		if (debug !== null) debug(formatter, ...args);
+	}) as Debug;
+	Object.defineProperty(log, 'enabled', {
+		get: () => {
+			const debug = instance === undefined ? resolve() : instance;
+			return debug !== null && debug.enabled !== false;
+		},
+	});
+	return log;
 }

@@ -3,8 +3,11 @@
  * stdout) are asynchronous on POSIX: once the reader falls behind by the pipe's 64 KiB, Node queues the rest,
  * and exiting loses it. Before exiting, the sequence waits until both streams have handed everything to the
  * operating system. When nothing is queued (the usual case, and always for files and terminals, which Node
- * writes synchronously) it costs two property reads and the exit happens at once.
+ * writes synchronously) it costs one look at the process's pending requests and the exit happens at once.
  */
+
+import { writesPending } from './pending-writes.js';
+import type { ProcessLike } from './types.js';
 
 const ignore = () => {};
 
@@ -61,11 +64,13 @@ function drained(stream: WritableLike): Promise<void> {
 }
 
 /**
- * Waits for `streams` to hand their queued output to the operating system, at most until `until` (epoch ms).
- * Returns undefined, synchronously, when nothing is queued: the caller can exit at once.
+ * Waits for the stdout and stderr of `p` to hand their queued output to the operating system, at most until
+ * `until` (epoch ms). Returns undefined, synchronously, when nothing is queued: the caller can exit at once. When
+ * the process can tell that no write at all is waiting, the streams are not even looked at (see writesPending).
  */
-export function flushStdio(streams: readonly unknown[], until: number): Promise<void> | undefined {
-	const pending = streams.filter(queued);
+export function flushStdio(p: ProcessLike, until: number): Promise<void> | undefined {
+	if (writesPending(p) === false) return undefined;
+	const pending = [p.stdout, p.stderr].filter(queued);
 	if (pending.length === 0) return undefined;
 	return new Promise((resolve) => {
 		const timer = setTimeout(resolve, Math.max(0, until - Date.now()));

@@ -1,127 +1,254 @@
-import type { Listener, ListenerContext, ListenerOutcome, Phase } from './types.js';
+import { ListenerRemovedError } from './errors.js';
+import type { Listener, ListenerContext, ListenerOutcome, Phase, WaitFunction } from './types.js';
+import { expected } from './validate.js';
 
 const ignore = () => {};
 
 /**
- * One registered listener. A shutdown may hold thousands, so what most of them never need is made only on
- * demand: the promise behind `wait()` when somebody calls it, the AbortController behind `ctx.signal` when
- * the listener reads it.
+ * A failure for a `wait()` that nobody has called yet. `make` builds the error only when somebody does: stack
+ * traces are costly, and removal and forced ends touch every listener. One Failure may serve many entries.
  */
-/** What only a listener whose `ctx.signal` was read, or that was aborted, needs. */
-interface AbortState {
-	controller: AbortController | undefined;
-	reason: unknown;
-	makeReason: (() => unknown) | undefined;
+export class Failure {
+	readonly #error: unknown;
+	readonly #make: ((entry: ListenerEntry) => unknown) | undefined;
+
+	constructor(error: unknown, make?: (entry: ListenerEntry) => unknown) {
+		this.#error = error;
+		this.#make = make;
+	}
+
+	errorFor(entry: ListenerEntry): unknown {
+		return this.#make === undefined ? this.#error : this.#make(entry);
+	}
 }
 
-/** What only a listener whose `wait()` was called needs. */
-interface WaitState {
+const REMOVED = new Failure(undefined, (entry) => new ListenerRemovedError(entry.name));
+/** Forced while running: `wait()` rejects with the reason its `ctx.signal` aborted with. */
+const FORCED_WHILE_RUNNING = new Failure(undefined, (entry) => entry.run!.abortReason);
+
+/** What `wait()` returns, once somebody has called it. */
+class Waiter {
 	readonly promise: Promise<void>;
-	resolve: (() => void) | undefined;
-	reject: ((error: unknown) => void) | undefined;
+	/** Until it is settled; only the first settlement counts. */
+	resolve: (() => void) | undefined = undefined;
+	reject: ((error: unknown) => void) | undefined = undefined;
+
+	constructor(settled: Failure | null | undefined, entry: ListenerEntry) {
+		this.promise =
+			settled === undefined
+				? new Promise<void>((resolve, reject) => {
+						this.resolve = resolve;
+						this.reject = reject;
+					})
+				: settled === null
+					? Promise.resolve()
+					: Promise.reject(settled.errorFor(entry));
+		// Nobody has to await it: a failure never becomes an unhandled rejection.
+		this.promise.catch(ignore);
+	}
 }
 
-export class ListenerEntry {
-	readonly name: string;
-	readonly phase: Phase;
-	readonly fn: Listener;
-	readonly timeout: number | undefined;
-	status: 'registered' | 'running' | ListenerOutcome | 'removed' = 'registered';
-	startedAt = 0;
+/** What only a listener whose `ctx.signal` was read, or that was aborted, needs. */
+class AbortState {
+	controller: AbortController | undefined = undefined;
+	aborted = false;
+	reason: unknown = undefined;
+	makeReason: (() => unknown) | undefined = undefined;
+}
+
+/**
+ * A called listener: when it started and how it ended, and its timeout timer. A shutdown may call thousands, and
+ * each record lives until the report: the AbortController behind `ctx.signal`, and what it aborts with, are made
+ * only for a listener that reads its signal or is aborted.
+ */
+export class ListenerRun {
+	readonly startedAt: number;
 	durationMs = 0;
 	error: unknown = undefined;
 	timer: ReturnType<typeof setTimeout> | undefined = undefined;
-	// Registration is the hot path (a service may hold thousands of listeners and churn them): what most never
-	// need lives in two objects made on demand, so an entry is a dozen fields.
-	#aborted = false;
 	#abort: AbortState | undefined = undefined;
-	#wait: WaitState | undefined = undefined;
-	/** undefined: not yet; null: fulfilled; otherwise the error, or how to make it when somebody asks. */
-	#settled: { error: unknown } | { makeError: () => unknown } | null | undefined = undefined;
 
-	constructor(name: string, phase: Phase, fn: Listener, timeout: number | undefined) {
-		this.name = name;
-		this.phase = phase;
-		this.fn = fn;
-		this.timeout = timeout;
+	constructor(startedAt: number) {
+		this.startedAt = startedAt;
 	}
 
 	/** `ctx.signal`: aborted already if the listener timed out or was forced before it first looked. */
 	get signal(): AbortSignal {
-		const state = (this.#abort ??= { controller: undefined, reason: undefined, makeReason: undefined });
+		const state = (this.#abort ??= new AbortState());
 		if (state.controller === undefined) {
 			state.controller = new AbortController();
-			if (this.#aborted) state.controller.abort(this.#reason());
+			if (state.aborted) state.controller.abort(this.abortReason);
 		}
 		return state.controller.signal;
 	}
 
 	abort(reason: unknown): void {
-		if (this.#aborted) return;
-		this.#aborted = true;
-		const state = (this.#abort ??= { controller: undefined, reason: undefined, makeReason: undefined });
+		const state = (this.#abort ??= new AbortState());
+		if (state.aborted) return;
+		state.aborted = true;
 		state.reason = reason;
 		state.controller?.abort(reason);
 	}
 
 	/** Like abort(), but the reason is made only if the listener has looked at its signal or looks later. */
 	abortLazily(makeReason: () => unknown): void {
-		if (this.#aborted) return;
-		this.#aborted = true;
-		const state = (this.#abort ??= { controller: undefined, reason: undefined, makeReason: undefined });
+		const state = (this.#abort ??= new AbortState());
+		if (state.aborted) return;
+		state.aborted = true;
 		state.makeReason = makeReason;
-		if (state.controller) state.controller.abort(this.#reason());
+		if (state.controller) state.controller.abort(this.abortReason);
 	}
 
-	#reason(): unknown {
-		const state = this.#abort!;
-		if (state.makeReason) {
-			state.reason = state.makeReason();
+	/** What the signal aborted (or will abort) with; made once, when first asked for. */
+	get abortReason(): unknown {
+		const state = this.#abort;
+		if (state === undefined) return undefined;
+		const make = state.makeReason;
+		if (make !== undefined) {
 			state.makeReason = undefined;
+			state.reason = make();
 		}
 		return state.reason;
 	}
+}
 
-	/** What `wait()` returns. Nobody has to call it: a failure never becomes an unhandled rejection. */
-	promise(): Promise<void> {
-		if (this.#wait === undefined) {
-			const settled = this.#settled;
-			let resolve: (() => void) | undefined;
-			let reject: ((error: unknown) => void) | undefined;
-			const promise =
-				settled === null
-					? Promise.resolve()
-					: settled !== undefined
-						? Promise.reject('makeError' in settled ? settled.makeError() : settled.error)
-						: new Promise<void>((res, rej) => {
-								resolve = res;
-								reject = rej;
-							});
-			promise.catch(ignore);
-			this.#wait = { promise, resolve, reject };
-		}
-		return this.#wait.promise;
+/**
+ * One registered listener. Registration is the hot path (a service may hold thousands of listeners and churn
+ * them), so an entry holds only what every listener needs; the rest is made on demand: the run record when the
+ * listener is called, the promise behind `wait()` when somebody calls it, the name of an anonymous listener when
+ * somebody asks for it.
+ */
+export class ListenerEntry {
+	readonly phase: Phase;
+	readonly fn: Listener;
+	readonly timeout: number | undefined;
+	status: 'registered' | 'running' | ListenerOutcome | 'removed' = 'registered';
+	/** Made when the listener is called. */
+	run: ListenerRun | undefined = undefined;
+	/** `wait.remove`, made when first asked for (most listeners are never removed). */
+	remover: (() => boolean) | undefined = undefined;
+	/** The name, or for an anonymous listener its number in its phase (`wrap-up#3` is made when first needed). */
+	#name: string | number;
+	/**
+	 * undefined: nobody waits and it has not settled; a Waiter: somebody called wait(); null or a Failure: it was
+	 * fulfilled or failed before anybody waited.
+	 */
+	#wait: Waiter | Failure | null | undefined = undefined;
+
+	constructor(phase: Phase, fn: Listener, timeout: number | undefined, name: string | number) {
+		this.phase = phase;
+		this.fn = fn;
+		this.timeout = timeout;
+		this.#name = name;
 	}
 
-	/** Settles `wait()`; only the first call counts. */
+	get name(): string {
+		const name = this.#name;
+		if (typeof name === 'string') return name;
+		return (this.#name = `${this.phase}#${name}`);
+	}
+
+	/** Called now: the run record. */
+	start(now: number): ListenerRun {
+		return (this.run = new ListenerRun(now));
+	}
+
+	/** What `wait()` returns. */
+	promise(): Promise<void> {
+		const wait = this.#wait;
+		if (wait instanceof Waiter) return wait.promise;
+		const waiter = new Waiter(wait, this);
+		this.#wait = waiter;
+		return waiter.promise;
+	}
+
+	/** Settles `wait()`; only the first settlement counts. */
 	fulfil(): void {
-		if (this.#settled !== undefined) return;
-		this.#settled = null;
-		this.#wait?.resolve?.();
+		const wait = this.#wait;
+		if (wait === undefined) {
+			this.#wait = null;
+		} else if (wait instanceof Waiter && wait.resolve !== undefined) {
+			const resolve = wait.resolve;
+			wait.resolve = wait.reject = undefined;
+			resolve();
+		}
 	}
 
 	fail(error: unknown): void {
-		if (this.#settled !== undefined) return;
-		this.#settled = { error };
-		this.#wait?.reject?.(error);
+		const wait = this.#wait;
+		if (wait === undefined) this.#wait = new Failure(error);
+		else if (wait instanceof Waiter) this.#reject(wait, error);
 	}
 
-	/** Like fail(), but the error (and its stack trace) is made only if somebody waits: removal is common. */
-	failLazily(makeError: () => unknown): void {
-		if (this.#settled !== undefined) return;
-		this.#settled = { makeError };
-		this.#wait?.reject?.(makeError());
+	/** Like fail(), but the error (and its stack trace) is made only if somebody waits. */
+	failLazily(failure: Failure): void {
+		const wait = this.#wait;
+		if (wait === undefined) this.#wait = failure;
+		else if (wait instanceof Waiter && wait.reject !== undefined) this.#reject(wait, failure.errorFor(this));
 	}
+
+	/** Removed before it was called: `wait()` rejects with ListenerRemovedError. Removal is common: no allocation. */
+	removed(): void {
+		this.failLazily(REMOVED);
+	}
+
+	/** Forced while running: its signal aborts and its `wait()` rejects, with one error, made only if somebody looks. */
+	forceQuit(makeError: () => unknown): void {
+		const run = this.run!;
+		clearTimeout(run.timer);
+		run.abortLazily(makeError);
+		this.failLazily(FORCED_WHILE_RUNNING);
+	}
+
+	#reject(wait: Waiter, error: unknown): void {
+		const reject = wait.reject;
+		if (reject === undefined) return;
+		wait.resolve = wait.reject = undefined;
+		reject(error);
+	}
+}
+
+/** Passed to a wait function, it hands back its entry; any other argument gets the promise. Never leaves this module. */
+const kEntry = Symbol('graceful-proc.entry');
+
+/**
+ * Makes one proc's wait functions. Each is its target bound to an entry: a bound function holds the entry and
+ * nothing else (no closure context, no own properties), and takes its prototype from its target, so `remove`
+ * and `listenerName` live once, as getters on a prototype that inherits from Function.prototype. `wait.remove`
+ * hands out the listener's own remove function, made the first time it is asked for, so that it also works
+ * taken off the wait function (`setTimeout(wait.remove)`, `const { remove } = wait`), as a closure would.
+ */
+export function waitFunctions(removeEntry: (entry: ListenerEntry) => boolean): (entry: ListenerEntry) => WaitFunction {
+	const entryOf = (wait: unknown, member: string): ListenerEntry => {
+		if (typeof wait === 'function' && Object.getPrototypeOf(wait) === prototype) {
+			const entry: unknown = wait(kEntry);
+			if (entry instanceof ListenerEntry) return entry;
+		}
+		throw new TypeError(expected('this', `a wait function (\`${member}\` is read from one)`, wait));
+	};
+	function remove(this: ListenerEntry): boolean {
+		return removeEntry(this);
+	}
+	// On the prototype they are not enumerable, like a class's members.
+	const members = {
+		get remove(): () => boolean {
+			const entry = entryOf(this, 'remove');
+			return (entry.remover ??= remove.bind(entry));
+		},
+		get listenerName(): string {
+			return entryOf(this, 'listenerName').name;
+		},
+	};
+	const prototype: object = Object.create(Function.prototype);
+	for (const [key, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(members))) {
+		Object.defineProperty(prototype, key, { ...descriptor, enumerable: false });
+	}
+	// `key` has a default so that `wait.length` stays 0, as for `(): Promise<void>`.
+	function wait(this: ListenerEntry, key: unknown = undefined): unknown {
+		return key === kEntry ? this : this.promise();
+	}
+	Object.setPrototypeOf(wait, prototype);
+	return (entry) => wait.bind(entry) as WaitFunction;
 }
 
 /**
@@ -131,15 +258,15 @@ export class ListenerEntry {
 export class ListenerContextImpl implements ListenerContext {
 	readonly reason: unknown;
 	readonly deadline: number;
-	readonly #entry: ListenerEntry;
+	readonly #run: ListenerRun;
 
-	constructor(reason: unknown, deadline: number, entry: ListenerEntry) {
+	constructor(reason: unknown, deadline: number, run: ListenerRun) {
 		this.reason = reason;
 		this.deadline = deadline;
-		this.#entry = entry;
+		this.#run = run;
 	}
 
 	get signal(): AbortSignal {
-		return this.#entry.signal;
+		return this.#run.signal;
 	}
 }

@@ -1,8 +1,8 @@
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
-import { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
+import { ForceQuitError, ListenerTimeoutError } from './errors.js';
 import { flushStdio } from './flush-stdio.js';
-import { ListenerContextImpl, ListenerEntry } from './listener-entry.js';
+import { Failure, ListenerContextImpl, ListenerEntry, waitFunctions } from './listener-entry.js';
 import { assertSignalName, SignalRouter, type SignalRouterOptions } from './signals.js';
 import { formatSummary, type Omitted } from './summary.js';
 import { terminationLogPath, writeTerminationLog } from './termination-log.js';
@@ -25,6 +25,7 @@ import type {
 } from './types.js';
 import { assertBoolean, assertDuration, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
 import { Watchdog } from './watchdog.js';
+import { writesPending } from './pending-writes.js';
 
 const log = createDebug('proc');
 
@@ -345,30 +346,29 @@ export class ProcImpl implements Proc {
 		return this.#start(reason, 0, exitCode !== 0);
 	}
 
+	/** Makes this proc's wait functions: one small bound function per listener (see waitFunctions). */
+	readonly #waitFor = waitFunctions((entry) => this.#remove(entry));
+
 	#add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): WaitFunction {
-		this.#counters[phase] += 1;
-		const name = options?.name ?? (fn.name || `${phase}#${this.#counters[phase]}`);
-		const entry = new ListenerEntry(name, phase, fn, options?.timeout);
+		// An anonymous listener is numbered now; its name (`wrap-up#3`) is made when first needed.
+		const number = (this.#counters[phase] += 1);
+		const entry = new ListenerEntry(phase, fn, options?.timeout, options?.name ?? (fn.name || number));
 		this.#entries.add(entry);
 		this.#registered += 1;
 		const state = this.#state;
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
 		if (state !== 'done' && state !== 'forced') {
 			this.#router.install();
-			if (this.#watchdog?.armed !== true) this.#armWatchdog();
+			if (this.#watchdog?.armed !== true) this.#armWatchdogSoon();
 		}
-		log('added %s listener %s', phase, name);
+		if (log.enabled) log('added %s listener %s', phase, entry.name);
 
 		if (state !== 'running' && (phase === 'wrap-up' || state !== 'wrapping-up')) {
 			// Added during shutdown: called at once and awaited (go-zero's late listeners never ran).
 			this.#call(entry);
 		}
 
-		// Plain assignments, in one order: every wait function shares one hidden class (defineProperty would not).
-		const wait = (() => entry.promise()) as WaitFunction & { listenerName: string };
-		wait.listenerName = name;
-		wait.remove = () => this.#remove(entry);
-		return wait;
+		return this.#waitFor(entry);
 	}
 
 	#remove(entry: ListenerEntry): boolean {
@@ -376,8 +376,8 @@ export class ProcImpl implements Proc {
 		entry.status = 'removed';
 		this.#entries.delete(entry);
 		this.#registered -= 1;
-		entry.failLazily(() => new ListenerRemovedError(entry.name));
-		log('removed %s listener %s', entry.phase, entry.name);
+		entry.removed();
+		if (log.enabled) log('removed %s listener %s', entry.phase, entry.name);
 		if (this.#registered === 0 && this.#state === 'running') {
 			// The watchdog first, while our handlers still catch what arrives (see Watchdog.release).
 			this.#disarmWatchdog();
@@ -435,6 +435,23 @@ export class ProcImpl implements Proc {
 	}
 
 	/**
+	 * Registering starts the watchdog, but not inside the call: making a worker thread takes the main thread about
+	 * 3 ms (loading node:worker_threads, then the thread's setup), which the first `addShutdownListener()` would
+	 * otherwise pay. It is made in the next idle moment instead, long before any shutdown in practice; a sequence
+	 * that starts sooner makes it at once. One that was released is armed again at once: that is cheap.
+	 */
+	#armWatchdogSoon(): void {
+		if (this.#watchdog !== undefined) return this.#armWatchdog();
+		if (this.#armSoon !== undefined || !this.#exit || this.#process !== globalThis.process) return;
+		this.#armSoon = setImmediate(() => {
+			this.#armSoon = undefined;
+			if (this.#state === 'running') this.#armWatchdog();
+		});
+		this.#armSoon.unref?.();
+	}
+	#armSoon: ReturnType<typeof setImmediate> | undefined;
+
+	/**
 	 * The watchdog is started with the signal handlers, so that it is booted and idle when shutdown starts and
 	 * the shutdown pays nothing for it; only on the real process, which it may end, and never with `exit: false`.
 	 */
@@ -452,7 +469,7 @@ export class ProcImpl implements Proc {
 					onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
 					onError: (error) => this.#watchdogFailed(error),
 				}) ?? null;
-			if (this.#watchdog) warmUpOnce();
+			if (this.#watchdog) warmUpOnce(this.#watchdog);
 		} catch (error) {
 			this.#watchdog = null;
 			this.#watchdogFailed(error);
@@ -562,11 +579,11 @@ export class ProcImpl implements Proc {
 		const sequence = this.#sequence!;
 		this.#registered -= 1;
 		entry.status = 'running';
-		entry.startedAt = Date.now();
+		const run = entry.start(Date.now());
 		sequence.running[entry.phase] += 1;
 		let result: Promise<unknown>;
 		try {
-			result = Promise.resolve(entry.fn(new ListenerContextImpl(sequence.reason, sequence.deadline, entry)));
+			result = Promise.resolve(entry.fn(new ListenerContextImpl(sequence.reason, sequence.deadline, run)));
 		} catch (error) {
 			result = Promise.reject(error);
 		}
@@ -577,9 +594,9 @@ export class ProcImpl implements Proc {
 		if (entry.timeout !== undefined) {
 			const ms = entry.timeout;
 			// A timer of its own rather than p-timeout: p-timeout is not loaded unless health checks need it.
-			entry.timer = setTimeout(() => {
+			run.timer = setTimeout(() => {
 				const error = new ListenerTimeoutError(entry.name, ms);
-				entry.abort(error);
+				run.abort(error);
 				this.#settle(entry, 'timeout', error);
 			}, ms);
 		}
@@ -588,20 +605,21 @@ export class ProcImpl implements Proc {
 	#settle(entry: ListenerEntry, outcome: ListenerOutcome, error?: unknown): void {
 		// After a forced exit the report is final; a late settlement changes nothing.
 		if (entry.status !== 'running') return;
-		clearTimeout(entry.timer);
+		const run = entry.run!;
+		clearTimeout(run.timer);
 		entry.status = outcome;
-		entry.durationMs = Date.now() - entry.startedAt;
+		run.durationMs = Date.now() - run.startedAt;
 		const sequence = this.#sequence!;
 		sequence.running[entry.phase] -= 1;
 		if (outcome === 'ok') {
 			entry.fulfil();
-			log('%s listener %s finished in %d ms', entry.phase, entry.name, entry.durationMs);
+			if (log.enabled) log('%s listener %s finished in %d ms', entry.phase, entry.name, run.durationMs);
 		} else {
 			sequence.failures += 1;
 			if (outcome === 'timeout') sequence.timeouts += 1;
-			entry.error = error;
+			run.error = error;
 			entry.fail(error);
-			log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, entry.durationMs, describeError(error));
+			if (log.enabled) log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, run.durationMs, describeError(error));
 		}
 		this.#advance();
 	}
@@ -663,10 +681,12 @@ export class ProcImpl implements Proc {
 				// Never called: only a forced end leaves one behind.
 				if (forced) listeners.push({ name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 });
 			} else if (status === 'running') {
-				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.startedAt });
+				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.run!.startedAt });
 			} else if (status !== 'removed') {
-				const listener: ShutdownReport['listeners'][number] = { name: entry.name, phase: entry.phase, outcome: status, durationMs: entry.durationMs };
-				if (entry.error !== undefined) listener.error = entry.error;
+				// Settled, so called: it has its run record.
+				const run = entry.run!;
+				const listener: ShutdownReport['listeners'][number] = { name: entry.name, phase: entry.phase, outcome: status, durationMs: run.durationMs };
+				if (run.error !== undefined) listener.error = run.error;
 				listeners.push(listener);
 			}
 		}
@@ -701,16 +721,10 @@ export class ProcImpl implements Proc {
 		const report = this.#report('forced', this.#exitCode(true), forcedBy);
 		const ms = Date.now() - sequence.startedAt;
 		// Errors are made only for the signals and waits somebody looks at: 100,000 stack traces would cost seconds.
+		const skipped = new Failure(undefined, (entry) => new ForceQuitError(entry.name, ms, false));
 		for (const entry of this.#entries) {
-			if (entry.status === 'running') {
-				clearTimeout(entry.timer);
-				let error: ForceQuitError | undefined;
-				const make = () => (error ??= new ForceQuitError(entry.name, ms));
-				entry.abortLazily(make);
-				entry.failLazily(make);
-			} else if (entry.status === 'registered') {
-				entry.failLazily(() => new ForceQuitError(entry.name, ms, false));
-			}
+			if (entry.status === 'running') entry.forceQuit(() => new ForceQuitError(entry.name, ms));
+			else if (entry.status === 'registered') entry.failLazily(skipped);
 		}
 		this.#end(report);
 	}
@@ -759,10 +773,11 @@ export class ProcImpl implements Proc {
 				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 });
 				shown.skipped += 1;
 			} else if (status === 'running') {
-				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.startedAt });
+				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.run!.startedAt });
 				shown.pending += 1;
 			} else if (status === 'error' || status === 'timeout') {
-				listeners.push({ name: entry.name, phase: entry.phase, outcome: status, durationMs: entry.durationMs, error: entry.error });
+				const run = entry.run!;
+				listeners.push({ name: entry.name, phase: entry.phase, outcome: status, durationMs: run.durationMs, error: run.error });
 				shown[status] += 1;
 			}
 		}
@@ -843,7 +858,7 @@ export class ProcImpl implements Proc {
 			this.#process.exit(code);
 		};
 		const until = Math.max(sequence.deadline, Date.now() + FLUSH_GRACE_MS);
-		const flushed = flushStdio([this.#process.stdout, this.#process.stderr], until);
+		const flushed = flushStdio(this.#process, until);
 		if (flushed === undefined) return exit();
 		log('waiting for stdout and stderr before exiting');
 		sequence.exitNow = exit;
@@ -857,21 +872,36 @@ const WARMED_UP = Symbol.for('graceful-proc.warmedUp');
  * V8 compiles a function the first time it is called, so the first shutdown of a process used to compile the
  * whole sequence on its critical path: about 0.7 ms of a five-listener shutdown (measured: bench/RESULTS.md).
  * A process that has a watchdog is a service that will be stopped; in an idle moment after the first listener
- * is registered, a throwaway sequence on an inert process-like object runs that code once. It touches nothing
- * real: no handler, no exit, no output; its only timer is cleared when it ends, a few microtasks later.
+ * is registered, a throwaway sequence on an inert process-like object runs that code once, started the way a
+ * signal starts it and ended the way a real one exits. It touches nothing real: no handler, no exit, no output;
+ * its timers are cleared when it ends, a few microtasks or one 0 ms timer later. Of the real watchdog it reads what a signal
+ * reads (which arrived), which changes nothing either.
  */
-function warmUpOnce(): void {
+function warmUpOnce(watchdog: Watchdog): void {
 	const registry = globalThis as Record<symbol, unknown>;
 	// Under DEBUG the throwaway sequence would show in the logs as a shutdown; a debugging session can spare 0.5 ms.
 	if (registry[WARMED_UP] || globalThis.process?.env?.DEBUG) return;
 	registry[WARMED_UP] = true;
 	const immediate = setImmediate(() => {
 		try {
-			const inert: ProcessLike = { on() {}, removeListener() {}, kill: () => true, exit() {}, pid: 0 } as unknown as ProcessLike;
-			const proc = new ProcImpl({ process: inert, exit: false, logger: false, pm2: false, signals: [] });
+			writesPending(globalThis.process);
+			watchdog.arrivals();
+			// The sequence is started the way a signal starts it, so that the signal's path is compiled as well.
+			let onSignal: (() => void) | undefined;
+			const on = (event: string, handler: () => void) => {
+				if (event === 'SIGTERM') onSignal = handler;
+			};
+			const inert = { on, removeListener() {}, kill: () => true, exit() {}, pid: 0 } as unknown as ProcessLike;
+			// `exit: true`, so that the way out (waiting for output, then exit) is compiled too; the inert exit() does nothing.
+			const proc = new ProcImpl({ process: inert, exit: true, logger: false, pm2: false, signals: ['SIGTERM'] });
 			proc.addWrapUpListener(() => {}, { name: 'warm-up' });
 			proc.addShutdownListener(async () => {}, { name: 'warm-up' });
-			proc.shutdown('warm-up').catch(() => {});
+			onSignal?.();
+			// And a sequence forced at its deadline (a timer of 0 ms): the report of a forced end, and its summary.
+			const forced = new ProcImpl({ process: inert, exit: true, logger: false, pm2: false, signals: [] });
+			forced.setTimeToForceQuit(0);
+			forced.addWrapUpListener(() => new Promise(() => {}), { name: 'warm-up' });
+			forced.shutdown('warm-up').catch(() => {});
 		} catch {}
 	});
 	immediate.unref?.();

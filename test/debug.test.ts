@@ -9,7 +9,16 @@ describe('logging through debug under graceful-proc:*', () => {
 		const child = startNode(script, [], { env: { DEBUG: 'graceful-proc:*' } });
 		expect(await child.closed).toEqual([0, null]);
 		expect(child.stderr()).toMatch(/graceful-proc:proc shutdown started/);
+		expect(child.stderr()).toMatch(/graceful-proc:proc added wrap-up listener http/);
+		expect(child.stderr()).toMatch(/graceful-proc:proc removed shutdown listener gone/);
 		expect(child.stderr()).toMatch(/graceful-proc:proc wrap-up listener http finished/);
+		expect(child.stdout).toContain('debug loaded: true');
+	});
+
+	it('prints nothing when DEBUG names only other namespaces', async () => {
+		const child = startNode(script, [], { env: { DEBUG: 'other:*' } });
+		expect(await child.closed).toEqual([0, null]);
+		expect(child.stderr()).toBe('');
 		expect(child.stdout).toContain('debug loaded: true');
 	});
 

@@ -48,6 +48,35 @@ async function floodThroughSlowPipes(pauseMs: number, env: NodeJS.ProcessEnv = {
 }
 
 describe('nothing written on the way out is lost', () => {
+	it('a service that never wrote to stdout or stderr exits without their streams being made just to look at them', async () => {
+		const child = startNode(fixture('stdio-untouched.mjs'));
+		await child.waitFor(/^ready$/);
+		child.process.kill('SIGTERM');
+		expect(await child.closed).toEqual([0, null]);
+		expect(child.stderr()).toBe('read [] exit 0\n');
+	});
+
+	it('but looks at them, and waits, when a write is still queued (a pipe whose reader does not read)', async () => {
+		const child = spawn(process.execPath, [fixture('stdio-untouched.mjs'), 'queued'], { stdio: ['ignore', 'pipe', 'pipe'] });
+		child.stdout.pause();
+		let stderr = '';
+		child.stderr.setEncoding('utf8');
+		const closed = once(child, 'close');
+		while (!stderr.includes('\n')) stderr += (await once(child.stderr, 'data'))[0];
+		child.stderr.on('data', (chunk: string) => (stderr += chunk));
+		// The megabyte was handed to the stream and most of it is still queued: the pipe holds 64 KiB.
+		expect(Number(/^ready queued (\d+)\n/.exec(stderr)?.[1])).toBeGreaterThan(512 * 1024);
+		child.kill('SIGTERM');
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		let stdout = '';
+		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+		child.stdout.resume();
+		expect((await closed).slice(0, 2)).toEqual([0, null]);
+		// Every byte of it arrived: the way out looked at the stream and waited for it.
+		expect(stdout).toBe(`${'x'.repeat(1 << 20)}\n`);
+		expect(stderr).toMatch(/\nread \["stdout"(,"stderr")?\] exit 0\n$/);
+	});
+
 	it('delivers 10,000 lines of 200 bytes on stdout and on stderr through pipes whose reader pauses 300 ms, then exits 0', async () => {
 		const { code, signal, out, err, stdout } = await floodThroughSlowPipes(300);
 		expect([code, signal]).toEqual([0, null]);

@@ -205,6 +205,122 @@ describe('wait() settles when that one listener has run', () => {
 	});
 });
 
+describe('a wait function knows its listener without own properties', () => {
+	it('remove() and listenerName come from one shared prototype, and each acts on its own listener', async () => {
+		const { proc } = setup({ exit: false });
+		const ran: string[] = [];
+		const a = proc.addWrapUpListener(() => void ran.push('a'), { name: 'a' });
+		const b = proc.addWrapUpListener(() => void ran.push('b'), { name: 'b' });
+		const c = proc.addShutdownListener(() => void ran.push('c'), { name: 'c' });
+		expect(Object.keys(a)).toEqual([]);
+		expect(Object.hasOwn(a, 'remove') || Object.hasOwn(a, 'listenerName')).toBe(false);
+		expect(typeof a.remove).toBe('function');
+		expect(a).toBeInstanceOf(Function);
+		expect([a.length, a.remove.name]).toEqual([0, 'bound remove']);
+		expect([a.listenerName, b.listenerName, c.listenerName]).toEqual(['a', 'b', 'c']);
+		expect(b.remove()).toBe(true);
+		expect(b.remove()).toBe(false);
+		const report = await proc.shutdown();
+		expect(ran).toEqual(['a', 'c']);
+		expect(report.listeners.map((l) => l.name)).toEqual(['a', 'c']);
+		await expect(b()).rejects.toBeInstanceOf(ListenerRemovedError);
+		await expect(a()).resolves.toBeUndefined();
+	});
+
+	it('remove() of one proc removes from that proc only', async () => {
+		const one = setup({ exit: false });
+		const two = setup({ exit: false });
+		const fn = vi.fn();
+		const first = one.proc.addWrapUpListener(fn, { name: 'first' });
+		const second = two.proc.addWrapUpListener(fn, { name: 'second' });
+		expect(first.remove()).toBe(true);
+		expect((await two.proc.shutdown()).listeners.map((l) => l.name)).toEqual(['second']);
+		expect(fn).toHaveBeenCalledTimes(1);
+		expect(second.remove()).toBe(false);
+	});
+
+	it('remove taken off its wait function still removes its own listener, as a callback too', async () => {
+		const { proc } = setup({ exit: false });
+		const ran: string[] = [];
+		const kept = proc.addWrapUpListener(() => void ran.push('kept'), { name: 'kept' });
+		const viaTimer = proc.addWrapUpListener(() => void ran.push('timer'), { name: 'timer' });
+		const viaDestructuring = proc.addWrapUpListener(() => void ran.push('destructured'), { name: 'destructured' });
+		const other = setup({ exit: false }).proc.addWrapUpListener(() => {}, { name: 'other' });
+		// One remove function per listener, the same each time it is read, made only when first read.
+		expect(viaTimer.remove).toBe(viaTimer.remove);
+		expect(viaTimer.remove).not.toBe(viaDestructuring.remove);
+		const { remove } = viaDestructuring;
+		expect(remove()).toBe(true);
+		expect(remove.call(other)).toBe(false);
+		expect(other.remove()).toBe(true);
+		await new Promise<void>((resolve) => {
+			setTimeout(viaTimer.remove, 0);
+			setTimeout(resolve, 5);
+		});
+		expect(viaTimer.remove()).toBe(false);
+		const report = await proc.shutdown();
+		expect(ran).toEqual(['kept']);
+		expect(report.listeners.map((l) => l.name)).toEqual(['kept']);
+		await expect(viaTimer()).rejects.toBeInstanceOf(ListenerRemovedError);
+		expect(kept.remove()).toBe(false);
+	});
+
+	it('the getters of the shared prototype refuse anything but a wait function, without calling it', () => {
+		const { proc } = setup({ exit: false });
+		const wait = proc.addWrapUpListener(() => {}, { name: 'kept' });
+		const prototype = Object.getPrototypeOf(wait);
+		const remove = Object.getOwnPropertyDescriptor(prototype, 'remove')!.get!;
+		const listenerName = Object.getOwnPropertyDescriptor(prototype, 'listenerName')!.get!;
+		expect(() => remove.call(undefined)).toThrow(new TypeError('Expected `this` to be a wait function (`remove` is read from one), got `undefined` (undefined)'));
+		expect(() => listenerName.call({})).toThrow(/`listenerName` is read from one\), got `\[Object\]` \(object\)/);
+		// Another function is never called to find out whether it is one: it is refused as it is.
+		let strangerCalls = 0;
+		const stranger = function stranger() {
+			strangerCalls += 1;
+		};
+		expect(() => remove.call(stranger)).toThrow(/got `\[Function stranger\]` \(function\)/);
+		expect(strangerCalls).toBe(0);
+		// Nor does one proc's prototype take another proc's wait function.
+		const other = setup({ exit: false }).proc.addWrapUpListener(() => {}, { name: 'other' });
+		expect(() => remove.call(other)).toThrow(TypeError);
+		expect(() => listenerName.call(other)).toThrow(TypeError);
+		// Nothing was removed.
+		expect(other.remove()).toBe(true);
+		expect(wait.remove()).toBe(true);
+	});
+
+	it('wait() returns the same promise whatever it is called with', async () => {
+		const { proc } = setup({ exit: false });
+		const wait = proc.addWrapUpListener(() => {});
+		const promise = wait();
+		expect(promise).toBeInstanceOf(Promise);
+		const call = wait as unknown as (...args: unknown[]) => unknown;
+		for (const argument of [undefined, null, 0, 'x', {}, Symbol('entry'), Symbol.for('graceful-proc.entry'), wait]) {
+			expect(call(argument)).toBe(promise);
+		}
+		expect(call(1, 2, 3)).toBe(promise);
+		expect(call.call({ other: true })).toBe(promise);
+		await proc.shutdown();
+		await expect(promise).resolves.toBeUndefined();
+	});
+
+	it('numbers anonymous listeners per phase at registration, whenever the name is first asked for', async () => {
+		const { proc } = setup({ exit: false });
+		const first = proc.addWrapUpListener(() => {});
+		const dropped = proc.addWrapUpListener(() => {});
+		const shutdownFirst = proc.addShutdownListener(() => {});
+		expect(dropped.remove()).toBe(true);
+		const third = proc.addWrapUpListener(() => {});
+		const named = proc.addWrapUpListener(() => {}, { name: 'named' });
+		const fourth = proc.addWrapUpListener(() => {});
+		expect([fourth.listenerName, third.listenerName, first.listenerName, dropped.listenerName]).toEqual(['wrap-up#5', 'wrap-up#3', 'wrap-up#1', 'wrap-up#2']);
+		expect([shutdownFirst.listenerName, named.listenerName]).toEqual(['shutdown#1', 'named']);
+		const report = await proc.shutdown();
+		expect(report.listeners.map((l) => l.name)).toEqual(['wrap-up#1', 'shutdown#1', 'wrap-up#3', 'named', 'wrap-up#5']);
+		await expect(dropped()).rejects.toThrow('Listener `wrap-up#2` was removed before it was called');
+	});
+});
+
 describe('names and timeouts of listeners', () => {
 	it('names a listener after options.name, else fn.name, else its phase and number', async () => {
 		const { proc } = setup({ exit: false });

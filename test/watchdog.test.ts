@@ -286,6 +286,19 @@ describe('where no watchdog runs', () => {
 });
 
 describe('an idle watchdog', () => {
+	it.skipIf(process.platform !== 'linux')(
+		'is not made inside the first registration, and a shutdown started before the next idle moment still has its deadline for a blocked loop',
+		async () => {
+			const child = start(script, ['block-at-once'], { env: { TIME_TO_FORCE_QUIT: '500' } });
+			const startedAt = Date.now();
+			const [code, signal] = await child.closed;
+			expect(child.stdout).toContain('threads after registering +0');
+			expect([code, signal]).toEqual([1, null]);
+			expect(child.closedAt() - startedAt).toBeLessThan(500 + WITHIN + 2000);
+			expect(reportOf(child)).toMatchObject({ reason: 'at once', outcome: 'forced', forcedBy: 'blocked', listeners: [{ name: 'spin', outcome: 'pending' }] });
+		},
+	);
+
 	for (const when of ['booting', 'booted']) {
 		it(`lets go of the signals with the last listener (${when}): SIGTERM right after that has Node’s default effect`, async () => {
 			const child = start(fixture('watchdog-release.mjs'), [when]);
