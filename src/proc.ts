@@ -208,7 +208,7 @@ export class ProcImpl implements Proc {
 		this.#router.uninstall();
 		this.#router = router;
 		if (wasInstalled) router.install();
-		if (wasInstalled) this.#armWatchdog();
+		if (wasInstalled) this.#armWatchdogSoon();
 	}
 
 	#routerOptions: Partial<SignalRouterOptions> = {};

@@ -287,7 +287,7 @@ describe('where no watchdog runs', () => {
 
 describe('an idle watchdog', () => {
 	it.skipIf(process.platform !== 'linux')(
-		'is not made inside the first registration, and a shutdown started before the next idle moment still has its deadline for a blocked loop',
+		'is made neither inside the first registration nor inside a configure() after it, and a shutdown started before the next idle moment still has its deadline for a blocked loop',
 		async () => {
 			const child = start(script, ['block-at-once'], { env: { TIME_TO_FORCE_QUIT: '500' } });
 			const startedAt = Date.now();
