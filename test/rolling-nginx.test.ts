@@ -33,7 +33,6 @@ interface VariantResult {
 	replicaPids: number[];
 }
 
-
 const installed = toolInstalled('nginx', 'NGINX');
 
 // Without nginx the suite is skipped on a developer machine and fails in CI, where it must run.
@@ -43,21 +42,17 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind n
 
 	beforeAll(async () => {
 		if (!installed) throw new Error(INSTALL);
-		// Two restarts under a few seconds of load, nginx with the settings docs/rolling.md recommends, but a
+		// Three restarts under a few seconds of load, nginx with the settings docs/rolling.md recommends, but a
 		// fail_timeout of 1 s (nginx's shortest) so that the roll is quick. `--grace` plays
 		// terminationGracePeriodSeconds: a bare close() may keep nginx's pooled connections open until the kill.
-		const { code, results, stderr } = await runRoll<VariantResult>(roll, [
-			'--variant', 'both',
+		({ graceful, baseline } = await runRoll<VariantResult>(roll, [
 			'--duration', '3',
 			'--restarts', '3',
 			'--delay', '500',
 			'--fail-timeout', '1000',
 			'--time-to-force-quit', '4000',
 			'--grace', '2500',
-		]);
-		if (!results) throw new Error(`roll-nginx.js exited with ${code} and printed no result:\n${stderr}`);
-		graceful = results.find((result) => result.variant === 'graceful')!;
-		baseline = results.find((result) => result.variant === 'baseline')!;
+		]));
 	}, 90_000);
 
 	describe('with serve()', () => {

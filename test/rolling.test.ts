@@ -30,8 +30,6 @@ interface VariantResult {
 	replicaPids: number[];
 }
 
-
-
 const installed = toolInstalled('haproxy', 'HAPROXY');
 
 // Without haproxy the suite is skipped on a developer machine and fails in CI, where it must run.
@@ -43,17 +41,12 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind H
 		if (!installed) throw new Error(INSTALL);
 		// Two restarts under a few seconds of load. `--grace` plays terminationGracePeriodSeconds: a bare
 		// close() keeps HAProxy's idle keep-alive connections open and is only stopped by the kill.
-		const { code, results, stderr } = await runRoll<VariantResult>(roll, [
-			'--variant', 'both',
+		({ graceful, baseline } = await runRoll<VariantResult>(roll, [
 			'--duration', '4',
 			'--restarts', '2',
 			'--time-to-force-quit', '4000',
 			'--grace', '5000',
-		]);
-		if (!results) throw new Error(`roll.js exited with ${code} and printed no result:\n${stderr}`);
-		const byVariant = new Map(results.map((result) => [result.variant, result]));
-		graceful = byVariant.get('graceful')!;
-		baseline = byVariant.get('baseline')!;
+		]));
 	}, 120_000);
 
 	describe('with serve(), a readiness delay longer than the health checks need', () => {

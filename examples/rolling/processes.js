@@ -1,9 +1,11 @@
 // What both roll drivers (HAProxy: roll.js, nginx: roll-nginx.js) need of processes: replicas of service.js
-// started and awaited by their `ready <port>` line, free loopback ports, and every child and temporary folder
-// gone when the driver exits, however it exits.
+// started and awaited by their `ready <port>` line, free loopback ports, a folder per variant, and every child
+// and temporary folder gone when the driver exits, however it exits.
 import { spawn } from 'node:child_process';
 import { createWriteStream, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -112,4 +114,53 @@ export function startReplica({ name, port, generation, variant, serviceArgs, dir
 			reject(new SetupError(`replica ${name} exited (${code ?? signal}) before it was ready${taken}\n${stderrTail.trim()}`));
 		});
 	});
+}
+
+/**
+ * The end of a variant: the replicas still running get a normal stop, and whatever is left after `grace` ms is
+ * killed; then the variant's folder goes, unless `keep`.
+ */
+export async function stopReplicas(replicas, { grace, dir, keep }) {
+	await Promise.all(
+		[...replicas.values()].map(async ({ child, exited }) => {
+			if (child.exitCode !== null || child.signalCode !== null) return;
+			child.kill('SIGTERM');
+			const timer = setTimeout(() => child.kill('SIGKILL'), grace);
+			await exited;
+			clearTimeout(timer);
+		}),
+	);
+	if (!keep) {
+		await rm(dir, { recursive: true, force: true });
+		tempDirs.delete(dir);
+	}
+}
+
+/** A temporary folder for one variant's configs and logs, removed when the driver exits unless `keep`. */
+export async function variantDir(prefix, keep) {
+	const dir = await mkdtemp(path.join(tmpdir(), prefix));
+	if (!keep) tempDirs.add(dir);
+	return dir;
+}
+
+/**
+ * One restart's process part: SIGTERM to `old` (killed if it outstays `grace`, like Kubernetes'
+ * terminationGracePeriodSeconds), then the next generation on the same port, awaited by its `ready` line. The
+ * phases of `phases` follow it (`<name> draining`, `<name> down`, `<name> starting`); the driver then waits for
+ * its proxy to send to the new one.
+ */
+export async function replaceReplica(old, { generation, variant, serviceArgs, dir, grace, phases }) {
+	const { name } = old;
+	const sigtermAt = Date.now();
+	phases.phase = `${name} draining`;
+	old.child.kill('SIGTERM');
+	const killTimer = setTimeout(() => old.child.kill('SIGKILL'), grace);
+	const [code, signal] = await old.exited;
+	clearTimeout(killTimer);
+	const exitedAt = Date.now();
+	phases.phase = `${name} down`;
+	const fresh = await startReplica({ name, port: old.port, generation, variant, serviceArgs, dir });
+	const readyAt = Date.now();
+	phases.phase = `${name} starting`;
+	return { fresh, exit: signal ?? code, sigtermAt, exitedAt, readyAt };
 }

@@ -21,13 +21,10 @@
 // failed (HAProxy missing, package not built, a replica that did not start).
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
+import { phaseCounter, runRollDriver, serviceArgsOf, startLoad } from './driver.js';
 import {
 	defaultHaproxySettings,
 	failedRequestsInLog,
@@ -37,7 +34,7 @@ import {
 	INSTALL_HINT,
 	serverStats,
 } from './haproxy.js';
-import { cleanUpOnExit, exitOf, freePort, SetupError, startReplica, tempDirs, track } from './processes.js';
+import { exitOf, freePort, replaceReplica, SetupError, startReplica, stopReplicas, track, variantDir } from './processes.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // HAProxy
@@ -137,23 +134,10 @@ async function startHaproxy({ bin, dir, servers, settings }) {
 // One variant
 
 async function runVariant(variant, options, log) {
-	const dir = await mkdtemp(path.join(tmpdir(), `graceful-proc-roll-${variant}-`));
-	if (!options.keep) tempDirs.add(dir);
-	const serviceArgs = [...options.serviceArgs];
-	if (options.delay !== undefined) serviceArgs.push('--delay', String(options.delay));
-	if (options.timeToForceQuit !== undefined) serviceArgs.push('--time-to-force-quit', String(options.timeToForceQuit));
+	const dir = await variantDir(`graceful-proc-roll-${variant}-`, options.keep);
+	const serviceArgs = serviceArgsOf(options);
 	const startedAt = Date.now();
-	// Every response is counted under the phase of the roll it arrived in, so a failure says when it happened
-	// and a clean run shows that traffic really flowed while each replica was draining.
-	let phase = 'startup';
-	const byPhase = {};
-	const mark = (next) => {
-		phase = next;
-	};
-	const count = (what) => {
-		byPhase[phase] ??= {};
-		byPhase[phase][what] = (byPhase[phase][what] ?? 0) + 1;
-	};
+	const phases = phaseCounter();
 
 	const names = Array.from({ length: options.replicas }, (_, i) => `s${i + 1}`);
 	let haproxy;
@@ -170,10 +154,10 @@ async function runVariant(variant, options, log) {
 		for (const replica of first) replicas.set(replica.name, replica);
 
 		haproxy = await startHaproxy({
-			bin: options.haproxy,
+			bin: options.bin,
 			dir,
 			servers: first.map(({ name, port }) => ({ name, port })),
-			settings: options.haproxySettings,
+			settings: defaultHaproxySettings,
 		});
 		haproxy.exited.then(([code, signal]) => {
 			if (!haproxy.stopping) log(`HAProxy exited unexpectedly (${code ?? signal}); see ${haproxy.logPath}`);
@@ -190,28 +174,11 @@ async function runVariant(variant, options, log) {
 		}
 		watcher.start();
 		await Promise.all(names.map((name) => watcher.waitFor(name, 'UP', 10_000)));
-		mark('steady');
+		phases.phase = 'steady';
 		log(`${variant}: HAProxy on 127.0.0.1:${haproxy.frontendPort}, replicas ${first.map((r) => `${r.name}:${r.port}`).join(' ')}`);
 
 		// The load: keep-alive connections through HAProxy, counted per phase of the roll.
-		const loadStartedAt = Date.now();
-		load = autocannon({
-			url: `http://127.0.0.1:${haproxy.frontendPort}/`,
-			connections: options.connections,
-			// Without a rate, each connection sends its next request as soon as the last answer came: a closed
-			// loop that never pauses. autocannon's rate limit sends each second's quota in a burst and then
-			// waits, which leaves quiet gaps in which a restart could hide.
-			...(options.rate > 0 ? { overallRate: options.rate } : {}),
-			pipelining: 1,
-			duration: 3600, // stopped by hand, once the roll is over and `duration` has passed
-			timeout: 10,
-		});
-		const loadResult = new Promise((resolve, reject) => {
-			load.once('done', resolve);
-			load.once('error', reject);
-		});
-		load.on('response', (client, statusCode) => count(String(statusCode)));
-		load.on('reqError', (error) => count(error.code ?? error.message));
+		load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, options, phases);
 
 		// Measure some steady traffic (and let every connection pool fill) before the first restart.
 		await sleep(options.warmup);
@@ -222,30 +189,26 @@ async function runVariant(variant, options, log) {
 		for (let i = 0; i < options.restarts; i++) {
 			const name = names[i % names.length];
 			const old = replicas.get(name);
-			const sigterm = Date.now();
-			mark(`${name} draining`);
-			old.child.kill('SIGTERM');
-			// Like Kubernetes' terminationGracePeriodSeconds: a replica that outstays it is killed.
-			const killTimer = setTimeout(() => old.child.kill('SIGKILL'), options.grace);
 			const transitionsBefore = watcher.transitions.length;
-			const [code, signal] = await old.exited;
-			clearTimeout(killTimer);
-			const exitedAt = Date.now();
-			mark(`${name} down`);
-			const fresh = await startReplica({ name, port: old.port, generation: i + 1, variant, serviceArgs, dir });
+			const { fresh, exit, sigtermAt: sigterm, exitedAt, readyAt } = await replaceReplica(old, {
+				generation: i + 1,
+				variant,
+				serviceArgs,
+				dir,
+				grace: options.grace,
+				phases,
+			});
 			replicas.set(name, fresh);
-			const readyAt = Date.now();
-			mark(`${name} starting`);
 			const upAt = await watcher.waitFor(name, 'UP', 15_000);
 			// When HAProxy took the old one out, if it noticed at all (a bare close() that exits at once and
 			// comes back quickly can slip between two checks).
 			const down = watcher.transitions.slice(transitionsBefore).find((t) => t.server === name && t.status === 'DOWN');
 			const downAt = down === undefined ? undefined : startedAt + down.t;
-			mark('steady');
+			phases.phase = 'steady';
 			const report = await old.report;
 			restarts.push({
 				server: name,
-				exit: signal ?? code,
+				exit,
 				shutdown: report ? report.outcome : undefined,
 				haproxyDownMs: downAt === undefined ? undefined : downAt - sigterm,
 				exitMs: exitedAt - sigterm,
@@ -253,7 +216,7 @@ async function runVariant(variant, options, log) {
 				upMs: upAt - readyAt,
 			});
 			log(
-				`${variant}: restarted ${name}: exit ${signal ?? code} after ${exitedAt - sigterm} ms` +
+				`${variant}: restarted ${name}: exit ${exit} after ${exitedAt - sigterm} ms` +
 					(downAt === undefined ? '' : ` (HAProxy saw it DOWN after ${downAt - sigterm} ms)`) +
 					`, new one ready in ${readyAt - exitedAt} ms, UP in HAProxy ${upAt - readyAt} ms later`,
 			);
@@ -261,25 +224,14 @@ async function runVariant(variant, options, log) {
 		const rollMs = Date.now() - rollStartedAt;
 
 		// Keep the load on until `duration` has passed, and for a moment after the last restart.
-		const loadEnd = Math.max(loadStartedAt + options.duration * 1000, Date.now() + options.tail);
-		await sleep(Math.max(0, loadEnd - Date.now()));
-		load.stop();
-		const stats = await loadResult;
-		load = undefined;
+		const measured = await load.finish();
 
 		result = {
 			variant,
-			requestsSent: stats.requests.sent,
-			responses: stats['1xx'] + stats['2xx'] + stats['3xx'] + stats['4xx'] + stats['5xx'],
-			'2xx': stats['2xx'],
-			non2xx: stats.non2xx,
-			errors: stats.errors,
-			timeouts: stats.timeouts,
-			statusCodes: Object.fromEntries(Object.entries(stats.statusCodeStats).map(([code, { count }]) => [code, Number(count)])),
-			loadSeconds: stats.duration,
+			...measured,
 			rollMs,
 			restarts,
-			byPhase,
+			byPhase: phases.byPhase,
 			haproxyTransitions: watcher.transitions,
 			haproxyFailedRequests: {}, // filled in below, once HAProxy has exited and flushed its log
 			haproxyPid: haproxy.child.pid,
@@ -300,185 +252,29 @@ async function runVariant(variant, options, log) {
 			clearTimeout(timer);
 			if (result) result.haproxyFailedRequests = failedRequestsInLog(await readFile(haproxy.logPath, 'utf8').catch(() => ''));
 		}
-		await Promise.all(
-			[...replicas.values()].map(async ({ child, exited }) => {
-				if (child.exitCode !== null || child.signalCode !== null) return;
-				child.kill('SIGTERM');
-				const timer = setTimeout(() => child.kill('SIGKILL'), options.grace);
-				await exited;
-				clearTimeout(timer);
-			}),
-		);
-		if (!options.keep) {
-			await rm(dir, { recursive: true, force: true });
-			tempDirs.delete(dir);
-		}
+		await stopReplicas(replicas, { grace: options.grace, dir, keep: options.keep });
 	}
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Command line
 
-function parseOptions(argv) {
-	const { values, positionals } = parseArgs({
-		args: argv,
-		// Everything after `--` goes to service.js unchanged: `-- --keep-alive-timeout 5000`.
-		allowPositionals: true,
-		options: {
-			variant: { type: 'string', default: 'both' },
-			duration: { type: 'string', default: '20' },
-			replicas: { type: 'string', default: '3' },
-			restarts: { type: 'string' },
-			rate: { type: 'string', default: '0' },
-			connections: { type: 'string', default: '8' },
-			warmup: { type: 'string', default: '1000' },
-			tail: { type: 'string', default: '1000' },
-			grace: { type: 'string', default: '10000' },
-			delay: { type: 'string' },
-			'time-to-force-quit': { type: 'string' },
-			json: { type: 'boolean', default: false },
-			keep: { type: 'boolean', default: false },
-			help: { type: 'boolean', short: 'h', default: false },
-		},
-	});
-	if (values.help) return { help: true };
-	const number = (name, value, min) => {
-		const n = Number(value);
-		if (!Number.isFinite(n) || n < min) throw new SetupError(`Expected --${name} to be a number >= ${min}, got ${value}`);
-		return n;
-	};
-	const variants = values.variant === 'both' ? ['graceful', 'baseline'] : [values.variant];
-	for (const variant of variants) {
-		if (variant !== 'graceful' && variant !== 'baseline') {
-			throw new SetupError(`Expected --variant to be graceful, baseline or both, got ${values.variant}`);
-		}
-	}
-	const replicas = number('replicas', values.replicas, 1);
-	return {
-		variants,
-		duration: number('duration', values.duration, 0),
-		replicas,
-		restarts: values.restarts === undefined ? replicas : number('restarts', values.restarts, 0),
-		rate: number('rate', values.rate, 0),
-		connections: number('connections', values.connections, 1),
-		warmup: number('warmup', values.warmup, 0),
-		tail: number('tail', values.tail, 0),
-		grace: number('grace', values.grace, 0),
-		delay: values.delay === undefined ? undefined : number('delay', values.delay, 0),
-		timeToForceQuit:
-			values['time-to-force-quit'] === undefined ? undefined : number('time-to-force-quit', values['time-to-force-quit'], 0),
-		serviceArgs: positionals,
-		json: values.json,
-		keep: values.keep,
-	};
-}
-
-function table(results) {
-	const rows = [
-		'| variant | requests sent | 2xx | non-2xx | errors | roll duration |',
-		'|---|---:|---:|---:|---:|---:|',
-		...results.map(
-			(r) =>
-				`| ${r.variant} | ${r.requestsSent} | ${r['2xx']} | ${r.non2xx} | ${r.errors} | ${(r.rollMs / 1000).toFixed(1)} s |`,
-		),
-	];
-	return rows.join('\n');
-}
-
-function details(r) {
-	const lines = [`### ${r.variant}`, ''];
-	for (const s of r.restarts) {
-		lines.push(
-			`- ${s.server}: exit ${s.exit}${s.shutdown ? ` (${s.shutdown})` : ''} ${s.exitMs} ms after SIGTERM` +
-				(s.haproxyDownMs === undefined ? '' : `, HAProxy DOWN after ${s.haproxyDownMs} ms`) +
-				`; next one ready ${s.readyMs} ms later, UP in HAProxy after ${s.upMs} ms more`,
-		);
-	}
-	for (const [phase, counts] of Object.entries(r.byPhase)) {
-		lines.push(`- during "${phase}": ${Object.entries(counts).map(([what, n]) => `${what} × ${n}`).join(', ')}`);
-	}
-	const logged = Object.entries(r.haproxyFailedRequests ?? {});
-	if (logged.length > 0) {
-		lines.push(`- HAProxy log (server, status, termination state): ${logged.map(([k, n]) => `${k} × ${n}`).join(', ')}`);
-	}
-	lines.push(`- status codes: ${JSON.stringify(r.statusCodes)}, load ran ${r.loadSeconds} s`);
-	return lines.join('\n');
-}
-
-async function main() {
-	cleanUpOnExit();
-	let options;
-	try {
-		options = parseOptions(process.argv.slice(2));
-	} catch (error) {
-		console.error(error.message);
-		return 2;
-	}
-	if (options.help) {
-		console.log(
-			'node examples/rolling/roll.js [--variant graceful|baseline|both] [--duration 20] [--replicas 3] ' +
-				'[--restarts N] [--rate req/s] [--connections 8] [--warmup ms] [--tail ms] [--delay ms] ' +
-				'[--time-to-force-quit ms] [--grace ms] [--json] [--keep] [-- service.js flags]',
-		);
-		return 0;
-	}
-	const log = options.json ? (line) => process.stderr.write(`${line}\n`) : (line) => process.stdout.write(`${line}\n`);
-
-	const haproxy = findHaproxy();
-	if (!haproxy) {
-		console.error(INSTALL_HINT);
-		return 2;
-	}
-	if (options.variants.includes('graceful')) {
-		try {
-			for (const entry of ['graceful-proc', 'graceful-proc/http', 'graceful-proc/health']) {
-				if (!existsSync(fileURLToPath(import.meta.resolve(entry)))) throw new Error(entry);
-			}
-		} catch {
-			console.error('graceful-proc is not built: run `npm run build` first.');
-			return 2;
-		}
-	}
-	options.haproxy = haproxy;
-	options.haproxySettings = defaultHaproxySettings;
-
-	const version = haproxyVersion(haproxy);
-	log(
-		`${version}, Node ${process.version}; ${options.replicas} replicas, ${options.restarts} restarts one at a time, ` +
-			`${options.connections} keep-alive connections ${options.rate > 0 ? `at ${options.rate} req/s` : 'back to back'} for at least ${options.duration} s`,
-	);
-	const results = [];
-	try {
-		for (const variant of options.variants) {
-			results.push(await runVariant(variant, options, log));
-		}
-	} catch (error) {
-		console.error(error instanceof SetupError ? `setup failed: ${error.message}` : error);
-		return 2;
-	}
-
-	const summary = {
-		haproxy: version,
-		node: process.version,
-		settings: {
-			replicas: options.replicas,
-			restarts: options.restarts,
-			connections: options.connections,
-			rate: options.rate,
-			duration: options.duration,
-			haproxy: options.haproxySettings,
-		},
-		results,
-	};
-	if (options.json) {
-		process.stdout.write(`${JSON.stringify(summary)}\n`);
-	} else {
-		log('');
-		log(table(results));
-		for (const result of results) log(`\n${details(result)}`);
-	}
-	const graceful = results.find((r) => r.variant === 'graceful');
-	return graceful && (graceful.non2xx > 0 || graceful.errors > 0) ? 1 : 0;
-}
-
-process.exitCode = await main();
+process.exitCode = await runRollDriver({
+	usage:
+		'node examples/rolling/roll.js [--variant graceful|baseline|both] [--duration 20] [--replicas 3] ' +
+		'[--restarts N] [--rate req/s] [--connections 8] [--warmup ms] [--tail ms] [--delay ms] ' +
+		'[--time-to-force-quit ms] [--grace ms] [--json] [--keep] [-- service.js flags]',
+	defaults: { duration: 20, connections: 8 },
+	proxy: { name: 'haproxy', find: findHaproxy, installHint: INSTALL_HINT, version: haproxyVersion, settings: () => defaultHaproxySettings },
+	header: (options) =>
+		`${options.connections} keep-alive connections ${options.rate > 0 ? `at ${options.rate} req/s` : 'back to back'} for at least ${options.duration} s`,
+	runVariant,
+	restartLine: (s) =>
+		`${s.server}: exit ${s.exit}${s.shutdown ? ` (${s.shutdown})` : ''} ${s.exitMs} ms after SIGTERM` +
+		(s.haproxyDownMs === undefined ? '' : `, HAProxy DOWN after ${s.haproxyDownMs} ms`) +
+		`; next one ready ${s.readyMs} ms later, UP in HAProxy after ${s.upMs} ms more`,
+	logLines: (r) => {
+		const logged = Object.entries(r.haproxyFailedRequests ?? {});
+		return logged.length > 0 ? [`HAProxy log (server, status, termination state): ${logged.map(([k, n]) => `${k} × ${n}`).join(', ')}`] : [];
+	},
+});

@@ -19,10 +19,13 @@ export function toolInstalled(name: string, envVar: string): boolean {
 	});
 }
 
-/** Runs a roll driver with `--json`; `results` is the last stdout line's `results`, undefined if there is none. */
-export function runRoll<Result>(driver: string, args: string[]): Promise<{ code: number | null; results: Result[] | undefined; stderr: string }> {
+/**
+ * Runs a roll driver with `--json --variant both` and resolves with each variant's result (the last stdout line's
+ * `results`); rejects with the driver's exit code and stderr if it printed none.
+ */
+export function runRoll<Result extends { variant: string }>(driver: string, args: string[]): Promise<{ graceful: Result; baseline: Result }> {
 	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [driver, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(process.execPath, [driver, '--json', '--variant', 'both', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 		let stdout = '';
 		let stderr = '';
 		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -33,7 +36,10 @@ export function runRoll<Result>(driver: string, args: string[]): Promise<{ code:
 			try {
 				results = (JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { results: Result[] }).results;
 			} catch {}
-			resolve({ code, results, stderr });
+			const graceful = results?.find((result) => result.variant === 'graceful');
+			const baseline = results?.find((result) => result.variant === 'baseline');
+			if (graceful && baseline) resolve({ graceful, baseline });
+			else reject(new Error(`${path.basename(driver)} exited with ${code} and printed no result for both variants:\n${stderr}`));
 		});
 	});
 }
