@@ -346,8 +346,11 @@ export class ProcImpl implements Proc {
 		return this.#start(reason, 0, exitCode !== 0);
 	}
 
-	/** Makes this proc's wait functions: one small bound function per listener (see waitFunctions). */
-	readonly #waitFor = waitFunctions((entry) => this.#remove(entry));
+	/**
+	 * Makes this proc's wait functions: one small bound function per listener (see waitFunctions). Made with the
+	 * first listener, not with the proc: the process-wide proc is made when the package is imported.
+	 */
+	#waitFor: ((entry: ListenerEntry) => WaitFunction) | undefined;
 
 	#add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): WaitFunction {
 		// An anonymous listener is numbered now; its name (`wrap-up#3`) is made when first needed.
@@ -368,7 +371,7 @@ export class ProcImpl implements Proc {
 			this.#call(entry);
 		}
 
-		return this.#waitFor(entry);
+		return (this.#waitFor ??= waitFunctions((entry) => this.#remove(entry)))(entry);
 	}
 
 	#remove(entry: ListenerEntry): boolean {
@@ -873,9 +876,9 @@ const WARMED_UP = Symbol.for('graceful-proc.warmedUp');
  * whole sequence on its critical path: about 0.7 ms of a five-listener shutdown (measured: bench/RESULTS.md).
  * A process that has a watchdog is a service that will be stopped; in an idle moment after the first listener
  * is registered, a throwaway sequence on an inert process-like object runs that code once, started the way a
- * signal starts it and ended the way a real one exits. It touches nothing real: no handler, no exit, no output;
- * its timers are cleared when it ends, a few microtasks or one 0 ms timer later. Of the real watchdog it reads what a signal
- * reads (which arrived), which changes nothing either.
+ * signal starts it and ended the way a real one exits, and a second one is forced at its deadline. It touches
+ * nothing real: no handler, no exit, no output; its timers are cleared when it ends, a few microtasks or one 0 ms
+ * timer later. Of the real watchdog it reads what a signal reads (which signals arrived), which changes nothing.
  */
 function warmUpOnce(watchdog: Watchdog): void {
 	const registry = globalThis as Record<symbol, unknown>;
