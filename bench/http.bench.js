@@ -7,7 +7,6 @@
 // 2. Overhead while not shutting down: a bare server and a drained one under autocannon side by side (CPU time
 //    per request, requests/s), and drain()'s own work per request measured in-process.
 // Prints markdown tables to stdout, progress to stderr. Runs against dist/ (npm run build first).
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -15,6 +14,7 @@ import { createProc } from 'graceful-proc';
 import { drain } from 'graceful-proc/http';
 import { fileURLToPath } from 'node:url';
 import { runLoad, summarize } from './http/load.js';
+import { startServer } from './start-server.js';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
@@ -26,22 +26,12 @@ const THROUGHPUT_RUNS = Number(process.env.HTTP_BENCH_THROUGHPUT_RUNS ?? 8);
 const THROUGHPUT_SECONDS = 4;
 
 function start(peer) {
-	const child = spawn(process.execPath, [server, peer], { stdio: ['ignore', 'pipe', 'inherit'] });
-	let out = '';
-	const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, at: performance.now() })));
-	const ready = new Promise((resolve, reject) => {
-		child.stdout.setEncoding('utf8').on('data', (chunk) => {
-			out += chunk;
-			const match = /^ready (\d+)$/m.exec(out);
-			if (match) resolve(Number(match[1]));
-		});
-		exited.then(() => reject(new Error(`${peer} server exited before ready`)));
-	});
+	const started = startServer(server, [peer], `${peer} server`);
 	const seen = () => {
-		const line = out.split('\n').find((l) => l.startsWith('{"seen"'));
+		const line = started.output().split('\n').find((l) => l.startsWith('{"seen"'));
 		return line ? new Set(JSON.parse(line).seen) : undefined;
 	};
-	return { child, ready, exited, seen };
+	return { ...started, seen };
 }
 
 async function shutdownUnderLoad(peer) {

@@ -3,12 +3,12 @@
 // or 1006: cut), whether each SSE stream ended with its last event, the exit, and how the closes fall in time
 // (closes per 100 ms: everything at once means every client reconnects elsewhere in the same instant).
 // Prints markdown to stdout, progress to stderr. Runs against dist/ (npm run build first).
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
+import { startServer } from './start-server.js';
 
 const version = (name) => createRequire(import.meta.url)(`${name}/package.json`).version;
 
@@ -24,18 +24,7 @@ const SERVICE_ARG = { '@godaddy/terminus': 'terminus' };
 const BUCKET_MS = 100;
 
 function start(variant) {
-	const child = spawn(process.execPath, [service, SERVICE_ARG[variant] ?? variant], { stdio: ['ignore', 'pipe', 'inherit'] });
-	let out = '';
-	const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, at: performance.now() })));
-	const ready = new Promise((resolve, reject) => {
-		child.stdout.setEncoding('utf8').on('data', (chunk) => {
-			out += chunk;
-			const match = /^ready (\d+)$/m.exec(out);
-			if (match) resolve(Number(match[1]));
-		});
-		exited.then(() => reject(new Error(`${variant} exited before ready`)));
-	});
-	return { child, ready, exited };
+	return startServer(service, [SERVICE_ARG[variant] ?? variant], variant);
 }
 
 function openWs(port) {
