@@ -1,20 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
-import { type SupervisedProcess, type SuperviseOptions, supervise } from '../src/supervise/index.js';
+import { type SuperviseOptions, supervise } from '../src/supervise/index.js';
 import { createFakeProcess } from '../src/testing.js';
 import { fixture } from './helpers/child.js';
-import { isRunning, Lines, stateReached, waitUntilGone } from './helpers/supervise.js';
+import { isRunning, killLeftoversAfterEach, Lines, stateReached, stopAfterEach, waitUntilGone } from './helpers/supervise.js';
 
-const handles: SupervisedProcess[] = [];
-const strays: number[] = [];
-afterEach(async () => {
-	await Promise.all(handles.splice(0).map((handle) => handle.stop()));
-	for (const pid of strays.splice(0)) {
-		try {
-			process.kill(pid, 'SIGKILL');
-		} catch {}
-	}
-});
+// Stopped first, then the strays are killed (afterEach hooks run last registered first).
+const strays = killLeftoversAfterEach();
+const handles = stopAfterEach();
 
 function start(args: string[], options: SuperviseOptions) {
 	const out = new Lines();

@@ -1,14 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHealthTicker } from '../src/health/index.js';
 import { createProc } from '../src/index.js';
-import { type SupervisedProcess, supervise } from '../src/supervise/index.js';
+import { supervise } from '../src/supervise/index.js';
 import { createFakeProcess } from '../src/testing.js';
-import { isRunning, stateReached } from './helpers/supervise.js';
+import { isRunning, stateReached, stopAfterEach } from './helpers/supervise.js';
 
-const handles: SupervisedProcess[] = [];
-afterEach(async () => {
-	await Promise.all(handles.splice(0).map((handle) => handle.stop()));
-});
+const handles = stopAfterEach();
 
 function collectWarnings() {
 	const warnings: Error[] = [];

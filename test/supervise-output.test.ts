@@ -4,18 +4,15 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
 import { type SupervisedProcess, type SuperviseOptions, supervise } from '../src/supervise/index.js';
 import { createLinePrefixer } from '../src/supervise/prefix-lines.js';
 import { createFakeProcess } from '../src/testing.js';
 import { fixture } from './helpers/child.js';
-import { Lines, stateReached } from './helpers/supervise.js';
+import { Lines, stateReached, stopAfterEach } from './helpers/supervise.js';
 
-const handles: SupervisedProcess[] = [];
-afterEach(async () => {
-	await Promise.all(handles.splice(0).map((handle) => handle.stop()));
-});
+const handles = stopAfterEach();
 
 function start(args: string[], options: SuperviseOptions): SupervisedProcess {
 	const proc = createProc({ process: createFakeProcess(), exit: false, logger: false });

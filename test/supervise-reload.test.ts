@@ -6,10 +6,9 @@ import { createProc } from '../src/index.js';
 import { type SupervisedProcess, SuperviseError, type SuperviseOptions, supervise } from '../src/supervise/index.js';
 import { createFakeProcess } from '../src/testing.js';
 import { fixture } from './helpers/child.js';
-import { isRunning, killLeftoversAfterEach, Lines, recordStates, stateReached } from './helpers/supervise.js';
+import { isRunning, killLeftoversAfterEach, Lines, recordStates, stateReached, stopAfterEach } from './helpers/supervise.js';
 
 const leftovers = killLeftoversAfterEach();
-const handles: SupervisedProcess[] = [];
 let dir: string;
 let version: string;
 
@@ -20,9 +19,10 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-	await Promise.all(handles.splice(0).map((handle) => handle.stop()));
 	await rm(dir, { recursive: true, force: true });
 });
+// Registered after the folder's removal, so that it runs first: the children are stopped, then their folder goes.
+const handles = stopAfterEach();
 
 function setup() {
 	const fake = createFakeProcess();

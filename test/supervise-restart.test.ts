@@ -1,14 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
 import { SuperviseError, type SupervisedProcess, type SuperviseOptions, supervise } from '../src/supervise/index.js';
 import { createFakeProcess } from '../src/testing.js';
 import { fixture } from './helpers/child.js';
-import { Lines, recordStates, stateReached } from './helpers/supervise.js';
+import { Lines, recordStates, stateReached, stopAfterEach } from './helpers/supervise.js';
 
-const handles: SupervisedProcess[] = [];
-afterEach(async () => {
-	await Promise.all(handles.splice(0).map((handle) => handle.stop()));
-});
+const handles = stopAfterEach();
 
 function setup() {
 	const fake = createFakeProcess();

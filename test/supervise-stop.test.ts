@@ -1,15 +1,12 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
-import { type SupervisedProcess, type SuperviseOptions, supervise } from '../src/supervise/index.js';
+import { type SuperviseOptions, supervise } from '../src/supervise/index.js';
 import { createFakeProcess } from '../src/testing.js';
 import { fixture } from './helpers/child.js';
-import { isRunning, Lines, recordStates, spawnedProcessHandles, stateReached } from './helpers/supervise.js';
+import { isRunning, Lines, recordStates, spawnedProcessHandles, stateReached, stopAfterEach } from './helpers/supervise.js';
 
-const handles: SupervisedProcess[] = [];
-afterEach(async () => {
-	await Promise.all(handles.splice(0).map((handle) => handle.stop()));
-});
+const handles = stopAfterEach();
 
 function setup(options: { timeToForceQuit?: number } = {}) {
 	const fake = createFakeProcess();

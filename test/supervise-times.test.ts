@@ -1,15 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
-import { type SupervisedProcess, supervise } from '../src/supervise/index.js';
+import { supervise } from '../src/supervise/index.js';
 import { createFakeProcess } from '../src/testing.js';
 import { fixture } from './helpers/child.js';
-import { isRunning, killLeftoversAfterEach, Lines } from './helpers/supervise.js';
+import { isRunning, killLeftoversAfterEach, Lines, stopAfterEach } from './helpers/supervise.js';
 
 const leftovers = killLeftoversAfterEach();
-const handles: SupervisedProcess[] = [];
-afterEach(async () => {
-	await Promise.all(handles.splice(0).map((handle) => handle.stop()));
-});
+const handles = stopAfterEach();
 
 function setup() {
 	const fake = createFakeProcess();

@@ -148,6 +148,18 @@ export function spawnedProcessHandles(): number {
 	return process.getActiveResourcesInfo().filter((name) => name === 'ProcessWrap').length;
 }
 
+/**
+ * The supervised processes a test started: stopped after each test, whatever happened. Register it after any
+ * afterEach that must run once they are stopped (vitest runs afterEach hooks last registered first).
+ */
+export function stopAfterEach(): SupervisedProcess[] {
+	const handles: SupervisedProcess[] = [];
+	afterEach(async () => {
+		await Promise.all(handles.splice(0).map((handle) => handle.stop()));
+	});
+	return handles;
+}
+
 /** Pids a test started and must not leave behind: SIGKILLed after each test, whatever happened. */
 export function killLeftoversAfterEach(): number[] {
 	const leftovers: number[] = [];
