@@ -1,12 +1,12 @@
 // Requests that node hands to 'checkContinue' or 'checkExpectation' listeners instead of 'request' are
 // drained like any other (issue 17): in-process, real sockets, a raw client that sends its body late.
-import { once } from 'node:events';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
 import { drain } from '../src/http/index.js';
 import { createFakeProcess } from '../src/testing.js';
+import { rawClient } from './helpers/raw-client.js';
+import { listenOnLoopback } from './helpers/loopback.js';
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {
@@ -23,35 +23,6 @@ function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
 	req.on('end', () => res.end(`got ${body}\n`));
 }
 
-async function listen(server: http.Server): Promise<number> {
-	server.listen(0, '127.0.0.1');
-	await once(server, 'listening');
-	cleanup.push(() => {
-		server.closeAllConnections();
-		server.close();
-	});
-	return (server.address() as AddressInfo).port;
-}
-
-async function rawClient(port: number) {
-	const socket = net.connect(port, '127.0.0.1');
-	await once(socket, 'connect');
-	cleanup.push(() => socket.destroy());
-	let received = '';
-	socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
-	const closed = once(socket, 'close');
-	return {
-		socket,
-		closed,
-		received: () => received,
-		async waitFor(text: string) {
-			while (!received.includes(text)) {
-				if (socket.destroyed) throw new Error(`closed before ${JSON.stringify(text)}; got ${JSON.stringify(received)}`);
-				await sleep(2);
-			}
-		},
-	};
-}
 
 describe('a request with `Expect: 100-continue` handled by a checkContinue listener', () => {
 	it('gets its answer when its body comes 700 ms into the shutdown (past idleGrace)', async () => {
@@ -61,9 +32,9 @@ describe('a request with `Expect: 100-continue` handled by a checkContinue liste
 			res.writeContinue();
 			echo(req, res);
 		});
-		const port = await listen(server);
+		const port = await listenOnLoopback(server, cleanup);
 		drain(server, { proc });
-		const client = await rawClient(port);
+		const client = await rawClient(port, cleanup);
 		client.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
 		await client.waitFor('HTTP/1.1 100 Continue\r\n\r\n');
 		const shutdown = proc.shutdown();
@@ -83,9 +54,9 @@ describe('a request with another expectation handled by a checkExpectation liste
 			req.resume();
 			setTimeout(() => res.end('expected\n'), 1200);
 		});
-		const port = await listen(server);
+		const port = await listenOnLoopback(server, cleanup);
 		drain(server, { proc });
-		const client = await rawClient(port);
+		const client = await rawClient(port, cleanup);
 		client.socket.write('GET /check HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n\r\n');
 		await sleep(50);
 		const shutdown = proc.shutdown();
@@ -99,11 +70,11 @@ describe('drain() listens to checkContinue and checkExpectation only alongside t
 	it('so that node goes on answering expectations itself on a server without such listeners', async () => {
 		const proc = isolatedProc();
 		const server = http.createServer(echo);
-		const port = await listen(server);
+		const port = await listenOnLoopback(server, cleanup);
 		const wait = drain(server, { proc });
 		expect(server.listenerCount('checkContinue')).toBe(0);
 		expect(server.listenerCount('checkExpectation')).toBe(0);
-		const client = await rawClient(port);
+		const client = await rawClient(port, cleanup);
 		client.socket.write('POST /auto HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n');
 		await client.waitFor('100 Continue');
 		client.socket.write('ok');

@@ -2,13 +2,14 @@
 // handler without its response being written, and a connection closes right after the last response it owes.
 import { once } from 'node:events';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
 import { drain } from '../src/http/index.js';
 import { createFakeProcess } from '../src/testing.js';
 import { type Factory, startServer } from './http-harness.js';
+import { rawClient } from './helpers/raw-client.js';
+import { listenOnLoopback } from './helpers/loopback.js';
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {
@@ -50,37 +51,7 @@ async function start(kind: Kind) {
 		};
 	}
 	const server = http.createServer(listener);
-	server.listen(0, '127.0.0.1');
-	await once(server, 'listening');
-	cleanup.push(() => {
-		server.closeAllConnections();
-		server.close();
-	});
-	return { server, ran, port: (server.address() as AddressInfo).port };
-}
-
-/** A raw client: what a pipelining client sends and receives, byte for byte. */
-async function rawClient(port: number) {
-	const socket = net.connect(port, '127.0.0.1');
-	await once(socket, 'connect');
-	cleanup.push(() => socket.destroy());
-	let received = '';
-	socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
-	const closed = once(socket, 'close').then(() => performance.now());
-	return {
-		socket,
-		closed,
-		received: () => received,
-		/** The responses so far: status line, headers and body of each. */
-		responses: () =>
-			received
-				.split(/(?=HTTP\/1\.1 \d{3})/)
-				.filter(Boolean)
-				.map((text) => ({ text, path: /\r\n\r\n(\/\S*)\n/.exec(text)?.[1], close: /\r\nConnection: close\r\n/i.test(text) })),
-		async waitFor(text: string) {
-			while (!received.includes(text)) await sleep(2);
-		},
-	};
+	return { server, ran, port: await listenOnLoopback(server, cleanup) };
 }
 
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
@@ -93,7 +64,7 @@ describe.each<Kind>(['node', 'express'])('pipelined requests on an idle keep-ali
 		const proc = isolatedProc();
 		const { server, ran, port } = await start(kind);
 		drain(server, { proc });
-		const client = await rawClient(port);
+		const client = await rawClient(port, cleanup);
 		client.socket.write(get('/warm'));
 		await client.waitFor('/warm\n');
 		const shutdown = proc.shutdown();
@@ -114,7 +85,7 @@ describe.each<Kind>(['node', 'express'])('pipelined requests on an idle keep-ali
 		const proc = isolatedProc();
 		const { server, ran, port } = await start(kind);
 		drain(server, { proc, idleGrace: 5000 });
-		const client = await rawClient(port);
+		const client = await rawClient(port, cleanup);
 		client.socket.write(get('/warm'));
 		await client.waitFor('/warm\n');
 		const started = performance.now();
@@ -141,7 +112,7 @@ describe('pipelined responses that have not started when the drain begins', () =
 		const proc = isolatedProc();
 		const { server, ran, port } = await start('node');
 		drain(server, { proc, idleGrace: 5000 });
-		const client = await rawClient(port);
+		const client = await rawClient(port, cleanup);
 		client.socket.write(get('/slow1') + get('/async2'));
 		while (ran.length < 2) await sleep(2);
 		const started = performance.now();
@@ -160,7 +131,7 @@ describe('pipelined responses that have not started when the drain begins', () =
 		const proc = isolatedProc();
 		const { server, ran, port } = await start('node');
 		drain(server, { proc, idleGrace: 300 });
-		const client = await rawClient(port);
+		const client = await rawClient(port, cleanup);
 		client.socket.write(get('/slow1') + get('/fast2'));
 		while (ran.length < 2) await sleep(2);
 		const report = await proc.shutdown();
@@ -178,14 +149,9 @@ describe('pipelined requests cut at the deadline', () => {
 			ran.push(req.url!);
 			req.resume();
 		});
-		server.listen(0, '127.0.0.1');
-		await once(server, 'listening');
-		cleanup.push(() => {
-			server.closeAllConnections();
-			server.close();
-		});
+		const port = await listenOnLoopback(server, cleanup);
 		const wait = drain(server, { proc, timeout: 300 });
-		const client = await rawClient((server.address() as AddressInfo).port);
+		const client = await rawClient(port, cleanup);
 		client.socket.write(get('/never1') + get('/never2'));
 		while (ran.length < 2) await sleep(2);
 		const report = await proc.shutdown();
@@ -197,7 +163,7 @@ describe('pipelined requests cut at the deadline', () => {
 describe('the same under a real SIGTERM, in a child process (issue 15)', () => {
 	it.for<Factory>(['http', 'express'])('%s: the request held back never runs, every one that ran is answered, exit 0', async (factory, { expect }) => {
 		const server = await startServer({ factory, announce: true });
-		const client = await rawClient(server.port);
+		const client = await rawClient(server.port, cleanup);
 		client.socket.write(get('/?id=warm'));
 		await client.waitFor('warm\n');
 		server.sigterm();

@@ -20,6 +20,7 @@ import { createFakeProcess } from '../src/testing.js';
 import type { Proc } from '../src/types.js';
 import { testCertificate } from './http-harness.js';
 import { openSse, openWs } from './http-realtime-clients.js';
+import { listenOnLoopback } from './helpers/loopback.js';
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {
@@ -153,14 +154,8 @@ describe('drainSignal(req) follows the response, not the request body', () => {
 				});
 			});
 		});
-		server.listen(0, '127.0.0.1');
-		await once(server, 'listening');
-		cleanup.push(() => {
-			server.closeAllConnections();
-			server.close();
-		});
+		const port = await listenOnLoopback(server, cleanup);
 		const { drainer } = registerDrain(server, resolveDrainOptions({ proc, spread: 0 }));
-		const port = (server.address() as AddressInfo).port;
 		const answer = fetch(`http://127.0.0.1:${port}/poll`, { method: 'POST', body: 'since=42' }).then((r) => r.text());
 		while (asked === 0) await new Promise((resolve) => setTimeout(resolve, 5));
 		expect(drainer.snapshot().signals).toBe(1);
@@ -210,13 +205,7 @@ describe('drainSignal(req) over TLS: https and wss', () => {
 			ws.send('hello');
 			drainSignal(req).addEventListener('abort', () => ws.close(1001, 'going away'));
 		});
-		server.listen(0, '127.0.0.1');
-		await once(server, 'listening');
-		cleanup.push(() => {
-			server.closeAllConnections();
-			server.close();
-		});
-		const port = (server.address() as AddressInfo).port;
+		const port = await listenOnLoopback(server, cleanup);
 		drain(server, { proc, spread: 200 });
 		const ws = new WebSocket(`wss://127.0.0.1:${port}`, { ca: certificate!.ca });
 		const wsClosed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));

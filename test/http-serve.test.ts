@@ -10,6 +10,7 @@ import { drain, serve } from '../src/http/index.js';
 import { createFakeProcess } from '../src/testing.js';
 import type { Proc } from '../src/types.js';
 import { failure, keepAliveAgent, request } from './http-harness.js';
+import { listenOnLoopback } from './helpers/loopback.js';
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {
@@ -61,12 +62,7 @@ const apps = {
 
 async function listening(listener: http.RequestListener = handler): Promise<http.Server> {
 	const server = http.createServer(listener);
-	server.listen(0, '127.0.0.1');
-	await once(server, 'listening');
-	cleanup.push(() => {
-		server.closeAllConnections();
-		server.close();
-	});
+	await listenOnLoopback(server, cleanup);
 	return server;
 }
 
