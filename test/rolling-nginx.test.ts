@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { failures, isRunning, runRoll, toolInstalled } from './helpers/roll.js';
+import { failures, isRunning, runBaselineRoll, runRoll, toolInstalled } from './helpers/roll.js';
 
 // The end-to-end proof behind nginx: examples/rolling/roll-nginx.js puts nginx (no active health checks; it
 // learns that a replica is gone only from a failed connection, and never resends a POST it has sent) in front of
-// three replicas, runs keep-alive clients sending POSTs through it, and restarts two replicas one at a time,
+// three replicas, runs keep-alive clients sending POSTs through it, and restarts the three one at a time,
 // once with graceful-proc's serve() and once with a bare server.close(). It imports the built package, so
 // `npm run build` comes first.
 
@@ -34,26 +34,27 @@ interface VariantResult {
 }
 
 const installed = toolInstalled('nginx', 'NGINX');
+// Control rolls at most: see 'loses requests (502)'.
+const MAX_BASELINE_ROLLS = 4;
 
 // Without nginx the suite is skipped on a developer machine and fails in CI, where it must run.
 describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind nginx, with POSTs', () => {
 	let graceful: VariantResult;
-	let baseline: VariantResult;
+	// The control rolls: one, and more only while each lost nothing (see 'loses requests (502)').
+	const baselines: VariantResult[] = [];
+	const lost = (result: VariantResult) => result.non2xx + result.errors;
 
 	beforeAll(async () => {
 		if (!installed) throw new Error(INSTALL);
 		// Three restarts under a few seconds of load, nginx with the settings docs/rolling.md recommends, but a
 		// fail_timeout of 1 s (nginx's shortest) so that the roll is quick. `--grace` plays
 		// terminationGracePeriodSeconds: a bare close() may keep nginx's pooled connections open until the kill.
-		({ graceful, baseline } = await runRoll<VariantResult>(roll, [
-			'--duration', '3',
-			'--restarts', '3',
-			'--delay', '500',
-			'--fail-timeout', '1000',
-			'--time-to-force-quit', '4000',
-			'--grace', '2500',
-		]));
-	}, 90_000);
+		const args = ['--duration', '3', '--restarts', '3', '--delay', '500', '--fail-timeout', '1000', '--time-to-force-quit', '4000', '--grace', '2500'];
+		const both = await runRoll<VariantResult>(roll, args);
+		graceful = both.graceful;
+		baselines.push(both.baseline);
+		while (baselines.length < MAX_BASELINE_ROLLS && lost(baselines.at(-1)!) === 0) baselines.push(await runBaselineRoll<VariantResult>(roll, args));
+	}, 90_000 + (MAX_BASELINE_ROLLS - 1) * 45_000);
 
 	describe('with serve()', () => {
 		it('fails no request: every POST is answered 200 and no connection fails', () => {
@@ -78,21 +79,24 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind n
 	describe('with a bare server.close() on SIGTERM', () => {
 		// node's close() destroys the pooled connections that are idle at that instant, while nginx may be writing a
 		// POST on one of them; nginx answers 502 ("Connection reset by peer while reading response header").
-		// The loss is a race (a POST written on a connection at the instant close() destroys it): about one per
-		// restart here, so three restarts make a roll that loses nothing rare enough not to flake the control.
+		// The loss is a race (a POST written on a connection at the instant close() destroys it). Measured on a
+		// 2-core VM: 15 rolls of three restarts each lost 2 to 24 POSTs, but 17 of the 45 restarts lost none, so
+		// about one roll in twenty loses nothing. A roll that lost nothing is followed by another control roll, up
+		// to MAX_BASELINE_ROLLS in all: twelve restarts that all lose nothing would take odds of about 1 in 100,000.
 		it('loses requests (502)', () => {
-			expect(baseline.restarts).toHaveLength(3);
-			expect(baseline.non2xx + baseline.errors).toBeGreaterThan(0);
-			expect(baseline.nginxErrors['reset while reading response header'] ?? 0).toBeGreaterThan(0);
+			for (const baseline of baselines) expect(baseline.restarts).toHaveLength(3);
+			const losing = baselines.filter((baseline) => lost(baseline) > 0);
+			expect(losing, `${baselines.length} control rolls, none lost a request`).toHaveLength(1);
+			expect(losing[0]!.nginxErrors['reset while reading response header'] ?? 0).toBeGreaterThan(0);
 		});
 
 		it('never exits by itself: nginx keeps its pooled connections open until the kill at the grace period', () => {
-			for (const restart of baseline.restarts) expect(restart.exit).toBe('SIGKILL');
+			for (const baseline of baselines) for (const restart of baseline.restarts) expect(restart.exit).toBe('SIGKILL');
 		});
 	});
 
 	it('leaves no nginx and no replica running', () => {
-		for (const result of [graceful, baseline]) {
+		for (const result of [graceful, ...baselines]) {
 			expect(isRunning(result.nginxPid)).toBe(false);
 			for (const pid of result.replicaPids) expect(isRunning(pid)).toBe(false);
 		}

@@ -23,9 +23,25 @@ export function toolInstalled(name: string, envVar: string): boolean {
  * Runs a roll driver with `--json --variant both` and resolves with each variant's result (the last stdout line's
  * `results`); rejects with the driver's exit code and stderr if it printed none.
  */
-export function runRoll<Result extends { variant: string }>(driver: string, args: string[]): Promise<{ graceful: Result; baseline: Result }> {
+export async function runRoll<Result extends { variant: string }>(driver: string, args: string[]): Promise<{ graceful: Result; baseline: Result }> {
+	const { results, code, stderr } = await runDriver<Result>(driver, 'both', args);
+	const graceful = results?.find((result) => result.variant === 'graceful');
+	const baseline = results?.find((result) => result.variant === 'baseline');
+	if (graceful && baseline) return { graceful, baseline };
+	throw new Error(`${path.basename(driver)} exited with ${code} and printed no result for both variants:\n${stderr}`);
+}
+
+/** Runs a roll driver with `--json --variant baseline` alone: a control roll again. */
+export async function runBaselineRoll<Result extends { variant: string }>(driver: string, args: string[]): Promise<Result> {
+	const { results, code, stderr } = await runDriver<Result>(driver, 'baseline', args);
+	const baseline = results?.find((result) => result.variant === 'baseline');
+	if (baseline) return baseline;
+	throw new Error(`${path.basename(driver)} exited with ${code} and printed no baseline result:\n${stderr}`);
+}
+
+function runDriver<Result>(driver: string, variant: string, args: string[]): Promise<{ results?: Result[]; code: number | null; stderr: string }> {
 	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [driver, '--json', '--variant', 'both', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(process.execPath, [driver, '--json', '--variant', variant, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 		let stdout = '';
 		let stderr = '';
 		child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -36,10 +52,7 @@ export function runRoll<Result extends { variant: string }>(driver: string, args
 			try {
 				results = (JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { results: Result[] }).results;
 			} catch {}
-			const graceful = results?.find((result) => result.variant === 'graceful');
-			const baseline = results?.find((result) => result.variant === 'baseline');
-			if (graceful && baseline) resolve({ graceful, baseline });
-			else reject(new Error(`${path.basename(driver)} exited with ${code} and printed no result for both variants:\n${stderr}`));
+			resolve({ results, code, stderr });
 		});
 	});
 }
