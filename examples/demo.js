@@ -97,6 +97,8 @@ async function balance(label, server, sigtermSent) {
 				});
 				socket.on('error', (error) => resolve(error.code === 'ECONNREFUSED'));
 			});
+			// Refused after the process had exited says nothing of when the server stopped accepting.
+			if (refused && gone) break;
 			if (refused) {
 				timeline.push([since(), 'server: stops accepting connections (refused from now on)']);
 				return;
@@ -131,6 +133,8 @@ async function balance(label, server, sigtermSent) {
 	keepAlive.destroy();
 	if (!exit) server.child.kill('SIGKILL');
 	const final = exit ?? (await server.exited);
+	// Its last probe may still be under way when the process exits (on a loaded machine, often): wait for its line.
+	await accepting;
 	timeline.push([Math.round(final.at - sigtermSent.at), `exited with ${final.code ?? final.signal}${exit ? '' : ` (killed: still running ${LIMIT_MS / 1000} s after SIGTERM)`}`]);
 	return { label, counts, timeline, exit: final, output: server.output() };
 }
