@@ -52,8 +52,9 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind H
 	describe('with serve(), a readiness delay longer than the health checks need', () => {
 		it('loses no request: every response is a 2xx and no connection fails', () => {
 			expect(graceful['2xx']).toBeGreaterThan(0);
-			// The failures, if any, with the phase of the roll they happened in.
-			expect({ non2xx: graceful.non2xx, errors: graceful.errors, failures: failures(graceful) }).toEqual({
+			// The failures, if any, with the phase of the roll they happened in, also in the message's first line.
+			const seen = JSON.stringify({ failures: failures(graceful), restarts: graceful.restarts });
+			expect({ non2xx: graceful.non2xx, errors: graceful.errors, failures: failures(graceful) }, seen).toEqual({
 				non2xx: 0,
 				errors: 0,
 				failures: {},
