@@ -18,6 +18,8 @@ interface Restart {
 	exitMs: number;
 	connectionsAfterSigterm?: number;
 	requestsAfterSigterm?: number;
+	/** The baseline: what its close() found. */
+	atClose?: { inFlight: number; connections: number };
 }
 
 interface VariantResult {
@@ -108,8 +110,16 @@ describe.runIf(installed || Boolean(process.env.CI))('a rolling restart behind n
 			});
 		});
 
-		it('never exits by itself: nginx keeps its pooled connections open until the kill at the grace period', () => {
-			for (const baseline of baselines) for (const restart of baseline.restarts) expect(restart.exit).toBe('SIGKILL');
+		// close() destroys the connections idle at that instant; one with a request in flight stays open after its
+		// answer, and nginx keeps it in its pool. On a loaded machine nginx may have sent nothing for a few ms just
+		// then, every connection is idle, and the replica exits at once (seen once in CI): that restart shows
+		// nothing about the pool, so it is left out, and at least one restart must show it.
+		it('waits for the kill whenever a request was in flight at close(): nginx keeps its pooled connections open', () => {
+			const restarts = baselines.flatMap((baseline) => baseline.restarts);
+			for (const restart of restarts) expect(restart.atClose, JSON.stringify(restart)).toBeDefined();
+			const busy = restarts.filter((restart) => restart.atClose!.inFlight > 0);
+			expect(busy.length, JSON.stringify(restarts)).toBeGreaterThan(0);
+			for (const restart of busy) expect(restart.exit, JSON.stringify(restart)).toBe('SIGKILL');
 		});
 	});
 

@@ -70,11 +70,13 @@ export function freePort() {
 
 /**
  * Starts one replica of service.js and resolves once it has written `ready <port>`; rejects if it exits first.
- * What it says later arrives as promises: its `report`, its connection `stats`, and when it served its
- * `firstRequest` (the sign that the proxy sends to it again).
+ * What it says later arrives as promises: its `report`, its connection `stats`, what the baseline's close()
+ * found (`closing`: requests in flight and open connections), and when it served its `firstRequest` (the sign
+ * that the proxy sends to it again).
  * @returns {Promise<{ name: string, port: number, child: import('node:child_process').ChildProcess,
  *   exited: Promise<[number | null, string | null]>, report: Promise<object | undefined>,
- *   stats: Promise<object | undefined>, firstRequest: Promise<number>, stderr: () => string }>}
+ *   stats: Promise<object | undefined>, closing: Promise<{ inFlight: number, connections: number } | undefined>,
+ *   firstRequest: Promise<number>, stderr: () => string }>}
  */
 export function startReplica({ name, port, generation, variant, serviceArgs, dir }) {
 	const child = track(
@@ -94,20 +96,24 @@ export function startReplica({ name, port, generation, variant, serviceArgs, dir
 	const report = new Promise((resolve) => (resolveReport = resolve));
 	let resolveStats;
 	const stats = new Promise((resolve) => (resolveStats = resolve));
+	let resolveClosing;
+	const closing = new Promise((resolve) => (resolveClosing = resolve));
 	let resolveFirst;
 	const firstRequest = new Promise((resolve) => (resolveFirst = resolve));
 	return new Promise((resolve, reject) => {
 		const lines = createInterface({ input: child.stdout });
 		lines.on('line', (line) => {
-			if (line.startsWith('ready ')) resolve({ name, port: Number(line.slice(6)), child, exited, report, stats, firstRequest, stderr: () => stderrTail });
+			if (line.startsWith('ready ')) resolve({ name, port: Number(line.slice(6)), child, exited, report, stats, closing, firstRequest, stderr: () => stderrTail });
 			else if (line === 'first-request') resolveFirst(Date.now());
 			else if (line.startsWith('report ')) resolveReport(JSON.parse(line.slice(7)));
 			else if (line.startsWith('stats ')) resolveStats(JSON.parse(line.slice(6)));
+			else if (line.startsWith('closing ')) resolveClosing(JSON.parse(line.slice(8)));
 			else if (line.startsWith('listen-error ')) stderrTail += `\n${line}`;
 		});
 		lines.once('close', () => {
 			resolveReport(undefined);
 			resolveStats(undefined);
+			resolveClosing(undefined);
 		});
 		exited.then(([code, signal]) => {
 			const taken = stderrTail.includes('EADDRINUSE') ? ` — port ${port} was taken while it restarted; run again` : '';

@@ -144,6 +144,7 @@ async function runVariant(variant, options, log) {
 			phases.phase = 'steady';
 			const report = await old.report;
 			const stats = await old.stats;
+			const closing = await old.closing;
 			restarts.push({
 				server: name,
 				sigtermAt: sigterm,
@@ -156,6 +157,8 @@ async function runVariant(variant, options, log) {
 				connectionsAfterSigterm: stats?.connectionsAfterSigterm,
 				connectionTimes: stats?.connectionTimes,
 				requestsAfterSigterm: stats?.requestsAfterSigterm,
+				// The baseline: what its close() found.
+				atClose: closing,
 			});
 			log(
 				`${variant}: restarted ${name}: exit ${exit} after ${exitedAt - sigterm} ms` +

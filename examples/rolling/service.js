@@ -89,18 +89,25 @@ app.post('/', express.json(), handler);
 // `connectionTimes`: when each of the first 100 connections after SIGTERM came, in ms after it.
 const counts = { connections: 0, connectionsAfterSigterm: 0, requests: 0, requestsAfterSigterm: 0, connectionTimes: [] };
 let sigtermAt = 0;
+// Open connections and requests not yet answered, for the `closing` line of the baseline.
+let open = 0;
+let inFlight = 0;
 process.prependListener('SIGTERM', () => {
 	sigtermAt = Date.now();
 });
 function count(server) {
-	server.on('connection', () => {
+	server.on('connection', (socket) => {
+		open += 1;
+		socket.once('close', () => (open -= 1));
 		counts.connections += 1;
 		if (sigtermAt) {
 			counts.connectionsAfterSigterm += 1;
 			if (counts.connectionTimes.length < 100) counts.connectionTimes.push(Date.now() - sigtermAt);
 		}
 	});
-	server.on('request', () => {
+	server.on('request', (req, res) => {
+		inFlight += 1;
+		res.once('close', () => (inFlight -= 1));
 		counts.requests += 1;
 		if (sigtermAt) counts.requestsAfterSigterm += 1;
 	});
@@ -169,7 +176,10 @@ if (variant === 'graceful') {
 	tuneKeepAlive(server);
 	// What many services do: stop listening and let Node finish. In-flight requests complete, but the load
 	// balancer still sends new ones until its health checks notice, and those are refused.
+	// The `closing` line says what close() found: Node's close() destroys the idle connections at once, and a
+	// connection with a request in flight stays open after its answer for as long as the client keeps it.
 	process.on('SIGTERM', () => {
+		process.stdout.write(`closing ${JSON.stringify({ inFlight, connections: open })}\n`);
 		server.close(() => db.end());
 	});
 }
