@@ -307,6 +307,13 @@ describe('an idle watchdog', () => {
 		});
 	}
 
+	it('makes no thread for a listener removed before the idle moment that would make it, and SIGTERM then has Node’s default effect', async () => {
+		const child = start(fixture('watchdog-release.mjs'), ['same-tick']);
+		expect(await child.closed).toEqual([null, 'SIGTERM']);
+		expect(child.stdout).toContain('no thread');
+		expect(child.stdout).toContain('removed');
+	});
+
 	it.skipIf(process.platform !== 'linux')('registering and removing the only listener over and over starts one thread, not one each time', async () => {
 		const child = start(fixture('watchdog-release.mjs'), ['churn']);
 		expect(await child.closed).toEqual([0, null]);
