@@ -23,6 +23,7 @@ import type {
 	ShutdownReport,
 	WaitFunction,
 } from './types.js';
+import { methodsAtCallSite } from './call-site.js';
 import { assertBoolean, assertDuration, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
 import { Watchdog } from './watchdog.js';
 import { writesPending } from './pending-writes.js';
@@ -909,6 +910,9 @@ function warmUpOnce(watchdog: Watchdog): void {
 	});
 	immediate.unref?.();
 }
+
+// What the public methods throw at their call (bad arguments, configure() once shutdown started) points at the caller.
+methodsAtCallSite(ProcImpl.prototype, ['addWrapUpListener', 'addShutdownListener', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);
 
 /** An isolated proc with its own listeners, timings and process. */
 export function createProc(options?: ProcOptions): Proc {

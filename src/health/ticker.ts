@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { atCallSite } from '../call-site.js';
 import { createDebug } from '../debug.js';
 import { proc as defaultProc } from '../index.js';
 import type { Proc, WaitFunction } from '../types.js';
@@ -321,9 +322,10 @@ export function createHealthTicker(options: HealthTickerOptions): HealthTicker {
 	const ticker = new Ticker(options);
 	return {
 		status: () => ticker.status(),
-		setReady: (ready) => ticker.setReady(ready),
+		// What these throw at their call (a bad argument) points at the caller's line.
+		setReady: atCallSite((ready: boolean) => ticker.setReady(ready)),
 		check: () => ticker.check(),
-		onChange: (listener) => ticker.onChange(listener),
+		onChange: atCallSite((listener: HealthChangeListener) => ticker.onChange(listener)),
 		handler: ticker.handler,
 		listen: (port, host) => ticker.listen(port, host),
 		stop: () => ticker.stop(),
