@@ -1,8 +1,21 @@
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
-import { ForceQuitError, ListenerTimeoutError } from './errors.js';
 import { flushStdio } from './flush-stdio.js';
-import { Failure, ListenerContextImpl, ListenerEntry, waitFunctions } from './listener-entry.js';
+import { type ListenerEntry, waitFunctions } from './listener-entry.js';
+import { ListenerTable } from './listeners.js';
+import {
+	appExitCode,
+	arrivalOf,
+	createSequence,
+	DUPLICATE_SIGNAL_MS,
+	endsFailed,
+	exitCodeOf,
+	isDuplicate,
+	joinSequence,
+	recordFirstSignal,
+	recordSignal,
+	type Sequence,
+} from './sequence.js';
 import { assertSignalName, SignalRouter, type SignalRouterOptions } from './signals.js';
 import { formatSummary, type Omitted } from './summary.js';
 import { terminationLogPath, writeTerminationLog } from './termination-log.js';
@@ -12,7 +25,6 @@ import type {
 	ForcedBy,
 	Listener,
 	ListenerOptions,
-	ListenerOutcome,
 	Logger,
 	Phase,
 	Proc,
@@ -28,9 +40,6 @@ import { Watchdog } from './watchdog.js';
 import { writesPending } from './pending-writes.js';
 
 const log = createDebug('proc');
-
-/** A repeat of the first signal within this window is the same Ctrl+C delivered twice (terminal and npm). */
-const DUPLICATE_SIGNAL_MS = 100;
 
 /**
  * Lets `run()` start the sequence with an exit code floor without widening the public API. Registered, so that
@@ -53,31 +62,6 @@ const PROC_OPTIONS = [
 ] as const;
 const LISTENER_OPTIONS = ['name', 'timeout'] as const;
 
-interface Sequence {
-	readonly reason: unknown;
-	readonly startedAt: number;
-	readonly deadline: number;
-	readonly promise: Promise<ShutdownReport>;
-	resolve(report: ShutdownReport): void;
-	/** The code asked for with `shutdown(reason, { exitCode })`; 0 when none was. */
-	exitCode: number;
-	/** Started by a failure (`run()`'s main threw, an uncaught error): exit code 1 unless another is set. */
-	failed: boolean;
-	firstSignalAt: number | undefined;
-	/** Signals handled since the first (the first included): the n-th is a duplicate if n arrived within the window. */
-	signalsHandled: number;
-	/** When the first signal's handler returned (the wrap-up listeners' synchronous work included). */
-	firstSignalDoneAt?: number;
-	forceTimer?: ReturnType<typeof setTimeout>;
-	wrapUpTimer?: ReturnType<typeof setTimeout>;
-	/** Listeners called and not yet settled, per phase: settling one is O(1), however many there are. */
-	readonly running: Record<Phase, number>;
-	/** Listeners that threw, rejected or timed out, and of those, timed out. */
-	failures: number;
-	timeouts: number;
-	/** Set while the ended sequence waits for stdout and stderr: a repeated signal exits at once. */
-	exitNow?: () => void;
-}
 
 /** How many listeners a forced end inside a blocked loop names; the summary and the termination message count the rest. */
 const BRIEF_LISTENERS = 200;
@@ -96,17 +80,6 @@ function errorToJSON(error: unknown): unknown {
 		return error;
 	} catch {
 		return describeError(error);
-	}
-}
-
-/** The application's own `process.exitCode`, when it set a non-zero one. */
-function appExitCode(process: ProcessLike): number {
-	try {
-		const raw = process.exitCode;
-		const code = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-		return typeof code === 'number' && Number.isInteger(code) ? code : 0;
-	} catch {
-		return 0;
 	}
 }
 
@@ -168,10 +141,7 @@ export class ProcImpl implements Proc {
 	readonly #times = new TimeBudget((message) => this.#warn(message));
 	#state: ProcState = 'running';
 	#abort = new AbortController();
-	/** Registration order, which is the report's order; a Set so that removing is O(1). */
-	#entries = new Set<ListenerEntry>();
-	#registered = 0;
-	#counters: Record<Phase, number> = { 'wrap-up': 0, shutdown: 0 };
+	readonly #listeners = new ListenerTable(() => this.#advance());
 	#sequence: Sequence | undefined;
 	/** The force-quit watchdog: undefined until the handlers are installed, null where none can run. */
 	#watchdog: Watchdog | null | undefined;
@@ -353,35 +323,24 @@ export class ProcImpl implements Proc {
 	#waitFor: ((entry: ListenerEntry) => WaitFunction) | undefined;
 
 	#add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): WaitFunction {
-		// An anonymous listener is numbered now; its name (`wrap-up#3`) is made when first needed.
-		const number = (this.#counters[phase] += 1);
-		const entry = new ListenerEntry(phase, fn, options?.timeout, options?.name ?? (fn.name || number));
-		this.#entries.add(entry);
-		this.#registered += 1;
+		const entry = this.#listeners.add(phase, fn, options);
 		const state = this.#state;
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
 		if (state !== 'done' && state !== 'forced') {
 			this.#router.install();
 			if (this.#watchdog?.armed !== true) this.#armWatchdogSoon();
 		}
-		if (log.enabled) log('added %s listener %s', phase, entry.name);
-
 		if (state !== 'running' && (phase === 'wrap-up' || state !== 'wrapping-up')) {
 			// Added during shutdown: called at once and awaited (go-zero's late listeners never ran).
-			this.#call(entry);
+			this.#listeners.call(entry, this.#sequence!.reason, this.#sequence!.deadline);
 		}
 
 		return (this.#waitFor ??= waitFunctions((entry) => this.#remove(entry)))(entry);
 	}
 
 	#remove(entry: ListenerEntry): boolean {
-		if (entry.status !== 'registered') return false;
-		entry.status = 'removed';
-		this.#entries.delete(entry);
-		this.#registered -= 1;
-		entry.removed();
-		if (log.enabled) log('removed %s listener %s', entry.phase, entry.name);
-		if (this.#registered === 0 && this.#state === 'running') {
+		if (!this.#listeners.remove(entry)) return false;
+		if (this.#listeners.registered === 0 && this.#state === 'running') {
 			// The watchdog first, while our handlers still catch what arrives (see Watchdog.release).
 			this.#disarmWatchdog();
 			this.#router.uninstall();
@@ -394,47 +353,27 @@ export class ProcImpl implements Proc {
 		const now = Date.now();
 		// Where the watchdog watches the signals too, it saw when they arrived, even while this loop was busy.
 		const seen = this.#router.signals.includes(name) ? this.#watchdog?.arrivals() : undefined;
-		const arrivedAt = seen !== undefined && seen.count > 0 ? Math.min(now, seen.first) : now;
+		const arrivedAt = arrivalOf(now, seen);
 		log('received %s in state %s', name, this.#state);
 		if (sequence === undefined) {
 			// The deadline counts from the signal's arrival, not from when a busy loop got round to it.
 			this.#start(name, 0, false, arrivedAt);
-			this.#sequence!.firstSignalAt = arrivedAt;
-			this.#sequence!.signalsHandled = 1;
-			this.#sequence!.firstSignalDoneAt = Date.now();
+			recordFirstSignal(this.#sequence!, { name, arrivedAt, handledAt: Date.now() });
 			return;
 		}
 		if (this.#state === 'done' || this.#state === 'forced') {
 			// Ended, and waiting for stdout to take the last lines: a second Ctrl+C means "now".
-			if (sequence.exitNow && !this.#isDuplicate(sequence, now, seen)) sequence.exitNow();
+			if (sequence.exitNow === undefined) return;
+			recordSignal(sequence, name);
+			if (!isDuplicate(sequence, now, seen)) sequence.exitNow();
 			return;
 		}
-		if (sequence.firstSignalAt === undefined) {
-			// The sequence was started by hand; this is the first signal, and it joins it.
-			sequence.firstSignalAt = arrivedAt;
-			sequence.signalsHandled = 1;
-			sequence.firstSignalDoneAt = now;
-			return;
-		}
-		if (this.#isDuplicate(sequence, now, seen)) return;
+		// The sequence was started by hand; this is the first signal, and it joins it.
+		if (sequence.firstSignalAt === undefined) return recordFirstSignal(sequence, { name, arrivedAt, handledAt: now });
+		recordSignal(sequence, name);
+		if (isDuplicate(sequence, now, seen)) return;
 		log('forced by a repeated %s', name);
 		this.#force('signal');
-	}
-
-	/**
-	 * A repeat within DUPLICATE_SIGNAL_MS of the first signal's arrival is the same Ctrl+C delivered twice. When
-	 * a listener kept the loop busy, the repeat is handled late; what counts is when it arrived. Signals are
-	 * handled in the order they arrived, so the n-th handled one arrived within the window if the watchdog saw
-	 * at least n arrive within it (and its first is the sequence's first). Where the watchdog cannot see
-	 * arrivals (Node 24 and later, no watchdog), a repeat handled within the window after the first signal's
-	 * handler returned may have arrived while that handler was still busy, and counts as a duplicate.
-	 */
-	#isDuplicate(sequence: Sequence, now: number, seen: ReturnType<Watchdog['arrivals']>): boolean {
-		if (sequence.firstSignalAt === undefined) return false;
-		const handled = (sequence.signalsHandled += 1);
-		if (now - sequence.firstSignalAt < DUPLICATE_SIGNAL_MS) return true;
-		if (seen !== undefined && seen.count >= handled && seen.first <= sequence.firstSignalAt + 10) return handled <= seen.inWindow;
-		return sequence.firstSignalDoneAt !== undefined && now - sequence.firstSignalDoneAt < DUPLICATE_SIGNAL_MS;
 	}
 
 	/**
@@ -530,34 +469,9 @@ export class ProcImpl implements Proc {
 
 	/** `at`: when the trigger happened (a signal's arrival); `call`: false when the watchdog ends it at once. */
 	#start(reason: unknown, exitCode: number, failed: boolean, at = Date.now(), call = true): Promise<ShutdownReport> {
-		if (this.#sequence) {
-			const sequence = this.#sequence;
-			if (this.#state !== 'done' && this.#state !== 'forced') {
-				// The first code asked for is the one kept; a failure can only make a clean end a failed one.
-				if (sequence.exitCode === 0) sequence.exitCode = exitCode;
-				sequence.failed ||= failed;
-			}
-			return sequence.promise;
-		}
-		const startedAt = at;
-		let resolve!: (report: ShutdownReport) => void;
-		const promise = new Promise<ShutdownReport>((res) => {
-			resolve = res;
-		});
-		const sequence: Sequence = {
-			reason,
-			startedAt,
-			deadline: startedAt + this.timeToForceQuit,
-			promise,
-			resolve,
-			exitCode,
-			failed,
-			firstSignalAt: undefined,
-			signalsHandled: 0,
-			running: { 'wrap-up': 0, shutdown: 0 },
-			failures: 0,
-			timeouts: 0,
-		};
+		if (this.#sequence) return joinSequence(this.#sequence, { exitCode, failed, ended: this.#state === 'done' || this.#state === 'forced' });
+		const sequence = createSequence({ reason, startedAt: at, deadline: at + this.timeToForceQuit, exitCode, failed });
+		const promise = sequence.promise;
 		this.#sequence = sequence;
 		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
 		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
@@ -570,7 +484,7 @@ export class ProcImpl implements Proc {
 
 		this.#state = 'wrapping-up';
 		this.#abort.abort(reason);
-		for (const entry of this.#entries) if (entry.phase === 'wrap-up' && entry.status === 'registered') this.#call(entry);
+		this.#listeners.callPhase('wrap-up', reason, sequence.deadline);
 		const wrapUpTimer = setTimeout(() => this.#enterShutdownPhase(), this.timeToWrapUp);
 		wrapUpTimer.unref?.();
 		sequence.wrapUpTimer = wrapUpTimer;
@@ -578,61 +492,11 @@ export class ProcImpl implements Proc {
 		return promise;
 	}
 
-	#call(entry: ListenerEntry): void {
-		const sequence = this.#sequence!;
-		this.#registered -= 1;
-		entry.status = 'running';
-		const run = entry.start(Date.now());
-		sequence.running[entry.phase] += 1;
-		let result: Promise<unknown>;
-		try {
-			result = Promise.resolve(entry.fn(new ListenerContextImpl(sequence.reason, sequence.deadline, run)));
-		} catch (error) {
-			result = Promise.reject(error);
-		}
-		result.then(
-			() => this.#settle(entry, 'ok'),
-			(error: unknown) => this.#settle(entry, 'error', error),
-		);
-		if (entry.timeout !== undefined) {
-			const ms = entry.timeout;
-			// A timer of its own rather than p-timeout: p-timeout is not loaded unless health checks need it.
-			run.timer = setTimeout(() => {
-				const error = new ListenerTimeoutError(entry.name, ms);
-				run.abort(error);
-				this.#settle(entry, 'timeout', error);
-			}, ms);
-		}
-	}
-
-	#settle(entry: ListenerEntry, outcome: ListenerOutcome, error?: unknown): void {
-		// After a forced exit the report is final; a late settlement changes nothing.
-		if (entry.status !== 'running') return;
-		const run = entry.run!;
-		clearTimeout(run.timer);
-		entry.status = outcome;
-		run.durationMs = Date.now() - run.startedAt;
-		const sequence = this.#sequence!;
-		sequence.running[entry.phase] -= 1;
-		if (outcome === 'ok') {
-			entry.fulfil();
-			if (log.enabled) log('%s listener %s finished in %d ms', entry.phase, entry.name, run.durationMs);
-		} else {
-			sequence.failures += 1;
-			if (outcome === 'timeout') sequence.timeouts += 1;
-			run.error = error;
-			entry.fail(error);
-			if (log.enabled) log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, run.durationMs, describeError(error));
-		}
-		this.#advance();
-	}
-
 	#advance(): void {
-		const sequence = this.#sequence;
-		if (sequence === undefined) return;
+		const running = this.#listeners.running;
 		if (this.#state === 'wrapping-up') {
-			if (sequence.running['wrap-up'] === 0) this.#enterShutdownPhase();
-		} else if (this.#state === 'shutting-down' && sequence.running['wrap-up'] === 0 && sequence.running.shutdown === 0) {
+			if (running['wrap-up'] === 0) this.#enterShutdownPhase();
+		} else if (this.#state === 'shutting-down' && running['wrap-up'] === 0 && running.shutdown === 0) {
 			this.#finish();
 		}
 	}
@@ -642,7 +506,7 @@ export class ProcImpl implements Proc {
 		clearTimeout(this.#sequence!.wrapUpTimer);
 		this.#state = 'shutting-down';
 		log('shutdown phase');
-		for (const entry of this.#entries) if (entry.phase === 'shutdown' && entry.status === 'registered') this.#call(entry);
+		this.#listeners.callPhase('shutdown', this.#sequence!.reason, this.#sequence!.deadline);
 		this.#advance();
 	}
 
@@ -677,7 +541,7 @@ export class ProcImpl implements Proc {
 	#listenerReports(forced: boolean, now: number, until = Number.POSITIVE_INFINITY): ShutdownReport['listeners'] | undefined {
 		const listeners: ShutdownReport['listeners'] = [];
 		let count = 0;
-		for (const entry of this.#entries) {
+		for (const entry of this.#listeners.entries) {
 			if ((++count & 1023) === 0 && Date.now() > until) return undefined;
 			const status = entry.status;
 			if (status === 'registered') {
@@ -701,13 +565,13 @@ export class ProcImpl implements Proc {
 	 * the application set, else 1 for a failure and 0 for a clean end.
 	 */
 	#exitCode(failure: boolean): number {
-		return this.#sequence!.exitCode || appExitCode(this.#process) || (failure ? 1 : 0);
+		return exitCodeOf(this.#sequence!, appExitCode(this.#process), failure);
 	}
 
 	#finish(): void {
 		const sequence = this.#sequence!;
 		this.#watchdog?.reporting();
-		const failed = sequence.failures > 0 || sequence.failed || sequence.exitCode !== 0;
+		const failed = endsFailed(sequence, this.#listeners.failures);
 		this.#state = 'done';
 		this.#end(this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)));
 	}
@@ -722,13 +586,7 @@ export class ProcImpl implements Proc {
 		log('forced by %s', forcedBy);
 		if (now) return this.#endBlocked(forcedBy);
 		const report = this.#report('forced', this.#exitCode(true), forcedBy);
-		const ms = Date.now() - sequence.startedAt;
-		// Errors are made only for the signals and waits somebody looks at: 100,000 stack traces would cost seconds.
-		const skipped = new Failure(undefined, (entry) => new ForceQuitError(entry.name, ms, false));
-		for (const entry of this.#entries) {
-			if (entry.status === 'running') entry.forceQuit(() => new ForceQuitError(entry.name, ms));
-			else if (entry.status === 'registered') entry.failLazily(skipped);
-		}
+		this.#listeners.forceQuit(Date.now() - sequence.startedAt);
 		this.#end(report);
 	}
 
@@ -769,7 +627,7 @@ export class ProcImpl implements Proc {
 		const now = Date.now();
 		const listeners: ShutdownReport['listeners'] = [];
 		const shown = { pending: 0, skipped: 0, error: 0, timeout: 0 };
-		for (const entry of this.#entries) {
+		for (const entry of this.#listeners.entries) {
 			if (listeners.length === BRIEF_LISTENERS) break;
 			const status = entry.status;
 			if (status === 'registered') {
@@ -786,10 +644,10 @@ export class ProcImpl implements Proc {
 		}
 		// Every listener not yet called is still counted as registered; those running, per phase.
 		const omitted = new Map([
-			['error', sequence.failures - sequence.timeouts - shown.error],
-			['timeout', sequence.timeouts - shown.timeout],
-			['pending', sequence.running['wrap-up'] + sequence.running.shutdown - shown.pending],
-			['skipped', this.#registered - shown.skipped],
+			['error', this.#listeners.failures - this.#listeners.timeouts - shown.error],
+			['timeout', this.#listeners.timeouts - shown.timeout],
+			['pending', this.#listeners.running['wrap-up'] + this.#listeners.running.shutdown - shown.pending],
+			['skipped', this.#listeners.registered - shown.skipped],
 		]);
 		const brief: ShutdownReport = { reason: sequence.reason, outcome: 'forced', forcedBy, exitCode, durationMs: now - sequence.startedAt, listeners };
 		try {
