@@ -20,6 +20,7 @@ import { assertSignalName, SignalRouter, type SignalRouterOptions } from './sign
 import { formatSummary, type Omitted } from './summary.js';
 import { terminationLogPath, writeTerminationLog } from './termination-log.js';
 import { pm2KillTimeout } from './pm2-env.js';
+import { briefRows, buildReport, listenerRows } from './report.js';
 import { RESERVE_TIME, TimeBudget, TIMES_DO_NOT_FIT } from './time-budget.js';
 import type {
 	ForcedBy,
@@ -63,25 +64,11 @@ const PROC_OPTIONS = [
 const LISTENER_OPTIONS = ['name', 'timeout'] as const;
 
 
-/** How many listeners a forced end inside a blocked loop names; the summary and the termination message count the rest. */
-const BRIEF_LISTENERS = 200;
-
 /** Until when past the deadline a forced end inside a blocked loop may build the full report for onReport. */
 const BLOCKED_REPORT_MS = 700;
 
 /** After the deadline (a forced exit), how long stdout and stderr may still take to take the summary. */
 const FLUSH_GRACE_MS = 250;
-
-/** Errors as `{ name, message }`; anything JSON cannot hold (a BigInt, a cycle, a hostile Proxy) as text. */
-function errorToJSON(error: unknown): unknown {
-	try {
-		if (error instanceof Error) return { name: describeError(error.name), message: describeError(error.message) };
-		JSON.stringify(error);
-		return error;
-	} catch {
-		return describeError(error);
-	}
-}
 
 /** Whatever a hook returns: a rejected promise must not become an unhandled rejection. */
 function absorb(result: unknown, onRejected: (error: unknown) => void): void {
@@ -90,14 +77,6 @@ function absorb(result: unknown, onRejected: (error: unknown) => void): void {
 			(result as PromiseLike<unknown>).then(undefined, onRejected);
 		}
 	} catch {}
-}
-
-function reportToJSON(this: ShutdownReport) {
-	return {
-		...this,
-		reason: errorToJSON(this.reason),
-		listeners: this.listeners.map((listener) => ('error' in listener ? { ...listener, error: errorToJSON(listener.error) } : listener)),
-	};
 }
 
 function isProcessLike(value: unknown): value is ProcessLike {
@@ -510,54 +489,9 @@ export class ProcImpl implements Proc {
 		this.#advance();
 	}
 
-	#report(
-		outcome: ShutdownReport['outcome'],
-		exitCode: number,
-		forcedBy?: ForcedBy,
-		listeners: ShutdownReport['listeners'] = this.#listenerReports(outcome === 'forced', Date.now())!,
-	): ShutdownReport {
-		const sequence = this.#sequence!;
-		const now = Date.now();
-		const forced = outcome === 'forced';
-		const report: ShutdownReport = forced
-			? { reason: sequence.reason, outcome, forcedBy, exitCode, durationMs: now - sequence.startedAt, listeners }
-			: { reason: sequence.reason, outcome, exitCode, durationMs: now - sequence.startedAt, listeners };
-		if (forced) {
-			try {
-				report.activeResources = this.#process.getActiveResourcesInfo?.() ?? [];
-			} catch {
-				report.activeResources = [];
-			}
-		}
-		// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
-		Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
-		return report;
-	}
-
-	/**
-	 * One pass over the listeners, one small object each: 200,000 of them take milliseconds. Past `until`
-	 * (epoch ms), checked every 1024 listeners, it gives up and returns undefined.
-	 */
-	#listenerReports(forced: boolean, now: number, until = Number.POSITIVE_INFINITY): ShutdownReport['listeners'] | undefined {
-		const listeners: ShutdownReport['listeners'] = [];
-		let count = 0;
-		for (const entry of this.#listeners.entries) {
-			if ((++count & 1023) === 0 && Date.now() > until) return undefined;
-			const status = entry.status;
-			if (status === 'registered') {
-				// Never called: only a forced end leaves one behind.
-				if (forced) listeners.push({ name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 });
-			} else if (status === 'running') {
-				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.run!.startedAt });
-			} else if (status !== 'removed') {
-				// Settled, so called: it has its run record.
-				const run = entry.run!;
-				const listener: ShutdownReport['listeners'][number] = { name: entry.name, phase: entry.phase, outcome: status, durationMs: run.durationMs };
-				if (run.error !== undefined) listener.error = run.error;
-				listeners.push(listener);
-			}
-		}
-		return listeners;
+	/** The report of this sequence; `listeners`: every listener's row unless given. */
+	#report(outcome: ShutdownReport['outcome'], exitCode: number, forcedBy?: ForcedBy, listeners = listenerRows(this.#listeners.entries, outcome === 'forced')!): ShutdownReport {
+		return buildReport({ sequence: this.#sequence!, outcome, exitCode, forcedBy, listeners, process: this.#process });
 	}
 
 	/**
@@ -600,7 +534,8 @@ export class ProcImpl implements Proc {
 	#endBlocked(forcedBy: ForcedBy): void {
 		const sequence = this.#sequence!;
 		const exitCode = this.#exitCode(true);
-		const { brief, omitted } = this.#brief(forcedBy, exitCode);
+		const { listeners: briefListeners, omitted } = briefRows(this.#listeners);
+		const brief = this.#report('forced', exitCode, forcedBy, briefListeners);
 		log('shutdown forced in %d ms, exit code %d', brief.durationMs, exitCode);
 		// The logger is the application's: from here the watchdog holds the deadline, it no longer waits.
 		this.#watchdog?.ending(exitCode);
@@ -610,7 +545,7 @@ export class ProcImpl implements Proc {
 		// gets the brief report.
 		let report = brief;
 		if (this.#onReport) {
-			const listeners = this.#listenerReports(true, Date.now(), sequence.deadline + BLOCKED_REPORT_MS);
+			const listeners = listenerRows(this.#listeners.entries, true, sequence.deadline + BLOCKED_REPORT_MS);
 			if (listeners) report = this.#report('forced', exitCode, forcedBy, listeners);
 			else log('no time left to name every listener: onReport gets the brief report');
 		}
@@ -619,44 +554,6 @@ export class ProcImpl implements Proc {
 		sequence.resolve(report);
 		if (this.#exit) this.#process.exit(exitCode);
 		else this.#router.uninstall();
-	}
-
-	/** A forced report whose listeners are the first that did not end well; `omitted` counts the others. */
-	#brief(forcedBy: ForcedBy, exitCode: number): { brief: ShutdownReport; omitted: Omitted } {
-		const sequence = this.#sequence!;
-		const now = Date.now();
-		const listeners: ShutdownReport['listeners'] = [];
-		const shown = { pending: 0, skipped: 0, error: 0, timeout: 0 };
-		for (const entry of this.#listeners.entries) {
-			if (listeners.length === BRIEF_LISTENERS) break;
-			const status = entry.status;
-			if (status === 'registered') {
-				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 });
-				shown.skipped += 1;
-			} else if (status === 'running') {
-				listeners.push({ name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.run!.startedAt });
-				shown.pending += 1;
-			} else if (status === 'error' || status === 'timeout') {
-				const run = entry.run!;
-				listeners.push({ name: entry.name, phase: entry.phase, outcome: status, durationMs: run.durationMs, error: run.error });
-				shown[status] += 1;
-			}
-		}
-		// Every listener not yet called is still counted as registered; those running, per phase.
-		const omitted = new Map([
-			['error', this.#listeners.failures - this.#listeners.timeouts - shown.error],
-			['timeout', this.#listeners.timeouts - shown.timeout],
-			['pending', this.#listeners.running['wrap-up'] + this.#listeners.running.shutdown - shown.pending],
-			['skipped', this.#listeners.registered - shown.skipped],
-		]);
-		const brief: ShutdownReport = { reason: sequence.reason, outcome: 'forced', forcedBy, exitCode, durationMs: now - sequence.startedAt, listeners };
-		try {
-			brief.activeResources = this.#process.getActiveResourcesInfo?.() ?? [];
-		} catch {
-			brief.activeResources = [];
-		}
-		Object.defineProperty(brief, 'toJSON', { value: reportToJSON, enumerable: false });
-		return { brief, omitted };
 	}
 
 	#endTimers(exitCode: number): void {
