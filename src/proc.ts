@@ -16,17 +16,18 @@ import {
 	recordSignal,
 	type Sequence,
 } from './sequence.js';
-import { assertSignalName, SignalRouter, type SignalRouterOptions } from './signals.js';
+import { absorb, stderrLogger, warnTimes, writeDiagnosticReport, writeLog } from './logger.js';
+import { assertListener, assertProcessLike, type CoreOptions, defaultOptions, PROC_OPTIONS, resolveOptions, type ResolvedOptions } from './proc-options.js';
+import { SignalRouter } from './signals.js';
 import { formatSummary, type Omitted } from './summary.js';
-import { terminationLogPath, writeTerminationLog } from './termination-log.js';
+import { writeTerminationLog } from './termination-log.js';
 import { pm2KillTimeout } from './pm2-env.js';
 import { briefRows, buildReport, listenerRows } from './report.js';
-import { RESERVE_TIME, TimeBudget, TIMES_DO_NOT_FIT } from './time-budget.js';
+import { RESERVE_TIME, TimeBudget } from './time-budget.js';
 import type {
 	ForcedBy,
 	Listener,
 	ListenerOptions,
-	Logger,
 	Phase,
 	Proc,
 	ProcessLike,
@@ -36,7 +37,7 @@ import type {
 	ShutdownReport,
 	WaitFunction,
 } from './types.js';
-import { assertBoolean, assertDuration, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
+import { assertDuration, assertNumber, assertOptions, expected } from './validate.js';
 import { Watchdog } from './watchdog.js';
 import { writesPending } from './pending-writes.js';
 
@@ -48,20 +49,6 @@ const log = createDebug('proc');
  */
 export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
 
-const PROC_OPTIONS = [
-	'process',
-	'signals',
-	'timeToForceQuit',
-	'timeToWrapUp',
-	'exit',
-	'logger',
-	'handleErrors',
-	'onReport',
-	'diagnosticReport',
-	'pm2',
-	'terminationLog',
-] as const;
-const LISTENER_OPTIONS = ['name', 'timeout'] as const;
 
 
 /** Until when past the deadline a forced end inside a blocked loop may build the full report for onReport. */
@@ -70,54 +57,15 @@ const BLOCKED_REPORT_MS = 700;
 /** After the deadline (a forced exit), how long stdout and stderr may still take to take the summary. */
 const FLUSH_GRACE_MS = 250;
 
-/** Whatever a hook returns: a rejected promise must not become an unhandled rejection. */
-function absorb(result: unknown, onRejected: (error: unknown) => void): void {
-	try {
-		if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
-			(result as PromiseLike<unknown>).then(undefined, onRejected);
-		}
-	} catch {}
-}
-
-function isProcessLike(value: unknown): value is ProcessLike {
-	const p = value as ProcessLike;
-	return (
-		p !== null &&
-		typeof p === 'object' &&
-		typeof p.on === 'function' &&
-		typeof p.removeListener === 'function' &&
-		typeof p.kill === 'function' &&
-		typeof p.exit === 'function' &&
-		typeof p.pid === 'number'
-	);
-}
-
-const stderrLogger: Logger = {
-	error(message) {
-		globalThis.process?.stderr?.write(`${message}\n`);
-	},
-};
-
-function validateListener(argument: string, fn: unknown, options: ListenerOptions | undefined): void {
-	assertFunction(argument, fn);
-	assertOptions('options', options, LISTENER_OPTIONS);
-	if (options?.name !== undefined) assertString('options.name', options.name);
-	if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
-}
-
 /**
  * The state machine: running → wrapping-up → shutting-down → done, or → forced at the deadline or on a
  * repeated signal. Everything else (signals, watchdog, report text) lives in its own module.
  */
 export class ProcImpl implements Proc {
 	readonly #process: ProcessLike;
-	#exit = true;
-	#logger: Logger | false = stderrLogger;
-	#onReport: ((report: ShutdownReport) => void) | undefined;
-	/** Where the termination message goes when the sequence ends; undefined: nowhere. */
-	#terminationLog: string | undefined;
+	#options: CoreOptions = defaultOptions(stderrLogger);
 	#router: SignalRouter;
-	readonly #times = new TimeBudget((message) => this.#warn(message));
+	readonly #times = new TimeBudget((message) => warnTimes(this.#process, message));
 	#state: ProcState = 'running';
 	#abort = new AbortController();
 	readonly #listeners = new ListenerTable(() => this.#advance());
@@ -128,16 +76,14 @@ export class ProcImpl implements Proc {
 	constructor(options: ProcOptions = {}) {
 		assertOptions('options', options, PROC_OPTIONS);
 		const proc = options.process ?? globalThis.process;
-		if (!isProcessLike(proc)) {
-			throw new TypeError(expected('options.process', 'a process-like object (on, removeListener, kill, exit, pid)', proc));
-		}
+		assertProcessLike('options.process', proc);
 		this.#process = proc;
 		// PM2 SIGKILLs an app kill_timeout ms after its stop signal: unset times fit inside it, set ones are checked.
 		const pm2Kill = proc === globalThis.process ? pm2KillTimeout() : undefined;
 		if (pm2Kill !== undefined) {
 			this.#times.setOutsideKill({ ms: pm2Kill, who: 'PM2 (kill_timeout)', fix: (ms) => `set kill_timeout to ${ms} or more in the ecosystem file (or pm2 start --kill-timeout ${ms})` });
 		}
-		this.#router = this.#configure(options, {});
+		this.#router = this.#apply(resolveOptions(options, this.#options));
 	}
 
 	/**
@@ -150,7 +96,7 @@ export class ProcImpl implements Proc {
 		assertOptions('options', options, PROC_OPTIONS.filter((key) => key !== 'process'));
 		if (this.#state !== 'running') throw new Error('graceful-proc: configure() is not possible once shutdown has started');
 		const wasInstalled = this.#router.installed;
-		const router = this.#configure(options, this.#routerOptions);
+		const router = this.#apply(resolveOptions(options, this.#options));
 		// The signals or `exit` may change: the watchdog lets go first, while the handlers still catch what
 		// arrives (see Watchdog.release), and follows the handlers as they are now.
 		this.#disarmWatchdog();
@@ -160,60 +106,21 @@ export class ProcImpl implements Proc {
 		if (wasInstalled) this.#armWatchdogSoon();
 	}
 
-	#routerOptions: Partial<SignalRouterOptions> = {};
-
-	/** Validates everything before changing anything, then applies; returns the signal router to use. */
-	#configure(options: Omit<ProcOptions, 'process'>, current: Partial<SignalRouterOptions>): SignalRouter {
-		// `null` is bad input, not "unset": only `undefined` falls back to the current value.
-		const pick = <T,>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
-		// Left undefined, the defaults are resolved when the handlers are installed (nodemon adds SIGUSR2).
-		const signals = pick(options.signals, current.signals);
-		if (options.signals !== undefined) {
-			if (!Array.isArray(signals)) throw new TypeError(expected('options.signals', 'an array of signal names', signals));
-			signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
-		}
-		if (options.timeToForceQuit !== undefined) assertDuration('options.timeToForceQuit', options.timeToForceQuit);
-		if (options.timeToWrapUp !== undefined) assertDuration('options.timeToWrapUp', options.timeToWrapUp);
-		const exit = pick(options.exit, this.#exit);
-		assertBoolean('options.exit', exit);
-		const handleErrors = pick(options.handleErrors, current.handleErrors ?? false);
-		assertBoolean('options.handleErrors', handleErrors);
-		const pm2 = pick(options.pm2, current.pm2 ?? true);
-		assertBoolean('options.pm2', pm2);
-		const logger = pick(options.logger, this.#logger);
-		if (logger !== false && (logger === null || typeof logger !== 'object' || typeof logger.error !== 'function')) {
-			throw new TypeError(expected('options.logger', 'an object with an `error(message)` method, or false', logger));
-		}
-		if (options.onReport !== undefined) assertFunction('options.onReport', options.onReport);
-		const terminationLog =
-			options.terminationLog === undefined ? this.#terminationLog : terminationLogPath('options.terminationLog', options.terminationLog);
-		const diagnostic = options.diagnosticReport;
-		let diagnosticSignal = current.diagnosticSignal;
-		if (diagnostic === true) diagnosticSignal = 'SIGUSR2';
-		else if (diagnostic === false) diagnosticSignal = undefined;
-		else if (typeof diagnostic === 'string') {
-			assertSignalName('options.diagnosticReport', diagnostic);
-			diagnosticSignal = diagnostic;
-		} else if (diagnostic !== undefined) {
-			throw new TypeError(expected('options.diagnosticReport', 'a boolean or a signal name', diagnostic));
-		}
-
-		this.#times.set({ timeToForceQuit: options.timeToForceQuit, timeToWrapUp: options.timeToWrapUp });
+	/** Applies options that were checked and resolved; returns the signal router made for them. */
+	#apply({ options, times }: ResolvedOptions): SignalRouter {
+		this.#times.set(times);
 		this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
-		this.#exit = exit;
-		this.#logger = logger;
-		if (options.onReport !== undefined) this.#onReport = options.onReport;
-		this.#terminationLog = terminationLog;
-		this.#routerOptions = { signals: signals && [...new Set(signals)], handleErrors, pm2, diagnosticSignal };
+		this.#options = options;
+		const { signals, handleErrors, pm2, diagnosticSignal } = options;
 		return new SignalRouter({
 			process: this.#process,
-			signals: this.#routerOptions.signals,
+			signals,
 			handleErrors,
 			pm2,
 			diagnosticSignal,
 			onSignal: (name) => this.#onSignal(name),
 			onError: (error, kind) => this.#onError(error, kind),
-			onDiagnostic: () => this.#writeDiagnosticReport(),
+			onDiagnostic: () => writeDiagnosticReport(this.#process, (message) => this.#log(message)),
 		});
 	}
 
@@ -248,24 +155,18 @@ export class ProcImpl implements Proc {
 		};
 	}
 
-	#warn(message: string): void {
-		const emit = (this.#process as { emitWarning?: (message: string, options: { code: string }) => void }).emitWarning;
-		if (typeof emit === 'function') emit.call(this.#process, message, { code: TIMES_DO_NOT_FIT });
-		else log('%s', message);
-	}
-
 	/** A running sequence keeps the times it started with: changing them then would promise what it cannot keep. */
 	#assertNotStarted(method: string): void {
 		if (this.#state !== 'running') throw new Error(`graceful-proc: ${method}() is not possible once shutdown has started`);
 	}
 
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
-		validateListener('fn', fn, options);
+		assertListener('fn', fn, options);
 		return this.#add('wrap-up', fn, options);
 	}
 
 	addShutdownListener(fn: Listener, options?: ListenerOptions): WaitFunction {
-		validateListener('fn', fn, options);
+		assertListener('fn', fn, options);
 		return this.#add('shutdown', fn, options);
 	}
 
@@ -363,7 +264,7 @@ export class ProcImpl implements Proc {
 	 */
 	#armWatchdogSoon(): void {
 		if (this.#watchdog !== undefined) return this.#armWatchdog();
-		if (this.#armSoon !== undefined || !this.#exit || this.#process !== globalThis.process) return;
+		if (this.#armSoon !== undefined || !this.#options.exit || this.#process !== globalThis.process) return;
 		this.#armSoon = setImmediate(() => {
 			this.#armSoon = undefined;
 			if (this.#state === 'running') this.#armWatchdog();
@@ -377,7 +278,7 @@ export class ProcImpl implements Proc {
 	 * the shutdown pays nothing for it; only on the real process, which it may end, and never with `exit: false`.
 	 */
 	#armWatchdog(): void {
-		if (this.#watchdog === null || !this.#exit || this.#process !== globalThis.process || !this.#router.installed) return;
+		if (this.#watchdog === null || !this.#options.exit || this.#process !== globalThis.process || !this.#router.installed) return;
 		// One released a moment ago (its last listener was removed) is armed again rather than replaced.
 		if (this.#watchdog?.rearm(this.#router.signals)) return;
 		try {
@@ -420,11 +321,7 @@ export class ProcImpl implements Proc {
 
 	/** The logger, called so that nothing it throws or rejects with can break the sequence. */
 	#log(message: string): void {
-		const logger = this.#logger;
-		if (!logger) return;
-		try {
-			absorb(logger.error(message), () => {});
-		} catch {}
+		writeLog(this.#options.logger, message);
 	}
 
 	#onError(error: unknown, kind: 'uncaughtException' | 'unhandledRejection'): void {
@@ -435,15 +332,6 @@ export class ProcImpl implements Proc {
 
 	#watchdogFailed(error: unknown): void {
 		this.#log(`graceful-proc: the force-quit watchdog could not start (${describeError(error)}); a blocked event loop would outlive the deadline`);
-	}
-
-	#writeDiagnosticReport(): void {
-		try {
-			const file = this.#process.report?.writeReport?.();
-			this.#log(`graceful-proc: diagnostic report written${file ? ` to ${file}` : ''}`);
-		} catch (error) {
-			this.#log(`graceful-proc: diagnostic report failed: ${describeError(error)}`);
-		}
 	}
 
 	/** `at`: when the trigger happened (a signal's arrival); `call`: false when the watchdog ends it at once. */
@@ -544,7 +432,7 @@ export class ProcImpl implements Proc {
 		// Naming every listener must not take the process past a second after the deadline: onReport then
 		// gets the brief report.
 		let report = brief;
-		if (this.#onReport) {
+		if (this.#options.onReport) {
 			const listeners = listenerRows(this.#listeners.entries, true, sequence.deadline + BLOCKED_REPORT_MS);
 			if (listeners) report = this.#report('forced', exitCode, forcedBy, listeners);
 			else log('no time left to name every listener: onReport gets the brief report');
@@ -552,7 +440,7 @@ export class ProcImpl implements Proc {
 		this.#endTimers(exitCode);
 		this.#deliver(report);
 		sequence.resolve(report);
-		if (this.#exit) this.#process.exit(exitCode);
+		if (this.#options.exit) this.#process.exit(exitCode);
 		else this.#router.uninstall();
 	}
 
@@ -567,7 +455,7 @@ export class ProcImpl implements Proc {
 	/** The termination message and, unless the end was clean, the summary: what the orchestrator and the logs keep. */
 	#announce(report: ShutdownReport, omitted?: Omitted): void {
 		// Written first and synchronously: it is what the orchestrator keeps, whatever the hooks below do.
-		if (this.#terminationLog !== undefined) writeTerminationLog(this.#terminationLog, report, omitted);
+		if (this.#options.terminationLog !== undefined) writeTerminationLog(this.#options.terminationLog, report, omitted);
 		if (report.outcome !== 'clean') {
 			let summary: string;
 			try {
@@ -581,10 +469,10 @@ export class ProcImpl implements Proc {
 
 	/** onReport, which may throw or reject anything: it is told on the logger, and changes nothing. */
 	#deliver(report: ShutdownReport): void {
-		if (!this.#onReport) return;
+		if (!this.#options.onReport) return;
 		const complain = (how: string) => (error: unknown) => this.#log(`graceful-proc: onReport ${how}: ${describeError(error, { stack: true })}`);
 		try {
-			absorb(this.#onReport(report), complain('rejected'));
+			absorb(this.#options.onReport(report), complain('rejected'));
 		} catch (error) {
 			complain('threw')(error);
 		}
@@ -597,7 +485,7 @@ export class ProcImpl implements Proc {
 		this.#announce(report);
 		this.#deliver(report);
 		sequence.resolve(report);
-		if (!this.#exit) {
+		if (!this.#options.exit) {
 			// Left running: Node's default signal behaviour comes back, so the next SIGTERM is not swallowed.
 			this.#router.uninstall();
 		} else {
