@@ -1,6 +1,6 @@
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
-import { flushStdio } from './flush-stdio.js';
+import { type Leaving, leave } from './exit.js';
 import { type ListenerEntry, waitFunctions } from './listener-entry.js';
 import { ListenerTable } from './listeners.js';
 import {
@@ -16,13 +16,11 @@ import {
 	recordSignal,
 	type Sequence,
 } from './sequence.js';
-import { absorb, stderrLogger, warnTimes, writeDiagnosticReport, writeLog } from './logger.js';
+import { stderrLogger, warnTimes, writeDiagnosticReport, writeLog } from './logger.js';
 import { assertListener, assertProcessLike, type CoreOptions, defaultOptions, PROC_OPTIONS, resolveOptions, type ResolvedOptions } from './proc-options.js';
 import { SignalRouter } from './signals.js';
-import { formatSummary, type Omitted } from './summary.js';
-import { writeTerminationLog } from './termination-log.js';
 import { pm2KillTimeout } from './pm2-env.js';
-import { briefRows, buildReport, listenerRows } from './report.js';
+import { BLOCKED_REPORT_MS, briefRows, buildReport, listenerRows } from './report.js';
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
 import type {
 	ForcedBy,
@@ -48,14 +46,6 @@ const log = createDebug('proc');
  * `run()` of the CommonJS build finds it on a proc made by the ESM build (or another copy), and vice versa.
  */
 export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
-
-
-
-/** Until when past the deadline a forced end inside a blocked loop may build the full report for onReport. */
-const BLOCKED_REPORT_MS = 700;
-
-/** After the deadline (a forced exit), how long stdout and stderr may still take to take the summary. */
-const FLUSH_GRACE_MS = 250;
 
 /**
  * The state machine: running → wrapping-up → shutting-down → done, or → forced at the deadline or on a
@@ -395,7 +385,7 @@ export class ProcImpl implements Proc {
 		this.#watchdog?.reporting();
 		const failed = endsFailed(sequence, this.#listeners.failures);
 		this.#state = 'done';
-		this.#end(this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)));
+		this.#end({ report: this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)), atOnce: false });
 	}
 
 	/** Ends the sequence before its listeners did: `forcedBy` says why; `now`: from inside a blocked loop, exit at once (#endBlocked). */
@@ -409,106 +399,39 @@ export class ProcImpl implements Proc {
 		if (now) return this.#endBlocked(forcedBy);
 		const report = this.#report('forced', this.#exitCode(true), forcedBy);
 		this.#listeners.forceQuit(Date.now() - sequence.startedAt);
-		this.#end(report);
+		this.#end({ report, atOnce: false });
 	}
 
 	/**
 	 * The forced end that the watchdog calls from inside a blocked loop. Code run from there is slow (one pass
 	 * over 100,000 listeners measured 200-300 ms there, against a few ms from a timer), so what must get out
 	 * comes first and costs O(1): the termination message and the summary, from the counters and the first
-	 * listeners that did not end well. The full report is built only for an `onReport` that wants it; nothing
-	 * can observe the waits and signals of listeners any more, so they are left as they are.
+	 * listeners that did not end well. The full report is built only for an `onReport` that wants it, and only
+	 * while it cannot take the process past a second after the deadline. Nothing can observe the waits and
+	 * signals of listeners any more, so they are left as they are.
 	 */
 	#endBlocked(forcedBy: ForcedBy): void {
 		const sequence = this.#sequence!;
 		const exitCode = this.#exitCode(true);
-		const { listeners: briefListeners, omitted } = briefRows(this.#listeners);
-		const brief = this.#report('forced', exitCode, forcedBy, briefListeners);
-		log('shutdown forced in %d ms, exit code %d', brief.durationMs, exitCode);
-		// The logger is the application's: from here the watchdog holds the deadline, it no longer waits.
-		this.#watchdog?.ending(exitCode);
-		this.#announce(brief, omitted);
-		// Still library work, which the watchdog lets finish (`reporting`); the application's hook comes after.
-		// Naming every listener must not take the process past a second after the deadline: onReport then
-		// gets the brief report.
-		let report = brief;
-		if (this.#options.onReport) {
-			const listeners = listenerRows(this.#listeners.entries, true, sequence.deadline + BLOCKED_REPORT_MS);
-			if (listeners) report = this.#report('forced', exitCode, forcedBy, listeners);
-			else log('no time left to name every listener: onReport gets the brief report');
-		}
-		this.#endTimers(exitCode);
-		this.#deliver(report);
-		sequence.resolve(report);
-		if (this.#options.exit) this.#process.exit(exitCode);
-		else this.#router.uninstall();
-	}
-
-	#endTimers(exitCode: number): void {
-		const sequence = this.#sequence!;
-		clearTimeout(sequence.forceTimer);
-		clearTimeout(sequence.wrapUpTimer);
-		// The watchdog stays until the process exits: the deadline holds for the hooks and the output below too.
-		this.#watchdog?.ending(exitCode);
-	}
-
-	/** The termination message and, unless the end was clean, the summary: what the orchestrator and the logs keep. */
-	#announce(report: ShutdownReport, omitted?: Omitted): void {
-		// Written first and synchronously: it is what the orchestrator keeps, whatever the hooks below do.
-		if (this.#options.terminationLog !== undefined) writeTerminationLog(this.#options.terminationLog, report, omitted);
-		if (report.outcome !== 'clean') {
-			let summary: string;
-			try {
-				summary = formatSummary(report, omitted);
-			} catch (error) {
-				summary = `graceful-proc: shutdown ${report.outcome}, exit code ${report.exitCode} (the summary failed: ${describeError(error)})`;
-			}
-			this.#log(summary);
-		}
-	}
-
-	/** onReport, which may throw or reject anything: it is told on the logger, and changes nothing. */
-	#deliver(report: ShutdownReport): void {
-		if (!this.#options.onReport) return;
-		const complain = (how: string) => (error: unknown) => this.#log(`graceful-proc: onReport ${how}: ${describeError(error, { stack: true })}`);
-		try {
-			absorb(this.#options.onReport(report), complain('rejected'));
-		} catch (error) {
-			complain('threw')(error);
-		}
-	}
-
-	#end(report: ShutdownReport): void {
-		const sequence = this.#sequence!;
-		this.#endTimers(report.exitCode);
-		log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, report.exitCode);
-		this.#announce(report);
-		this.#deliver(report);
-		sequence.resolve(report);
-		if (!this.#options.exit) {
-			// Left running: Node's default signal behaviour comes back, so the next SIGTERM is not swallowed.
-			this.#router.uninstall();
-		} else {
-			// One microtask turn later, so that `await proc.shutdown()` sees its report (and may still write)
-			// before the process goes; then what stdout and stderr hold is handed to the OS first.
-			void sequence.promise.then(() => this.#exitAfterOutput(sequence, report.exitCode));
-		}
-	}
-
-	#exitAfterOutput(sequence: Sequence, code: number): void {
-		let exited = false;
-		const exit = () => {
-			if (exited) return;
-			exited = true;
-			sequence.exitNow = undefined;
-			this.#process.exit(code);
+		const { listeners, omitted } = briefRows(this.#listeners);
+		const brief = this.#report('forced', exitCode, forcedBy, listeners);
+		const finalReport = () => {
+			const all = listenerRows(this.#listeners.entries, true, sequence.deadline + BLOCKED_REPORT_MS);
+			if (all) return this.#report('forced', exitCode, forcedBy, all);
+			log('no time left to name every listener: onReport gets the brief report');
+			return brief;
 		};
-		const until = Math.max(sequence.deadline, Date.now() + FLUSH_GRACE_MS);
-		const flushed = flushStdio(this.#process, until);
-		if (flushed === undefined) return exit();
-		log('waiting for stdout and stderr before exiting');
-		sequence.exitNow = exit;
-		void flushed.then(exit);
+		this.#end({ report: brief, omitted, finalReport, atOnce: true });
+	}
+
+	#end(leaving: Leaving): void {
+		leave(this.#sequence!, leaving, {
+			process: this.#process,
+			options: this.#options,
+			log: (message) => this.#log(message),
+			ending: (exitCode) => this.#watchdog?.ending(exitCode),
+			uninstall: () => this.#router.uninstall(),
+		});
 	}
 }
 

@@ -12,6 +12,9 @@ import type { ForcedBy, ListenerReport, ProcessLike, ShutdownReport } from './ty
 /** How many listeners a forced end inside a blocked loop names; the summary and the termination message count the rest. */
 export const BRIEF_LISTENERS = 200;
 
+/** Until when past the deadline a forced end inside a blocked loop may build the full report for onReport. */
+export const BLOCKED_REPORT_MS = 700;
+
 /** Errors as `{ name, message }`; anything JSON cannot hold (a BigInt, a cycle, a hostile Proxy) as text. */
 function errorToJSON(error: unknown): unknown {
 	try {
