@@ -7,7 +7,6 @@ import {
 	appExitCode,
 	arrivalOf,
 	createSequence,
-	DUPLICATE_SIGNAL_MS,
 	endsFailed,
 	exitCodeOf,
 	isDuplicate,
@@ -36,8 +35,8 @@ import type {
 	WaitFunction,
 } from './types.js';
 import { assertDuration, assertNumber, assertOptions, expected } from './validate.js';
-import { Watchdog } from './watchdog.js';
-import { writesPending } from './pending-writes.js';
+import { ProcWatchdog } from './proc-watchdog.js';
+import { warmUpOnce } from './warm-up.js';
 
 const log = createDebug('proc');
 
@@ -60,14 +59,23 @@ export class ProcImpl implements Proc {
 	#abort = new AbortController();
 	readonly #listeners = new ListenerTable(() => this.#advance());
 	#sequence: Sequence | undefined;
-	/** The force-quit watchdog: undefined until the handlers are installed, null where none can run. */
-	#watchdog: Watchdog | null | undefined;
+	readonly #watchdog: ProcWatchdog;
 
 	constructor(options: ProcOptions = {}) {
 		assertOptions('options', options, PROC_OPTIONS);
 		const proc = options.process ?? globalThis.process;
 		assertProcessLike('options.process', proc);
 		this.#process = proc;
+		this.#watchdog = new ProcWatchdog({
+			process: proc,
+			exit: () => this.#options.exit,
+			router: () => this.#router,
+			timeToForceQuit: () => this.timeToForceQuit,
+			running: () => this.#state === 'running',
+			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
+			log: (message) => this.#log(message),
+			started: (watchdog) => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => watchdog.arrivals() }),
+		});
 		// PM2 SIGKILLs an app kill_timeout ms after its stop signal: unset times fit inside it, set ones are checked.
 		const pm2Kill = proc === globalThis.process ? pm2KillTimeout() : undefined;
 		if (pm2Kill !== undefined) {
@@ -89,17 +97,17 @@ export class ProcImpl implements Proc {
 		const router = this.#apply(resolveOptions(options, this.#options));
 		// The signals or `exit` may change: the watchdog lets go first, while the handlers still catch what
 		// arrives (see Watchdog.release), and follows the handlers as they are now.
-		this.#disarmWatchdog();
+		this.#watchdog.release();
 		this.#router.uninstall();
 		this.#router = router;
 		if (wasInstalled) router.install();
-		if (wasInstalled) this.#armWatchdogSoon();
+		if (wasInstalled) this.#watchdog.armSoon();
 	}
 
 	/** Applies options that were checked and resolved; returns the signal router made for them. */
 	#apply({ options, times }: ResolvedOptions): SignalRouter {
 		this.#times.set(times);
-		this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
+		this.#watchdog.timesChanged();
 		this.#options = options;
 		const { signals, handleErrors, pm2, diagnosticSignal } = options;
 		return new SignalRouter({
@@ -138,10 +146,10 @@ export class ProcImpl implements Proc {
 	/** For drain() and supervise(): how long a listener they register may rightly take. Returns the release. */
 	[RESERVE_TIME](phase: Phase, ms: number, who: string): () => void {
 		const release = this.#times.reserve(phase, ms, who);
-		this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
+		this.#watchdog.timesChanged();
 		return () => {
 			release();
-			this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
+			this.#watchdog.timesChanged();
 		};
 	}
 
@@ -164,7 +172,7 @@ export class ProcImpl implements Proc {
 		assertDuration('ms', ms);
 		this.#assertNotStarted('setTimeToForceQuit');
 		this.#times.set({ timeToForceQuit: ms });
-		this.#watchdog?.setTimeToForceQuit(this.timeToForceQuit);
+		this.#watchdog.timesChanged();
 	}
 
 	setTimeToWrapUp(ms: number): void {
@@ -198,7 +206,7 @@ export class ProcImpl implements Proc {
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
 		if (state !== 'done' && state !== 'forced') {
 			this.#router.install();
-			if (this.#watchdog?.armed !== true) this.#armWatchdogSoon();
+			this.#watchdog.armSoon();
 		}
 		if (state !== 'running' && (phase === 'wrap-up' || state !== 'wrapping-up')) {
 			// Added during shutdown: called at once and awaited (go-zero's late listeners never ran).
@@ -212,7 +220,7 @@ export class ProcImpl implements Proc {
 		if (!this.#listeners.remove(entry)) return false;
 		if (this.#listeners.registered === 0 && this.#state === 'running') {
 			// The watchdog first, while our handlers still catch what arrives (see Watchdog.release).
-			this.#disarmWatchdog();
+			this.#watchdog.release();
 			this.#router.uninstall();
 		}
 		return true;
@@ -221,8 +229,7 @@ export class ProcImpl implements Proc {
 	#onSignal(name: string): void {
 		const sequence = this.#sequence;
 		const now = Date.now();
-		// Where the watchdog watches the signals too, it saw when they arrived, even while this loop was busy.
-		const seen = this.#router.signals.includes(name) ? this.#watchdog?.arrivals() : undefined;
+		const seen = this.#watchdog.arrivals(name);
 		const arrivedAt = arrivalOf(now, seen);
 		log('received %s in state %s', name, this.#state);
 		if (sequence === undefined) {
@@ -244,53 +251,6 @@ export class ProcImpl implements Proc {
 		if (isDuplicate(sequence, now, seen)) return;
 		log('forced by a repeated %s', name);
 		this.#force('signal');
-	}
-
-	/**
-	 * Registering starts the watchdog, but not inside the call: making a worker thread takes the main thread about
-	 * 3 ms (loading node:worker_threads, then the thread's setup), which the first `addShutdownListener()` would
-	 * otherwise pay. It is made in the next idle moment instead, long before any shutdown in practice; a sequence
-	 * that starts sooner makes it at once. One that was released is armed again at once: that is cheap.
-	 */
-	#armWatchdogSoon(): void {
-		if (this.#watchdog !== undefined) return this.#armWatchdog();
-		if (this.#armSoon !== undefined || !this.#options.exit || this.#process !== globalThis.process) return;
-		this.#armSoon = setImmediate(() => {
-			this.#armSoon = undefined;
-			if (this.#state === 'running') this.#armWatchdog();
-		});
-		this.#armSoon.unref?.();
-	}
-	#armSoon: ReturnType<typeof setImmediate> | undefined;
-
-	/**
-	 * The watchdog is started with the signal handlers, so that it is booted and idle when shutdown starts and
-	 * the shutdown pays nothing for it; only on the real process, which it may end, and never with `exit: false`.
-	 */
-	#armWatchdog(): void {
-		if (this.#watchdog === null || !this.#options.exit || this.#process !== globalThis.process || !this.#router.installed) return;
-		// One released a moment ago (its last listener was removed) is armed again rather than replaced.
-		if (this.#watchdog?.rearm(this.#router.signals)) return;
-		try {
-			this.#watchdog =
-				Watchdog.start({
-					pid: this.#process.pid,
-					signals: this.#router.signals,
-					timeToForceQuit: this.timeToForceQuit,
-					duplicateMs: DUPLICATE_SIGNAL_MS,
-					onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
-					onError: (error) => this.#watchdogFailed(error),
-				}) ?? null;
-			if (this.#watchdog) warmUpOnce(this.#watchdog);
-		} catch (error) {
-			this.#watchdog = null;
-			this.#watchdogFailed(error);
-		}
-	}
-
-	/** The handlers are gone (or about to change): the watchdog lets go of the signals, whose defaults apply again. */
-	#disarmWatchdog(): void {
-		this.#watchdog?.release();
 	}
 
 	/**
@@ -320,10 +280,6 @@ export class ProcImpl implements Proc {
 		else this.#sequence.failed = true;
 	}
 
-	#watchdogFailed(error: unknown): void {
-		this.#log(`graceful-proc: the force-quit watchdog could not start (${describeError(error)}); a blocked event loop would outlive the deadline`);
-	}
-
 	/** `at`: when the trigger happened (a signal's arrival); `call`: false when the watchdog ends it at once. */
 	#start(reason: unknown, exitCode: number, failed: boolean, at = Date.now(), call = true): Promise<ShutdownReport> {
 		if (this.#sequence) return joinSequence(this.#sequence, { exitCode, failed, ended: this.#state === 'done' || this.#state === 'forced' });
@@ -335,8 +291,7 @@ export class ProcImpl implements Proc {
 		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, sequence.deadline - Date.now()));
 		this.#router.install();
 		// Already running since the handlers were installed: this only tells it the deadline.
-		this.#armWatchdog();
-		this.#watchdog?.setDeadline(sequence.deadline);
+		this.#watchdog.setDeadline(sequence.deadline);
 		if (!call) return promise;
 
 		this.#state = 'wrapping-up';
@@ -382,7 +337,7 @@ export class ProcImpl implements Proc {
 
 	#finish(): void {
 		const sequence = this.#sequence!;
-		this.#watchdog?.reporting();
+		this.#watchdog.reporting();
 		const failed = endsFailed(sequence, this.#listeners.failures);
 		this.#state = 'done';
 		this.#end({ report: this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)), atOnce: false });
@@ -393,7 +348,7 @@ export class ProcImpl implements Proc {
 		if (this.#state === 'done' || this.#state === 'forced') return;
 		const sequence = this.#sequence!;
 		// Building the report is bounded work that the watchdog lets finish before any SIGKILL.
-		this.#watchdog?.reporting();
+		this.#watchdog.reporting();
 		this.#state = 'forced';
 		log('forced by %s', forcedBy);
 		if (now) return this.#endBlocked(forcedBy);
@@ -429,51 +384,10 @@ export class ProcImpl implements Proc {
 			process: this.#process,
 			options: this.#options,
 			log: (message) => this.#log(message),
-			ending: (exitCode) => this.#watchdog?.ending(exitCode),
+			ending: (exitCode) => this.#watchdog.ending(exitCode),
 			uninstall: () => this.#router.uninstall(),
 		});
 	}
-}
-
-const WARMED_UP = Symbol.for('graceful-proc.warmedUp');
-
-/**
- * V8 compiles a function the first time it is called, so the first shutdown of a process used to compile the
- * whole sequence on its critical path: about 0.7 ms of a five-listener shutdown (measured: bench/RESULTS.md).
- * A process that has a watchdog is a service that will be stopped; in an idle moment after the first listener
- * is registered, a throwaway sequence on an inert process-like object runs that code once, started the way a
- * signal starts it and ended the way a real one exits, and a second one is forced at its deadline. It touches
- * nothing real: no handler, no exit, no output; its timers are cleared when it ends, a few microtasks or one 0 ms
- * timer later. Of the real watchdog it reads what a signal reads (which signals arrived), which changes nothing.
- */
-function warmUpOnce(watchdog: Watchdog): void {
-	const registry = globalThis as Record<symbol, unknown>;
-	// Under DEBUG the throwaway sequence would show in the logs as a shutdown; a debugging session can spare 0.5 ms.
-	if (registry[WARMED_UP] || globalThis.process?.env?.DEBUG) return;
-	registry[WARMED_UP] = true;
-	const immediate = setImmediate(() => {
-		try {
-			writesPending(globalThis.process);
-			watchdog.arrivals();
-			// The sequence is started the way a signal starts it, so that the signal's path is compiled as well.
-			let onSignal: (() => void) | undefined;
-			const on = (event: string, handler: () => void) => {
-				if (event === 'SIGTERM') onSignal = handler;
-			};
-			const inert = { on, removeListener() {}, kill: () => true, exit() {}, pid: 0 } as unknown as ProcessLike;
-			// `exit: true`, so that the way out (waiting for output, then exit) is compiled too; the inert exit() does nothing.
-			const proc = new ProcImpl({ process: inert, exit: true, logger: false, pm2: false, signals: ['SIGTERM'] });
-			proc.addWrapUpListener(() => {}, { name: 'warm-up' });
-			proc.addShutdownListener(async () => {}, { name: 'warm-up' });
-			onSignal?.();
-			// And a sequence forced at its deadline (a timer of 0 ms): the report of a forced end, and its summary.
-			const forced = new ProcImpl({ process: inert, exit: true, logger: false, pm2: false, signals: [] });
-			forced.setTimeToForceQuit(0);
-			forced.addWrapUpListener(() => new Promise(() => {}), { name: 'warm-up' });
-			forced.shutdown('warm-up').catch(() => {});
-		} catch {}
-	});
-	immediate.unref?.();
 }
 
 /** An isolated proc with its own listeners, timings and process. */
