@@ -24,7 +24,7 @@ import type {
 	WaitFunction,
 } from './types.js';
 import { assertBoolean, assertDuration, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
-import { Watchdog } from './watchdog.js';
+import { Watchdog } from './watchdog/watchdog.js';
 import { writesPending } from './pending-writes.js';
 
 const log = createDebug('proc');

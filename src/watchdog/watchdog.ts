@@ -1,31 +1,11 @@
-import type * as WorkerThreads from 'node:worker_threads';
-import { PHASE, watchdogThread, type WatchdogLayout, type WatchdogThreadData, type WatchdogTimes } from './watchdog-thread.js';
-
-/** The prefix of the key under which the main thread leaves the hook the watchdog calls (one per watchdog). */
-export const WATCHDOG_HOOK = 'graceful-proc.watchdog';
-
-/** Int32 slots, then Float64 slots from byte 64 (see WatchdogLayout). */
-const LAYOUT: WatchdogLayout = {
-	f64Offset: 64,
-	generation: 0,
-	armed: 1,
-	phase: 2,
-	exitCode: 3,
-	arrivals: 4,
-	inWindow: 5,
-	watching: 6,
-	firstSignal: 7,
-	deadline: 0,
-	timeToForceQuit: 1,
-	firstArrival: 2,
-};
-
 /**
- * The watchdog's steps past the deadline: the main thread's own timer gets `grace` first; the hook gets `answer`;
- * then the child a system call waits on is ended and the hook gets `answer` again; then SIGKILL. A sequence that
- * has ended (the report is out) and still flushes its output gets until `ending`. All within one second.
+ * The force-quit watchdog's main-thread side: the `Watchdog` a proc starts with its signal handlers. It owns the
+ * shared memory and the worker thread that keeps the deadline when the event loop is blocked (`thread.ts`);
+ * `layout.ts` describes the protocol between them.
  */
-export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, reportCap: 5000, ending: 400 };
+import type * as WorkerThreads from 'node:worker_threads';
+import { BUFFER_BYTES, LAYOUT, PHASE, WATCHDOG_HOOK, WATCHDOG_TIMES, type WatchdogThreadData } from './layout.js';
+import { watchdogThread } from './thread.js';
 
 export interface WatchdogOptions {
 	readonly pid: number;
@@ -88,7 +68,7 @@ export class Watchdog {
 	}
 
 	private constructor(threads: typeof WorkerThreads, options: WatchdogOptions) {
-		const buffer = new SharedArrayBuffer(LAYOUT.f64Offset + 8 * 8);
+		const buffer = new SharedArrayBuffer(BUFFER_BYTES);
 		this.#i32 = new Int32Array(buffer, 0, LAYOUT.f64Offset / 4);
 		this.#f64 = new Float64Array(buffer, LAYOUT.f64Offset);
 		this.#i32[LAYOUT.armed] = 1;
@@ -102,6 +82,7 @@ export class Watchdog {
 			signals: [...options.signals],
 			duplicateMs: options.duplicateMs,
 			layout: LAYOUT,
+			phase: PHASE,
 			times: WATCHDOG_TIMES,
 		};
 		this.#worker = new threads.Worker(source, {
