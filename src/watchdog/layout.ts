@@ -39,7 +39,9 @@
  * The thread's steps past the deadline D: the main thread's own timer gets until D + `grace`; then a report
  * being built or output being flushed gets its time (above); then the hook; a main thread waiting in a
  * synchronous child-process call, which runs no JavaScript, has that child ended so the call returns (the hook
- * runs then); then SIGKILL.
+ * runs then); then SIGKILL, after a line on stderr. Where the inspector cannot be used (the permission model does
+ * not allow it, or Node is built without it), there is no hook: a loop blocked in JavaScript is ended by that
+ * SIGKILL, and a main thread waiting on a child by the proc's overdue timer once the child is ended.
  */
 
 /** Where each value lives in the shared buffer: an index into the Int32 view or the Float64 view. */
@@ -124,6 +126,11 @@ export interface WatchdogThreadData {
 	readonly hook: string;
 	/** A repeat of the first signal within this window is the same signal delivered twice. */
 	readonly duplicateMs: number;
+	/**
+	 * Why the thread must not open an inspector session to the main thread, or '' when it may. Under the permission
+	 * model without the inspector allowed, Node aborts the whole process on that call (a native assertion).
+	 */
+	readonly noInspector: string;
 	readonly layout: WatchdogLayout;
 	readonly phase: Phases;
 	readonly times: WatchdogTimes;

@@ -24,7 +24,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	// process.getBuiltinModule, not require(): the bundler would rewrite a require() in this ESM module.
 	const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
 	const os = process.getBuiltinModule('node:os') as typeof import('node:os');
-	const { buffer, pid, signals, hook, duplicateMs, layout: L, phase: PHASE, times } = data;
+	const { buffer, pid, signals, hook, duplicateMs, noInspector, layout: L, phase: PHASE, times } = data;
 	const { threadId, parentPort } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
 	const hookKey = `${hook}#${threadId}`;
 	const i32 = new Int32Array(buffer, 0, L.f64Offset / 4);
@@ -177,6 +177,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 */
 	let answered = false;
 	function callHook(): boolean {
+		// Without the inspector no JavaScript can be run on a blocked main thread: what remains is below.
+		if (noInspector !== '') return false;
 		try {
 			if (session === undefined) {
 				const inspector = process.getBuiltinModule('node:inspector') as typeof import('node:inspector');
@@ -268,20 +270,30 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		await whileReporting(at);
 		await whileEnding(at);
 		// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report).
-		callHook();
-		await sleep(times.answer);
-		// The hook may have started a report that takes a while: it is written before anything is killed.
-		await whileReporting(at);
+		if (callHook()) {
+			await sleep(times.answer);
+			// The hook may have started a report that takes a while: it is written before anything is killed.
+			await whileReporting(at);
+		}
 		if (!answered && killWaitedChild()) {
-			// The system call returns now, and the hook, waiting in the inspector's queue, runs.
+			// The system call returns now, and the hook, waiting in the inspector's queue, runs (without the
+			// inspector, the proc's own timer does, overdue: the same forced end, with the full report).
 			await sleep(times.answer);
 			await whileReporting(at);
+			await whileEnding(at);
 		}
 		if (answered) {
 			say('the force-quit deadline passed, and the main thread, not blocked, answered but did not exit; it is left running');
 			return;
 		}
 		stopWatching();
+		say(
+			`the force-quit deadline passed ${Date.now() - at} ms ago and the event loop is still blocked, ` +
+				(noInspector !== ''
+					? `with no report: the watchdog cannot reach the main thread without the inspector (${noInspector})`
+					: 'and the main thread does not answer (it waits in a system call, or the report is not coming out)') +
+				': SIGKILL',
+		);
 		try {
 			process.kill(pid, 'SIGKILL');
 		} catch {}

@@ -35,6 +35,29 @@ export interface SignalArrivals {
 
 let source: string | undefined;
 
+/** Set on the first warning that the watchdog runs without the inspector: said once per process, for every proc and copy. */
+const WARNED_NO_INSPECTOR = Symbol.for('graceful-proc.watchdog.warnedNoInspector');
+export const WATCHDOG_LIMITED = 'GRACEFUL_PROC_WATCHDOG_LIMITED';
+
+/**
+ * Why the watchdog thread must not open an inspector session to the main thread in this process, or '' when it
+ * may. Read from what Node says of itself (`process.permission`, `process.features`), not learned from a
+ * failure: under the permission model, a worker's `connectToMainThread()` without the inspector allowed is a
+ * native assertion that aborts the whole process.
+ */
+export function inspectorUnavailable(): string {
+	const node = process as { permission?: { has(scope: string): boolean }; features?: { inspector?: boolean } };
+	if (node.features?.inspector === false) return 'this Node is built without the inspector';
+	if (node.permission === undefined) return '';
+	let allowed = false;
+	try {
+		allowed = node.permission.has('inspector') === true;
+	} catch {}
+	if (allowed) return '';
+	const flag = process.allowedNodeEnvironmentFlags?.has('--allow-inspector') ? '; --allow-inspector allows it' : ', and this Node has no flag to allow it';
+	return `the permission model does not allow the inspector${flag}`;
+}
+
 /** How long a released watchdog thread waits to be armed again before it ends. */
 const RELEASED_THREAD_MS = 10_000;
 /** The longest the main thread waits for the thread to close its signal handles when it is released. */
@@ -75,12 +98,14 @@ export class Watchdog {
 		this.#signals = [...options.signals];
 		this.#f64[LAYOUT.timeToForceQuit] = options.timeToForceQuit;
 		source ??= `(${watchdogThread.toString()})(require('node:worker_threads').workerData)`;
+		const noInspector = inspectorUnavailable();
 		const data: WatchdogThreadData = {
 			buffer,
 			hook: WATCHDOG_HOOK,
 			pid: options.pid,
 			signals: [...options.signals],
 			duplicateMs: options.duplicateMs,
+			noInspector,
 			layout: LAYOUT,
 			phase: PHASE,
 			times: WATCHDOG_TIMES,
@@ -111,6 +136,7 @@ export class Watchdog {
 		this.#worker.on('error', (error) => {
 			if (!this.#stopped) options.onError(error);
 		});
+		if (noInspector !== '') warnNoInspector(noInspector);
 	}
 
 	/** The proc's force-quit time changed: a deadline counted from a signal the main thread has not seen follows it. */
@@ -192,4 +218,17 @@ export class Watchdog {
 		Atomics.add(this.#i32, LAYOUT.generation, 1);
 		Atomics.notify(this.#i32, LAYOUT.generation);
 	}
+}
+
+/** What a watchdog without the inspector still does, said once per process when the first one starts. */
+function warnNoInspector(because: string): void {
+	const registry = globalThis as Record<symbol, unknown>;
+	if (registry[WARNED_NO_INSPECTOR]) return;
+	registry[WARNED_NO_INSPECTOR] = true;
+	process.emitWarning(
+		`graceful-proc: the force-quit watchdog runs without the inspector (${because}). A listener that blocks the event loop past ` +
+			'the deadline is then ended by SIGKILL (exit 137) without the report; one that waits on a synchronous child process ' +
+			'still ends with exit code 1 and the report.',
+		{ code: WATCHDOG_LIMITED },
+	);
 }
