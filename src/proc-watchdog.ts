@@ -7,7 +7,7 @@ import { describeError } from './describe-error.js';
 import { DUPLICATE_SIGNAL_MS, type SignalArrivals } from './sequence.js';
 import type { SignalRouter } from './signals.js';
 import type { ProcessLike } from './types.js';
-import { Watchdog } from './watchdog.js';
+import { Watchdog } from './watchdog/watchdog.js';
 
 /** What the proc lends its watchdog. */
 export interface WatchdogHost {
