@@ -5,19 +5,15 @@ import type { TLSSocket } from 'node:tls';
 import { createDebug } from '../debug.js';
 import type { ListenerContext } from '../types.js';
 import { DrainTimeoutError } from './drain-timeout-error.js';
+import type { DrainPhase } from './drain-phase.js';
+import { peerKey } from './peer-key.js';
 import type { ServerKind } from './server-kind.js';
 import { DEFAULT_SPREAD, Spread, spreadWindow } from './spread.js';
 import { addSignalSource, removeSignalSource, type SignalSource } from './spread-registry.js';
 import { type DrainableRequest, requestEnd } from './request-end.js';
+import { ListeningStop } from './stop-listening.js';
 
 const log = createDebug('http');
-
-/**
- * `watching`: running normally, only keeping track. `soft`: shutdown has started and the `delay` runs; the
- * server still accepts and serves as before, keep-alive included. `draining`: no longer accepting; every
- * response closes its connection, idle connections close after `idleGrace`. `cut`: the deadline destroyed what was left. `done`: nothing is left.
- */
-export type DrainPhase = 'watching' | 'soft' | 'draining' | 'cut' | 'done';
 
 /** An HTTP/1 connection: a socket that carries requests (for TLS, the TLS socket). */
 class Connection {
@@ -93,14 +89,6 @@ export interface DrainerSnapshot {
 	withheld: number;
 }
 
-/** A connection's addresses, the same for its TCP socket and the TLS socket over it. */
-function peerKey(socket: net.Socket): string {
-	return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;
-}
-
-/** Node's own close() of an http server also destroys idle connections at once: the race drain() avoids. */
-const closeListeningSocket = net.Server.prototype.close;
-
 /**
  * Follows one server's connections from the moment it is created and drains them when `run()` is called.
  * Everything is driven by socket, response and session events; there is no polling.
@@ -128,12 +116,9 @@ export class Drainer implements SignalSource {
 	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 	#abort: { signal: AbortSignal; listener: () => void } | undefined;
 	#settle: { resolve(): void; reject(error: unknown): void } | undefined;
-	#closeRequested = false;
 	#withheld = 0;
-	/** Where no server 'close' says when the last connection is gone (Bun), a check run as each one goes. */
-	#onSocketGone: (() => void) | undefined;
-	/** Bun: the close() of the server, until no connection is idle (see #stopListening). */
-	#closeWhenBusy: (() => void) | undefined;
+	/** Stops the server from accepting, once (see ListeningStop). */
+	readonly #listening: ListeningStop;
 	/** drainSignal()'s signals for this server's connections, and the schedule that aborts them. */
 	readonly #spread: Spread;
 	/** When whatever is left gets destroyed: the force-quit deadline, or `timeout` if earlier. */
@@ -144,6 +129,10 @@ export class Drainer implements SignalSource {
 		this.#options = options;
 		this.name = options.name;
 		this.#spread = new Spread(options.name, options.onFirstSignal);
+		this.#listening = new ListeningStop(server, {
+			anyIdle: () => this.#anyIdle(),
+			anyOpen: () => this.#raw.size > 0 || this.#handedOff.size > 0,
+		});
 		this.#attach();
 		addSignalSource(this);
 	}
@@ -246,6 +235,7 @@ export class Drainer implements SignalSource {
 		for (const connection of this.#connections.values()) clearTimeout(connection.timer);
 		for (const session of this.#sessions.values()) clearTimeout(session.timer);
 		this.#spread.stop();
+		this.#listening.dispose();
 		removeSignalSource(this);
 	}
 
@@ -366,8 +356,7 @@ export class Drainer implements SignalSource {
 		this.#raw.add(socket);
 		socket.once('close', () => {
 			this.#raw.delete(socket);
-			this.#onSocketGone?.();
-			this.#checkCloseWhenBusy();
+			this.#listening.connectionClosed();
 		});
 		const { kind } = this.#options;
 		if (kind === 'http') this.#track(socket);
@@ -427,7 +416,7 @@ export class Drainer implements SignalSource {
 			// (HAProxy's closes each connection) must not hold idle ones open.
 			if ((response as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false) this.#quietSince = Date.now();
 			this.#follow(connection, response);
-			this.#checkCloseWhenBusy();
+			this.#listening.connectionBusy();
 		}
 	}
 
@@ -563,16 +552,7 @@ export class Drainer implements SignalSource {
 		this.#phase = 'draining';
 		const server = this.#server;
 		log('%s: no longer accepting, %o', this.name, this.snapshot());
-		if (server.listening) {
-			this.#closeRequested = true;
-			this.#stopListening(() => this.#finish());
-		} else {
-			// Someone else closed it already: 'close' comes when its last connection goes, unless that was before.
-			server.getConnections((error, count) => {
-				if (error || count === 0) this.#finish();
-				else server.once('close', () => this.#finish());
-			});
-		}
+		this.#listening.stop(() => this.#finish(), this.#options.idleGrace);
 		// Only now do responses say `Connection: close` (HTTP/2: GOAWAY): see run().
 		for (const connection of this.#connections.values()) {
 			if (connection.busy) this.#markClose(connection, connection.last!);
@@ -596,50 +576,9 @@ export class Drainer implements SignalSource {
 		this.#spread.start(spreadWindow(this.#options.spread ?? DEFAULT_SPREAD, this.#deadline - Date.now()));
 	}
 
-	/**
-	 * Closes the listening socket and leaves the connections alone; `onGone` once every connection is gone. On
-	 * node, with net.Server's close(), not the http server's, which also destroys idle connections at once. Bun's
-	 * node:http server is no net.Server: its close() stops Bun's own server, which closes the connections idle at
-	 * that instant, and nothing else stops it from accepting. So there close() waits for an instant when no
-	 * connection is idle (each one in use then ends after a response that says `Connection: close`, so under load
-	 * that instant comes within a request or two), or for `idleGrace`, after which closing an idle connection is
-	 * what the grace allows anyway; the end of the drain is seen from the sockets themselves.
-	 */
-	#stopListening(onGone?: () => void): void {
-		const server: net.Server = this.#server;
-		if ((server as unknown) instanceof net.Server) {
-			closeListeningSocket.call(server, onGone);
-			return;
-		}
-		const close = () => {
-			this.#closeWhenBusy = undefined;
-			server.close();
-			if (onGone === undefined) return;
-			const check = () => {
-				if (this.#raw.size > 0 || this.#handedOff.size > 0) return;
-				server.getConnections((error: Error | null, count: number) => {
-					if (error || count === 0) onGone();
-				});
-			};
-			this.#onSocketGone = check;
-			check();
-		};
-		if (onGone === undefined || !this.#anyIdle()) {
-			close();
-			return;
-		}
-		this.#closeWhenBusy = close;
-		this.#setTimer(() => this.#closeWhenBusy?.(), this.#options.idleGrace);
-	}
-
 	#anyIdle(): boolean {
 		for (const connection of this.#connections.values()) if (!connection.busy && !connection.socket.destroyed) return true;
 		return false;
-	}
-
-	/** Bun (see #stopListening): a connection became busy or went away; close now if none is idle. */
-	#checkCloseWhenBusy(): void {
-		if (this.#closeWhenBusy !== undefined && !this.#anyIdle()) this.#closeWhenBusy();
 	}
 
 	/** The deadline: destroy whatever is left. */
@@ -653,11 +592,7 @@ export class Drainer implements SignalSource {
 		const elapsed = Date.now() - this.#startedAt;
 		log('%s: deadline after %d ms (%s), destroying %o', this.name, elapsed, wasPhase, this.snapshot());
 		const server = this.#server;
-		if (!this.#closeRequested && server.listening) {
-			this.#closeRequested = true;
-			this.#stopListening();
-		}
-		this.#closeWhenBusy?.();
+		this.#listening.stopNow();
 		// Streams not reached yet get their abort now, so their handlers clean up; their sockets go next.
 		this.#spread.reachAll();
 		for (const connection of this.#connections.values()) connection.socket.destroy();
