@@ -5,13 +5,14 @@ import type { TLSSocket } from 'node:tls';
 import { createDebug } from '../debug.js';
 import type { ListenerContext } from '../types.js';
 import { DrainTimeoutError } from './drain-timeout-error.js';
-import type { DrainPhase } from './drain-phase.js';
+import type { DrainPhase, DrainState } from './drain-phase.js';
 import { peerKey } from './peer-key.js';
 import type { ServerKind } from './server-kind.js';
 import { DEFAULT_SPREAD, Spread, spreadWindow } from './spread.js';
 import { addSignalSource, removeSignalSource, type SignalSource } from './spread-registry.js';
 import { type DrainableRequest, requestEnd } from './request-end.js';
 import { ListeningStop } from './stop-listening.js';
+import { TlsHandshakes } from './tls-handshakes.js';
 
 const log = createDebug('http');
 
@@ -110,8 +111,10 @@ export class Drainer implements SignalSource {
 	readonly #connections = new Map<net.Socket, Connection>();
 	readonly #sessions = new Map<Http2Session, Session>();
 	readonly #handedOff = new Set<net.Socket>();
-	/** TLS servers: TCP connections whose handshake has not completed, by their addresses (see #onRawConnection). */
-	readonly #handshaking = new Map<string, { socket: net.Socket; at: number }>();
+	/** TLS servers: TCP connections whose handshake has not completed. */
+	readonly #handshakes: TlsHandshakes;
+	/** What the parts of the drain read of it. */
+	readonly #state: DrainState;
 	readonly #detachers: Array<() => void> = [];
 	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 	#abort: { signal: AbortSignal; listener: () => void } | undefined;
@@ -129,6 +132,19 @@ export class Drainer implements SignalSource {
 		this.#options = options;
 		this.name = options.name;
 		this.#spread = new Spread(options.name, options.onFirstSignal);
+		const drainer = this;
+		this.#state = {
+			name: options.name,
+			idleGrace: options.idleGrace,
+			get phase() {
+				return drainer.#phase;
+			},
+			get softAt() {
+				return drainer.#softAt;
+			},
+			setTimer: (fn, ms) => this.#setTimer(fn, ms),
+		};
+		this.#handshakes = new TlsHandshakes(this.#state);
 		this.#listening = new ListeningStop(server, {
 			anyIdle: () => this.#anyIdle(),
 			anyOpen: () => this.#raw.size > 0 || this.#handedOff.size > 0,
@@ -250,7 +266,7 @@ export class Drainer implements SignalSource {
 		const { kind } = this.#options;
 		this.#on(server, 'connection', (socket: net.Socket) => this.#onRawConnection(socket));
 		if (kind === 'https' || kind === 'http2') {
-			this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#handshaking.delete(peerKey(socket)));
+			this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#handshakes.completed(socket));
 		}
 		if (kind === 'https') this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#track(socket));
 		if (kind === 'http2') {
@@ -360,32 +376,7 @@ export class Drainer implements SignalSource {
 		});
 		const { kind } = this.#options;
 		if (kind === 'http') this.#track(socket);
-		else if (kind === 'https' || kind === 'http2') {
-			// Until its handshake completes, a TLS connection is only this TCP socket; node hands the TLS socket over
-			// in 'secureConnection' with no public link back to it, so the two are matched by their addresses.
-			const key = peerKey(socket);
-			this.#handshaking.set(key, { socket, at: Date.now() });
-			socket.once('close', () => {
-				if (this.#handshaking.get(key)?.socket === socket) this.#handshaking.delete(key);
-			});
-		}
-	}
-
-	/**
-	 * A connection that never completes its TLS handshake (no ClientHello) carries no request: once no longer
-	 * accepting, it is closed like an idle one, after `idleGrace`, instead of holding the drain to the deadline.
-	 */
-	#closeHandshakes(): void {
-		for (const [key, { socket, at }] of this.#handshaking) {
-			this.#setTimer(
-				() => {
-					if (this.#phase !== 'draining' || this.#handshaking.get(key)?.socket !== socket) return;
-					log('%s: closing a connection that did not complete its TLS handshake', this.name);
-					socket.destroy();
-				},
-				Math.max(at, this.#softAt) + this.#options.idleGrace - Date.now(),
-			);
-		}
+		else if (kind === 'https' || kind === 'http2') this.#handshakes.add(socket);
 	}
 
 	#track(socket: net.Socket): Connection {
@@ -559,7 +550,7 @@ export class Drainer implements SignalSource {
 			else this.#scheduleIdleClose(connection);
 		}
 		for (const session of this.#sessions.values()) this.#closeSession(session);
-		this.#closeHandshakes();
+		this.#handshakes.closeStalled();
 		const closeIdle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
 		if (typeof closeIdle === 'function') {
 			server.getConnections((error, count) => {
