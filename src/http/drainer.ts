@@ -6,6 +6,7 @@ import { createDebug } from '../debug.js';
 import type { ListenerContext } from '../types.js';
 import { DrainTimeoutError } from './drain-timeout-error.js';
 import type { DrainPhase, DrainState } from './drain-phase.js';
+import { Http2Sessions } from './http2.js';
 import { peerKey } from './peer-key.js';
 import type { ServerKind } from './server-kind.js';
 import { DEFAULT_SPREAD, Spread, spreadWindow } from './spread.js';
@@ -45,19 +46,6 @@ class Connection {
 
 	get busy(): boolean {
 		return this.last !== undefined;
-	}
-}
-
-class Session {
-	/** Streams that have not closed yet. */
-	active = 0;
-	/** `close()` was called: a GOAWAY went out, and the session ends once its streams have. */
-	closing = false;
-	timer: ReturnType<typeof setTimeout> | undefined;
-	/** Its connection's addresses, kept while the session still has its socket (see #endIdleSession). */
-	readonly key: string;
-	constructor(readonly session: Http2Session) {
-		this.key = session.socket === undefined ? '' : peerKey(session.socket);
 	}
 }
 
@@ -109,7 +97,7 @@ export class Drainer implements SignalSource {
 	/** Every TCP connection accepted since we started watching: what the deadline destroys. */
 	readonly #raw = new Set<net.Socket>();
 	readonly #connections = new Map<net.Socket, Connection>();
-	readonly #sessions = new Map<Http2Session, Session>();
+	readonly #sessions: Http2Sessions;
 	readonly #handedOff = new Set<net.Socket>();
 	/** TLS servers: TCP connections whose handshake has not completed. */
 	readonly #handshakes: TlsHandshakes;
@@ -145,6 +133,9 @@ export class Drainer implements SignalSource {
 			setTimer: (fn, ms) => this.#setTimer(fn, ms),
 		};
 		this.#handshakes = new TlsHandshakes(this.#state);
+		this.#sessions = new Http2Sessions(this.#state, (key) => {
+			for (const socket of this.#raw) if (peerKey(socket) === key) socket.destroy();
+		});
 		this.#listening = new ListeningStop(server, {
 			anyIdle: () => this.#anyIdle(),
 			anyOpen: () => this.#raw.size > 0 || this.#handedOff.size > 0,
@@ -249,7 +240,7 @@ export class Drainer implements SignalSource {
 		for (const timer of this.#timers) clearTimeout(timer);
 		this.#timers.clear();
 		for (const connection of this.#connections.values()) clearTimeout(connection.timer);
-		for (const session of this.#sessions.values()) clearTimeout(session.timer);
+		this.#sessions.clearTimers();
 		this.#spread.stop();
 		this.#listening.dispose();
 		removeSignalSource(this);
@@ -276,8 +267,8 @@ export class Drainer implements SignalSource {
 			});
 		}
 		if (kind === 'http2' || kind === 'h2c') {
-			this.#on(server, 'session', (session: Http2Session) => this.#onSession(session));
-			this.#on(server, 'stream', (stream: ServerHttp2Stream) => this.#onStream(stream));
+			this.#on(server, 'session', (session: Http2Session) => this.#sessions.onSession(session));
+			this.#on(server, 'stream', (stream: ServerHttp2Stream) => this.#sessions.onStream(stream));
 		}
 		// Added first, so that a handler answering synchronously still gets `Connection: close` during the drain.
 		// An http2 server without 'request' listeners is used through its stream API: adding one would switch on
@@ -479,64 +470,6 @@ export class Drainer implements SignalSource {
 		connection.timer.unref();
 	}
 
-	#onSession(session: Http2Session): Session {
-		const entry = new Session(session);
-		this.#sessions.set(session, entry);
-		session.once('close', () => {
-			this.#sessions.delete(session);
-			clearTimeout(entry.timer);
-		});
-		if (this.#phase === 'draining') {
-			// A session opened while draining serves its first stream (see #onStream), or goes after the grace.
-			entry.timer = setTimeout(() => this.#closeSession(entry), this.#options.idleGrace);
-			entry.timer.unref();
-		}
-		return entry;
-	}
-
-	#onStream(stream: ServerHttp2Stream): void {
-		const session = stream.session;
-		if (session === undefined) return;
-		const entry = this.#sessions.get(session) ?? this.#onSession(session);
-		entry.active += 1;
-		stream.once('close', () => {
-			entry.active -= 1;
-			if (entry.closing && entry.active === 0) this.#endIdleSession(entry);
-		});
-		// The GOAWAY names this stream as the last one processed, so it is served and the client opens no more.
-		if (this.#phase === 'draining') this.#closeSession(entry);
-	}
-
-	/** A graceful close: GOAWAY, streams already open run to completion, then the session ends. */
-	#closeSession(entry: Session): void {
-		if (entry.closing) return;
-		entry.closing = true;
-		clearTimeout(entry.timer);
-		entry.timer = undefined;
-		if (!entry.session.closed && !entry.session.destroyed) entry.session.close();
-		if (entry.active === 0) this.#endIdleSession(entry);
-	}
-
-	/**
-	 * A session told to go away normally ends with its last stream, but one whose client never sent its preface
-	 * (h2c, or TLS with ALPN h2 and nothing after) never ends by itself: with no stream open, it goes after
-	 * `idleGrace`. The GOAWAY has told the client which streams were processed, so nothing it sent is lost.
-	 */
-	#endIdleSession(entry: Session): void {
-		clearTimeout(entry.timer);
-		entry.timer = setTimeout(() => {
-			entry.timer = undefined;
-			if (entry.active > 0) return;
-			log('%s: destroying an HTTP/2 session idle since its GOAWAY', this.name);
-			// Without a preface, node marks the session destroyed but leaves its connection open (and emits no
-			// 'close'): the TCP socket under it is closed by hand, found by its addresses.
-			entry.session.destroy();
-			this.#sessions.delete(entry.session);
-			for (const socket of this.#raw) if (peerKey(socket) === entry.key) socket.destroy();
-		}, this.#options.idleGrace);
-		entry.timer.unref();
-	}
-
 	/** After the delay: stop accepting, and let idle connections go after their grace. */
 	#stop(): void {
 		if (this.#phase !== 'soft') return;
@@ -549,7 +482,7 @@ export class Drainer implements SignalSource {
 			if (connection.busy) this.#markClose(connection, connection.last!);
 			else this.#scheduleIdleClose(connection);
 		}
-		for (const session of this.#sessions.values()) this.#closeSession(session);
+		this.#sessions.closeAll();
 		this.#handshakes.closeStalled();
 		const closeIdle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
 		if (typeof closeIdle === 'function') {
@@ -579,7 +512,7 @@ export class Drainer implements SignalSource {
 		this.#phase = 'cut';
 		let requests = 0;
 		for (const connection of this.#connections.values()) if (connection.busy) requests += Math.max(1, connection.pending);
-		for (const session of this.#sessions.values()) requests += session.active;
+		requests += this.#sessions.activeStreams();
 		const elapsed = Date.now() - this.#startedAt;
 		log('%s: deadline after %d ms (%s), destroying %o', this.name, elapsed, wasPhase, this.snapshot());
 		const server = this.#server;
@@ -587,7 +520,7 @@ export class Drainer implements SignalSource {
 		// Streams not reached yet get their abort now, so their handlers clean up; their sockets go next.
 		this.#spread.reachAll();
 		for (const connection of this.#connections.values()) connection.socket.destroy();
-		for (const session of this.#sessions.values()) session.session.destroy();
+		this.#sessions.destroyAll();
 		for (const socket of this.#handedOff) socket.destroy();
 		for (const socket of this.#raw) socket.destroy();
 		(server as { closeAllConnections?: () => void }).closeAllConnections?.();
