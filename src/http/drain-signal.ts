@@ -1,3 +1,5 @@
+// drainSignal(req): the way a long-lived response (Server-Sent Events, a WebSocket, a long poll) learns that the
+// drain has reached its connection, so that it can end on its own terms. Public, from `graceful-proc/http`.
 import type { EventEmitter } from 'node:events';
 import { IncomingMessage } from 'node:http';
 import { Http2ServerRequest } from 'node:http2';

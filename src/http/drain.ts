@@ -1,3 +1,5 @@
+// drain(server): registers one server's drain as a wrap-up listener of the proc (now, or when the server starts
+// listening), reserves the time it needs, and keeps one drain per server. Public, from `graceful-proc/http`.
 import type net from 'node:net';
 import { proc as defaultProc } from '../index.js';
 import { RESERVE_TIME } from '../time-budget.js';

@@ -1,3 +1,4 @@
+// The `graceful-proc/http` entry point: drain(), serve(), drainSignal() and their types.
 export { drain } from './drain.js';
 export { DrainTimeoutError } from './drain-timeout-error.js';
 export { drainSignal } from './drain-signal.js';

@@ -1,3 +1,5 @@
+// What tells that a request is over: its response, the socket an upgrade took, or its HTTP/2 stream. Used by
+// drainSignal() to let go of a request, and by the drain to follow it.
 import type { EventEmitter } from 'node:events';
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import { Http2ServerRequest } from 'node:http2';

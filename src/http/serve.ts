@@ -1,3 +1,5 @@
+// serve(app): an Express or Koa app, or a request handler, listening on a node http server that drains on
+// shutdown. Public, from `graceful-proc/http`.
 import http from 'node:http';
 import type { WaitFunction } from '../types.js';
 import { expected } from '../validate.js';

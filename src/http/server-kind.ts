@@ -1,3 +1,5 @@
+// Which kind of server drain() was given (http, https, http2 or h2c), the check that it is one, and the name and
+// URL a client on this machine reaches it by.
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
