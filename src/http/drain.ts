@@ -1,4 +1,6 @@
-import net from 'node:net';
+// drain(server): registers one server's drain as a wrap-up listener of the proc (now, or when the server starts
+// listening), reserves the time it needs, and keeps one drain per server. Public, from `graceful-proc/http`.
+import type net from 'node:net';
 import { proc as defaultProc } from '../index.js';
 import { RESERVE_TIME } from '../time-budget.js';
 import type { ListenerContext, Proc, WaitFunction } from '../types.js';
@@ -7,6 +9,7 @@ import { Drainer } from './drainer.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import { assertServer, serverKind, serverName } from './server-kind.js';
 import { spreadReservation } from './spread-reservation.js';
+import { stopListening } from './stop-listening.js';
 
 /**
  * What a drain reserves for the requests still running when the server stops accepting, on top of `delay` and
@@ -52,12 +55,6 @@ function assertNotDrained(server: net.Server): void {
 	if (name !== undefined) {
 		throw new TypeError(`Expected \`server\` to be drained once, got a server that drain() already drains (\`${name}\`)`);
 	}
-}
-
-/** Stops a server from accepting without touching its connections (see Drainer's #stopListening). */
-function stopListening(server: net.Server): void {
-	if ((server as unknown) instanceof net.Server) net.Server.prototype.close.call(server);
-	else server.close();
 }
 
 /**

@@ -1,3 +1,5 @@
+// The `graceful-proc/http` entry point: drain(), serve(), drainSignal() and their types. Importing it opens no
+// handle: node:http and node:http2 are taken from the runtime when first needed (see node-http.ts).
 export { drain } from './drain.js';
 export { DrainTimeoutError } from './drain-timeout-error.js';
 export { drainSignal } from './drain-signal.js';

@@ -1,3 +1,5 @@
+// drain()'s options: their documentation, their checks, and their defaults, resolved purely and before anything
+// is registered, so that drain() and serve() work from one resolved set.
 import type { Proc } from '../types.js';
 import { assertDuration, assertOptions, assertProc, assertString, expected } from '../validate.js';
 import { DEFAULT_SPREAD } from './spread.js';
