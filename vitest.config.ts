@@ -24,6 +24,7 @@ const inProcess = [
   'proc',
   'proc.properties',
   'public-api.fuzz',
+  'repeat-rule',
   'samples-harness',
   'supervise-backoff',
   'supervise-validation',

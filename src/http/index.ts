@@ -1,3 +1,5 @@
+// The `graceful-proc/http` entry point: drain(), serve(), drainSignal() and their types. Importing it opens no
+// handle: node:http and node:http2 are taken from the runtime when first needed (see node-http.ts).
 import { atCallSite } from '../call-site.js';
 import { drain as drainServer } from './drain.js';
 import { drainSignal as drainSignalOf } from './drain-signal.js';

@@ -1,7 +1,10 @@
-import http from 'node:http';
+// serve(app): an Express or Koa app, or a request handler, listening on a node http server that drains on
+// shutdown. Public, from `graceful-proc/http`.
+import type http from 'node:http';
 import type { WaitFunction } from '../types.js';
 import { expected } from '../validate.js';
 import { registerDrain } from './drain.js';
+import { nodeHttp } from './node-http.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './options.js';
 import { localUrl } from './server-kind.js';
 
@@ -74,7 +77,7 @@ export async function serve(app: ServeApp, options: ServeOptions = {}): Promise<
 	if (options.host !== undefined && typeof options.host !== 'string') {
 		throw new TypeError(expected('options.host', 'a string', options.host));
 	}
-	const server = http.createServer(listener);
+	const server = nodeHttp().createServer(listener);
 	await new Promise<void>((resolve, reject) => {
 		const onError = (error: Error) => {
 			server.removeListener('listening', onListening);

@@ -1,3 +1,7 @@
+/**
+ * The `graceful-proc/supervise` entry point: `supervise()`, `exitWithParent()`, `SuperviseError` and their
+ * types. Importing it starts nothing.
+ */
 import { atCallSite } from '../call-site.js';
 import { exitWithParent as exitWithParentProcess } from './exit-with-parent.js';
 import { supervise as superviseChild } from './supervise.js';

@@ -16,9 +16,12 @@ export interface Child {
 	closedAt(): number;
 }
 
-/** Starts a node script with its stdout read line by line, so tests can wait for a handshake instead of sleeping. */
-export function startNode(script: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv; execArgv?: string[] } = {}): Child {
-	const child = spawn(process.execPath, [...(options.execArgv ?? []), script, ...args], {
+/**
+ * Starts a node script with its stdout read line by line, so tests can wait for a handshake instead of sleeping.
+ * `node`: the binary (default: the one running the tests).
+ */
+export function startNode(script: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv; execArgv?: string[]; node?: string } = {}): Child {
+	const child = spawn(options.node ?? process.execPath, [...(options.execArgv ?? []), script, ...args], {
 		stdio: ['ignore', 'pipe', 'pipe'],
 		env: { ...process.env, ...options.env },
 	});

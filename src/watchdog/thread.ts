@@ -1,7 +1,7 @@
 /**
- * The watchdog thread's code. It runs in a worker thread of its own (never on the main thread), which is why it
- * is one self-contained function: `watchdog.ts` hands its source text to `new Worker(..., { eval: true })`, so
- * it may use nothing from this module's scope, only globals and its argument.
+ * The watchdog thread's code, one self-contained function: `watchdog.ts` hands its source text to
+ * `new Worker(..., { eval: true })`, so it may use nothing from this module's scope, only globals and its
+ * argument (the constants it needs come in `data`). The protocol with the main side is written in `layout.ts`.
  *
  * While the service runs, the thread is idle: no timer fires, it only waits on shared memory. It keeps the
  * force-quit deadline for the cases the main thread's own timer cannot:
@@ -16,57 +16,7 @@
  * - nothing answers: SIGKILL (which a PID namespace's init ignores: then it says so on stderr).
  */
 
-export interface WatchdogThreadData {
-	readonly buffer: SharedArrayBuffer;
-	readonly pid: number;
-	/** The signals the main thread handles; the thread watches them too where it can. */
-	readonly signals: readonly string[];
-	/** Key (for `Symbol.for`) of the main thread's hook, without the `#<threadId>` that ends it. */
-	readonly hook: string;
-	readonly duplicateMs: number;
-	readonly layout: WatchdogLayout;
-	readonly times: WatchdogTimes;
-}
-
-/** Where each value lives in the shared buffer (Int32 slots first, then Float64 slots at `f64Offset` bytes). */
-export interface WatchdogLayout {
-	readonly f64Offset: number;
-	/** Int32: bumped by the main thread after each change, so that the thread wakes and reads again. */
-	readonly generation: number;
-	/** Int32: 1 while the main thread handles the signals; 0 once it has let go (the signals' defaults apply). */
-	readonly armed: number;
-	/** Int32: where the sequence is, as far as the fallback cares (see PHASE). */
-	readonly phase: number;
-	/** Int32: the exit code of a sequence that has ended. */
-	readonly exitCode: number;
-	/** Int32: how many of the watched signals arrived; written after the times below. */
-	readonly arrivals: number;
-	/** Int32: how many of them arrived within `duplicateMs` of the first. */
-	readonly inWindow: number;
-	/** Int32: 1 when the thread watches the signals itself. */
-	readonly watching: number;
-	/** Int32: index (in `signals`) of the first signal that arrived. */
-	readonly firstSignal: number;
-	/** Float64: the sequence's deadline, epoch ms; 0 while none has started. */
-	readonly deadline: number;
-	/** Float64: the proc's current force-quit time, for a deadline counted from a signal the main thread has not seen. */
-	readonly timeToForceQuit: number;
-	/** Float64: when the first watched signal arrived, epoch ms. */
-	readonly firstArrival: number;
-}
-
-export interface WatchdogTimes {
-	/** How long past the deadline the main thread's own timer gets before the thread steps in. */
-	readonly grace: number;
-	/** How long the main thread gets to answer the hook before its children, then the process, are killed. */
-	readonly answer: number;
-	/** How long a report being built may hold the fallback back, past the deadline. */
-	readonly reportCap: number;
-	/** How long past the deadline an ended sequence may still take to hand its output to the OS. */
-	readonly ending: number;
-}
-
-export const PHASE = { running: 0, started: 1, reporting: 2, ending: 3 } as const;
+import type { WatchdogThreadData } from './layout.js';
 
 /** Runs in the worker thread: see the top of this file. Self-contained on purpose. */
 export function watchdogThread(data: WatchdogThreadData): void {
@@ -74,13 +24,11 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	// process.getBuiltinModule, not require(): the bundler would rewrite a require() in this ESM module.
 	const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
 	const os = process.getBuiltinModule('node:os') as typeof import('node:os');
-	const { buffer, pid, signals, hook, duplicateMs, layout: L, times } = data;
+	const { buffer, pid, signals, hook, duplicateMs, noInspector, layout: L, phase: PHASE, times } = data;
 	const { threadId, parentPort } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
 	const hookKey = `${hook}#${threadId}`;
 	const i32 = new Int32Array(buffer, 0, L.f64Offset / 4);
 	const f64 = new Float64Array(buffer, L.f64Offset);
-	const PHASE_REPORTING = 2;
-	const PHASE_ENDING = 3;
 	// Keeps this thread's loop alive while it waits (a pending Atomics.waitAsync does not); fires every 24 days.
 	const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
 	let timer: ReturnType<typeof setTimeout> | undefined;
@@ -205,7 +153,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 
 	/** Waits while a report is being built (bounded library work: it must be written before any SIGKILL). */
 	async function whileReporting(at: number): Promise<void> {
-		while (Atomics.load(i32, L.phase) === PHASE_REPORTING && Date.now() < at + times.reportCap) await sleep(10);
+		while (Atomics.load(i32, L.phase) === PHASE.reporting && Date.now() < at + times.reportCap) await sleep(10);
 	}
 
 	/**
@@ -214,10 +162,10 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 */
 	let endingSeenAt: number | undefined;
 	async function whileEnding(at: number): Promise<void> {
-		if (Atomics.load(i32, L.phase) !== PHASE_ENDING) return;
+		if (Atomics.load(i32, L.phase) !== PHASE.ending) return;
 		endingSeenAt ??= Date.now();
 		const until = Math.min(at + times.reportCap, Math.max(at + times.ending, endingSeenAt + times.answer));
-		while (Atomics.load(i32, L.phase) === PHASE_ENDING && Date.now() < until) await sleep(10);
+		while (Atomics.load(i32, L.phase) === PHASE.ending && Date.now() < until) await sleep(10);
 	}
 
 	let session: { post(method: string, params: object, callback: (error: unknown, result: unknown) => void): void } | undefined;
@@ -229,6 +177,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 */
 	let answered = false;
 	function callHook(): boolean {
+		// Without the inspector no JavaScript can be run on a blocked main thread: what remains is below.
+		if (noInspector !== '') return false;
 		try {
 			if (session === undefined) {
 				const inspector = process.getBuiltinModule('node:inspector') as typeof import('node:inspector');
@@ -264,18 +214,22 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		}
 	}
 
-	function childrenOf(parent: number): number[] {
-		const found: number[] = [];
+	/** The pids in a `/proc/.../children` file (children of one task), or none if it cannot be read. */
+	function childList(file: string): number[] {
 		try {
-			for (const tid of fs.readdirSync(`/proc/${parent}/task`)) {
-				try {
-					for (const child of fs.readFileSync(`/proc/${parent}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) {
-						if (child !== '') found.push(Number(child));
-					}
-				} catch {}
-			}
+			return fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter((s) => s !== '').map(Number);
+		} catch {
+			return [];
+		}
+	}
+
+	/** The children of every task (thread) of a process. */
+	function childrenOf(parent: number): number[] {
+		let tasks: string[] = [];
+		try {
+			tasks = fs.readdirSync(`/proc/${parent}/task`);
 		} catch {}
-		return found;
+		return tasks.flatMap((tid) => childList(`/proc/${parent}/task/${tid}/children`));
 	}
 
 	function startTime(child: number): number {
@@ -296,20 +250,10 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 */
 	function killWaitedChild(): boolean {
 		if (!mainThreadWaitsInEpoll()) return false;
-		let children: number[] = [];
-		try {
-			children = fs
-				.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-				.trim()
-				.split(/\s+/)
-				.filter((s) => s !== '')
-				.map(Number);
-		} catch {
-			return false;
-		}
+		// The main thread's own children (not those of other threads), each with its start time, read once.
+		const children = childList(`/proc/${pid}/task/${pid}/children`).map((child) => ({ child, started: startTime(child) }));
 		if (children.length === 0) return false;
-		let youngest = children[0]!;
-		for (const child of children) if (startTime(child) > startTime(youngest)) youngest = child;
+		const youngest = children.reduce((a, b) => (b.started > a.started ? b : a)).child;
 		const tree = [youngest];
 		for (let i = 0; i < tree.length && tree.length < 10_000; i++) tree.push(...childrenOf(tree[i]!));
 		for (const victim of tree) {
@@ -326,20 +270,30 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		await whileReporting(at);
 		await whileEnding(at);
 		// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report).
-		callHook();
-		await sleep(times.answer);
-		// The hook may have started a report that takes a while: it is written before anything is killed.
-		await whileReporting(at);
+		if (callHook()) {
+			await sleep(times.answer);
+			// The hook may have started a report that takes a while: it is written before anything is killed.
+			await whileReporting(at);
+		}
 		if (!answered && killWaitedChild()) {
-			// The system call returns now, and the hook, waiting in the inspector's queue, runs.
+			// The system call returns now, and the hook, waiting in the inspector's queue, runs (without the
+			// inspector, the proc's own timer does, overdue: the same forced end, with the full report).
 			await sleep(times.answer);
 			await whileReporting(at);
+			await whileEnding(at);
 		}
 		if (answered) {
 			say('the force-quit deadline passed, and the main thread, not blocked, answered but did not exit; it is left running');
 			return;
 		}
 		stopWatching();
+		say(
+			`the force-quit deadline passed ${Date.now() - at} ms ago and the event loop is still blocked, ` +
+				(noInspector !== ''
+					? `with no report: the watchdog cannot reach the main thread without the inspector (${noInspector})`
+					: 'and the main thread does not answer (it waits in a system call, or the report is not coming out)') +
+				': SIGKILL',
+		);
 		try {
 			process.kill(pid, 'SIGKILL');
 		} catch {}

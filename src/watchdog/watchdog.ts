@@ -1,31 +1,11 @@
-import type * as WorkerThreads from 'node:worker_threads';
-import { PHASE, watchdogThread, type WatchdogLayout, type WatchdogThreadData, type WatchdogTimes } from './watchdog-thread.js';
-
-/** The prefix of the key under which the main thread leaves the hook the watchdog calls (one per watchdog). */
-export const WATCHDOG_HOOK = 'graceful-proc.watchdog';
-
-/** Int32 slots, then Float64 slots from byte 64 (see WatchdogLayout). */
-const LAYOUT: WatchdogLayout = {
-	f64Offset: 64,
-	generation: 0,
-	armed: 1,
-	phase: 2,
-	exitCode: 3,
-	arrivals: 4,
-	inWindow: 5,
-	watching: 6,
-	firstSignal: 7,
-	deadline: 0,
-	timeToForceQuit: 1,
-	firstArrival: 2,
-};
-
 /**
- * The watchdog's steps past the deadline: the main thread's own timer gets `grace` first; the hook gets `answer`;
- * then the child a system call waits on is ended and the hook gets `answer` again; then SIGKILL. A sequence that
- * has ended (the report is out) and still flushes its output gets until `ending`. All within one second.
+ * The force-quit watchdog's main-thread side: the `Watchdog` a proc starts with its signal handlers. It owns the
+ * shared memory and the worker thread that keeps the deadline when the event loop is blocked (`thread.ts`);
+ * `layout.ts` describes the protocol between them.
  */
-export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, reportCap: 5000, ending: 400 };
+import type * as WorkerThreads from 'node:worker_threads';
+import { BUFFER_BYTES, LAYOUT, PHASE, WATCHDOG_HOOK, WATCHDOG_TIMES, type WatchdogThreadData } from './layout.js';
+import { watchdogThread } from './thread.js';
 
 export interface WatchdogOptions {
 	readonly pid: number;
@@ -54,6 +34,29 @@ export interface SignalArrivals {
 }
 
 let source: string | undefined;
+
+/** Set on the first warning that the watchdog runs without the inspector: said once per process, for every proc and copy. */
+const WARNED_NO_INSPECTOR = Symbol.for('graceful-proc.watchdog.warnedNoInspector');
+export const WATCHDOG_LIMITED = 'GRACEFUL_PROC_WATCHDOG_LIMITED';
+
+/**
+ * Why the watchdog thread must not open an inspector session to the main thread in this process, or '' when it
+ * may. Read from what Node says of itself (`process.permission`, `process.features`), not learned from a
+ * failure: under the permission model, a worker's `connectToMainThread()` without the inspector allowed is a
+ * native assertion that aborts the whole process.
+ */
+export function inspectorUnavailable(): string {
+	const node = process as { permission?: { has(scope: string): boolean }; features?: { inspector?: boolean } };
+	if (node.features?.inspector === false) return 'this Node is built without the inspector';
+	if (node.permission === undefined) return '';
+	let allowed = false;
+	try {
+		allowed = node.permission.has('inspector') === true;
+	} catch {}
+	if (allowed) return '';
+	const flag = process.allowedNodeEnvironmentFlags?.has('--allow-inspector') ? '; --allow-inspector allows it' : ', and this Node has no flag to allow it';
+	return `the permission model does not allow the inspector${flag}`;
+}
 
 /** How long a released watchdog thread waits to be armed again before it ends. */
 const RELEASED_THREAD_MS = 10_000;
@@ -88,20 +91,23 @@ export class Watchdog {
 	}
 
 	private constructor(threads: typeof WorkerThreads, options: WatchdogOptions) {
-		const buffer = new SharedArrayBuffer(LAYOUT.f64Offset + 8 * 8);
+		const buffer = new SharedArrayBuffer(BUFFER_BYTES);
 		this.#i32 = new Int32Array(buffer, 0, LAYOUT.f64Offset / 4);
 		this.#f64 = new Float64Array(buffer, LAYOUT.f64Offset);
 		this.#i32[LAYOUT.armed] = 1;
 		this.#signals = [...options.signals];
 		this.#f64[LAYOUT.timeToForceQuit] = options.timeToForceQuit;
 		source ??= `(${watchdogThread.toString()})(require('node:worker_threads').workerData)`;
+		const noInspector = inspectorUnavailable();
 		const data: WatchdogThreadData = {
 			buffer,
 			hook: WATCHDOG_HOOK,
 			pid: options.pid,
 			signals: [...options.signals],
 			duplicateMs: options.duplicateMs,
+			noInspector,
 			layout: LAYOUT,
+			phase: PHASE,
 			times: WATCHDOG_TIMES,
 		};
 		this.#worker = new threads.Worker(source, {
@@ -130,6 +136,7 @@ export class Watchdog {
 		this.#worker.on('error', (error) => {
 			if (!this.#stopped) options.onError(error);
 		});
+		if (noInspector !== '') warnNoInspector(noInspector);
 	}
 
 	/** The proc's force-quit time changed: a deadline counted from a signal the main thread has not seen follows it. */
@@ -211,4 +218,17 @@ export class Watchdog {
 		Atomics.add(this.#i32, LAYOUT.generation, 1);
 		Atomics.notify(this.#i32, LAYOUT.generation);
 	}
+}
+
+/** What a watchdog without the inspector still does, said once per process when the first one starts. */
+function warnNoInspector(because: string): void {
+	const registry = globalThis as Record<symbol, unknown>;
+	if (registry[WARNED_NO_INSPECTOR]) return;
+	registry[WARNED_NO_INSPECTOR] = true;
+	process.emitWarning(
+		`graceful-proc: the force-quit watchdog runs without the inspector (${because}). A listener that blocks the event loop past ` +
+			'the deadline is then ended by SIGKILL (exit 137) without the report; one that waits on a synchronous child process ' +
+			'still ends with exit code 1 and the report.',
+		{ code: WATCHDOG_LIMITED },
+	);
 }
