@@ -18,6 +18,8 @@ import {
 import { stderrLogger, warnTimes, writeDiagnosticReport, writeLog } from './logger.js';
 import { assertListener, assertProcessLike, type CoreOptions, defaultOptions, PROC_OPTIONS, resolveOptions, type ResolvedOptions } from './proc-options.js';
 import { SignalRouter } from './signals.js';
+import { type SignalSenders, sendersNow, signalSenders } from './signal-senders.js';
+import { writeTerminalNotice } from './terminal-notice.js';
 import { pm2KillTimeout } from './pm2-env.js';
 import { BLOCKED_REPORT_MS, briefRows, buildReport, listenerRows } from './report.js';
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
@@ -208,6 +210,7 @@ export class ProcImpl implements Proc {
 		if (state !== 'done' && state !== 'forced') {
 			this.#router.install();
 			this.#watchdog.armSoon();
+			this.#readSendersSoon();
 		}
 		if (state !== 'running' && (phase === 'wrap-up' || state !== 'wrapping-up')) {
 			// Added during shutdown: called at once and awaited (go-zero's late listeners never ran).
@@ -236,23 +239,55 @@ export class ProcImpl implements Proc {
 		if (sequence === undefined) {
 			// The deadline counts from the signal's arrival, not from when a busy loop got round to it.
 			this.#start(name, 0, false, arrivedAt);
-			recordFirstSignal(this.#sequence!, { name, arrivedAt, handledAt: Date.now() });
+			this.#firstSignal(this.#sequence!, name, arrivedAt, Date.now());
+			if (this.#process === globalThis.process) writeTerminalNotice(name, this.#listeners.entries, this.#sequence!.deadline - now);
 			return;
 		}
 		if (this.#state === 'done' || this.#state === 'forced') {
 			// Ended, and waiting for stdout to take the last lines: a second Ctrl+C means "now".
 			if (sequence.exitNow === undefined) return;
 			recordSignal(sequence, name);
-			if (!isDuplicate(sequence, now, seen)) sequence.exitNow();
+			if (!this.#isDuplicate(sequence, name, now, seen)) sequence.exitNow();
 			return;
 		}
 		// The sequence was started by hand; this is the first signal, and it joins it.
-		if (sequence.firstSignalAt === undefined) return recordFirstSignal(sequence, { name, arrivedAt, handledAt: now });
+		if (sequence.firstSignalAt === undefined) return this.#firstSignal(sequence, name, arrivedAt, now);
 		recordSignal(sequence, name);
-		if (isDuplicate(sequence, now, seen)) return;
+		if (this.#isDuplicate(sequence, name, now, seen)) return;
 		log('forced by a repeated %s', name);
 		this.#force('signal');
 	}
+
+	#firstSignal(sequence: Sequence, name: string, arrivedAt: number, handledAt: number): void {
+		recordFirstSignal(sequence, { name, arrivedAt, handledAt });
+		// Closes after the loop has polled once more (a signal then waiting is read before the second immediate).
+		// Not unref'd: with only unref'd immediates pending, the poll would wait, and the turn stay open until the
+		// next thing to happen, a repeat included.
+		sequence.firstSignalTurn = true;
+		setImmediate(() => setImmediate(() => (sequence.firstSignalTurn = false)));
+	}
+
+	#isDuplicate(sequence: Sequence, name: string, now: number, seen: ReturnType<ProcWatchdog['arrivals']>): boolean {
+		const senders = this.#senders();
+		const duplicate = isDuplicate(sequence, { name, now }, seen, senders && sendersNow(senders));
+		if (log.enabled) log('%s is %s (senders: %s)', name, duplicate ? 'a copy of the first' : 'a repeat', senders?.sender ?? 'not known');
+		return duplicate;
+	}
+
+	/**
+	 * Who may send this process copies of a signal (see signal-senders.ts): the real process's, on Linux, read in
+	 * an idle moment after the handlers are installed (about 0.1 ms), or at the first repeat if none came yet.
+	 */
+	#senders(): SignalSenders | undefined {
+		return this.#process === globalThis.process ? signalSenders() : undefined;
+	}
+
+	#readSendersSoon(): void {
+		if (this.#sendersSoon || this.#process !== globalThis.process) return;
+		this.#sendersSoon = true;
+		setImmediate(() => this.#senders()).unref?.();
+	}
+	#sendersSoon = false;
 
 	/**
 	 * The watchdog's call at the deadline, made through the inspector from inside whatever blocks this thread.

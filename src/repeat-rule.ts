@@ -3,10 +3,9 @@
  * its own (a duplicate, ignored), or somebody asking again (forces the exit). Pure: the caller says when
  * each arrived and who may send copies (signal-senders.ts); docs/core.md, "A repeated signal", says why.
  */
-import { copiesAfter, type SignalSenders } from './signal-senders.js';
+import { copiesAfter, DUPLICATE_SIGNAL_MS, type SignalSenders } from './signal-senders.js';
 
-/** Without knowledge of the senders: a repeat within this long of the first is the same signal delivered twice. */
-export const DUPLICATE_SIGNAL_MS = 100;
+export { DUPLICATE_SIGNAL_MS };
 
 export interface RepeatInput {
 	/** The signal that started the sequence, and when it arrived (epoch ms). */

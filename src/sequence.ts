@@ -3,10 +3,11 @@
  * signal that comes while it runs is the first one delivered again or a deliberate repeat that forces the end.
  * The rules are pure functions; only `recordFirstSignal` and `recordSignal` change the record.
  */
+import { DUPLICATE_SIGNAL_MS, judgeRepeat } from './repeat-rule.js';
+import type { SignalSenders } from './signal-senders.js';
 import type { ProcessLike, ShutdownReport } from './types.js';
 
-/** A repeat of the first signal within this window is the same Ctrl+C delivered twice (terminal and npm). */
-export const DUPLICATE_SIGNAL_MS = 100;
+export { DUPLICATE_SIGNAL_MS };
 
 /**
  * The watchdog thread and the main thread each read the clock when the same signal arrives, and the thread may
@@ -40,6 +41,11 @@ export interface Sequence {
 	firstSignalAt: number | undefined;
 	/** When the first signal's handler returned (the wrap-up listeners' synchronous work included). */
 	firstSignalDoneAt: number | undefined;
+	/**
+	 * True from the first signal's handling until the event loop has polled once more: a signal handled meanwhile
+	 * was already waiting when the first signal's handler returned, so it arrived while that handler ran.
+	 */
+	firstSignalTurn: boolean;
 	/** How many of each signal the handlers took, from the first on (the first included). */
 	readonly signalsSeen: Record<string, number>;
 	forceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -73,6 +79,7 @@ export function createSequence(start: SequenceStart): Sequence {
 		firstSignalName: undefined,
 		firstSignalAt: undefined,
 		firstSignalDoneAt: undefined,
+		firstSignalTurn: false,
 		signalsSeen: Object.create(null) as Record<string, number>,
 		forceTimer: undefined,
 		wrapUpTimer: undefined,
@@ -143,18 +150,43 @@ function signalsHandled(sequence: Sequence): number {
 
 /**
  * Whether the signal just recorded (with `recordSignal`) is the first one delivered again, rather than a repeat
- * that forces the end. A repeat within DUPLICATE_SIGNAL_MS of the first signal's arrival is the same Ctrl+C
- * delivered twice. When a listener kept the loop busy, the repeat is handled late; what counts is when it arrived.
- * Signals are handled in the order they arrived, so the n-th handled one arrived within the window if the
- * watchdog saw at least n arrive within it (and its first is the sequence's first). Where the watchdog cannot see
- * arrivals (Node 24 and later, no watchdog), a repeat handled within the window after the first signal's handler
- * returned may have arrived while that handler was still busy, and counts as a duplicate.
+ * that forces the end. With the senders known (Linux, the real process), judgeRepeat decides, from who may send
+ * copies of the first signal and when this one arrived; otherwise the window rule below.
  */
-export function isDuplicate(sequence: Sequence, now: number, seen: SignalArrivals | undefined): boolean {
+export function isDuplicate(sequence: Sequence, signal: { name: string; now: number }, seen: SignalArrivals | undefined, senders: SignalSenders | undefined): boolean {
 	const first = sequence.firstSignalAt;
-	if (first === undefined) return false;
-	if (now - first < DUPLICATE_SIGNAL_MS) return true;
+	if (first === undefined || sequence.firstSignalName === undefined) return false;
 	const handled = signalsHandled(sequence);
-	if (seen !== undefined && seen.count >= handled && seen.first <= first + SAME_ARRIVAL_MS) return handled <= seen.inWindow;
+	if (senders === undefined) return withinWindow(sequence, first, handled, signal.now, seen);
+	const at = repeatArrival(sequence, first, handled, signal.now, seen);
+	return judgeRepeat({ first: { name: sequence.firstSignalName, at: first }, seen: handled - 1, name: signal.name, at, senders }) === 'duplicate';
+}
+
+/** Whether the watchdog's readings cover the `handled`-th signal: it saw that many, and its first is the sequence's first. */
+function arrivalsCover(seen: SignalArrivals | undefined, first: number, handled: number): seen is SignalArrivals {
+	return seen !== undefined && seen.count >= handled && seen.first <= first + SAME_ARRIVAL_MS;
+}
+
+/**
+ * When the `handled`-th signal arrived, as well as can be told. Signals are handled in the order they arrived,
+ * so it arrived within DUPLICATE_SIGNAL_MS of the first if the watchdog saw at least `handled` arrive within it;
+ * then it counts as arriving with the first (every window is at least that long). Where the watchdog cannot say
+ * (Node 24 and later, a thread not booted yet), a signal that was waiting when the first signal's handler
+ * returned arrived while that handler ran: with the first too. Otherwise, when it was handled: no earlier.
+ */
+function repeatArrival(sequence: Sequence, first: number, handled: number, now: number, seen: SignalArrivals | undefined): number {
+	if (arrivalsCover(seen, first, handled)) return handled <= seen.inWindow ? first : now;
+	return sequence.firstSignalTurn ? first : now;
+}
+
+/**
+ * Where the senders are not known: a repeat within DUPLICATE_SIGNAL_MS of the first signal's arrival is the same
+ * Ctrl+C delivered twice. What counts is when it arrived (see repeatArrival); where the watchdog cannot see
+ * arrivals, a repeat handled within the window after the first signal's handler returned may have arrived
+ * while that handler was still busy, and counts as a duplicate.
+ */
+function withinWindow(sequence: Sequence, first: number, handled: number, now: number, seen: SignalArrivals | undefined): boolean {
+	if (now - first < DUPLICATE_SIGNAL_MS) return true;
+	if (arrivalsCover(seen, first, handled)) return handled <= seen.inWindow;
 	return sequence.firstSignalDoneAt !== undefined && now - sequence.firstSignalDoneAt < DUPLICATE_SIGNAL_MS;
 }

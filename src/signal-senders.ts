@@ -32,11 +32,12 @@ export interface SignalSenders {
 const NONE: Copies = { count: 0, names: 'same', withinMs: 0 };
 
 /**
- * A parent we do not know: one more copy of the same signal within 100 ms is one signal delivered twice (a
- * terminal and a forwarding parent we do not recognise). A person cannot press Ctrl+C twice that fast.
+ * One signal delivered twice at about the same moment (a terminal and a forwarding parent): the copy comes
+ * within this long of the first. A person cannot press Ctrl+C twice that fast. Under a parent we do not know,
+ * one such copy of the same signal is the same signal; where the senders cannot be read, any repeat this soon is.
  */
-export const SAME_MOMENT_MS = 100;
-const UNKNOWN: Copies = { count: 1, names: 'same', withinMs: SAME_MOMENT_MS };
+export const DUPLICATE_SIGNAL_MS = 100;
+const UNKNOWN: Copies = { count: 1, names: 'same', withinMs: DUPLICATE_SIGNAL_MS };
 
 /**
  * npm (`npm run`, `npm start`, `npx`) and `node --watch` forward every SIGINT and SIGTERM they get to the child
@@ -51,7 +52,7 @@ const UNKNOWN: Copies = { count: 1, names: 'same', withinMs: SAME_MOMENT_MS };
 const FORWARDER_SIGTERM_MS = 1000;
 const FORWARDER: Pick<SignalSenders, 'copies' | 'otherwise'> = {
 	copies: {
-		SIGINT: { count: 1, names: 'same', withinMs: SAME_MOMENT_MS },
+		SIGINT: { count: 1, names: 'same', withinMs: DUPLICATE_SIGNAL_MS },
 		SIGTERM: { count: 1, names: 'same', withinMs: FORWARDER_SIGTERM_MS },
 	},
 	otherwise: UNKNOWN,
@@ -123,6 +124,14 @@ export function readSignalSenders(): SignalSenders | undefined {
 	// No parent to be seen (no /proc): nothing can be said of who sends.
 	if (chain.length === 0 && globalThis.process.ppid > 1) return undefined;
 	return sendersOf(chain);
+}
+
+let read: { senders: SignalSenders | undefined } | undefined;
+
+/** This process's senders, read once (see readSignalSenders): the tools above a process do not change. */
+export function signalSenders(): SignalSenders | undefined {
+	read ??= { senders: readSignalSenders() };
+	return read.senders;
 }
 
 /** What may follow `first`, by these senders. */
