@@ -237,10 +237,11 @@ export class ProcImpl implements Proc {
 		const arrivedAt = arrivalOf(now, seen);
 		log('received %s in state %s', name, this.#state);
 		if (sequence === undefined) {
+			// A person at a terminal learns what the stop waits for before the listeners print anything.
+			if (this.#process === globalThis.process) writeTerminalNotice(name, this.#listeners.entries, arrivedAt + this.timeToForceQuit - now);
 			// The deadline counts from the signal's arrival, not from when a busy loop got round to it.
 			this.#start(name, 0, false, arrivedAt);
 			this.#firstSignal(this.#sequence!, name, arrivedAt, Date.now());
-			if (this.#process === globalThis.process) writeTerminalNotice(name, this.#listeners.entries, this.#sequence!.deadline - now);
 			return;
 		}
 		if (this.#state === 'done' || this.#state === 'forced') {
