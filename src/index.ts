@@ -2,6 +2,8 @@ import { atCallSite } from './call-site.js';
 import { createProc as createIsolatedProc } from './proc.js';
 import { run as runMain } from './run.js';
 import { processWideProc } from './shared-instance.js';
+import { notifyReady as notifyServiceReady } from './systemd/service.js';
+import { expected } from './validate.js';
 import type { Listener, ListenerOptions, Proc, ProcOptions, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
 
 /** The process-wide proc: one per process, shared by every copy of graceful-proc that is loaded. */
@@ -42,6 +44,16 @@ export const signal: AbortSignal = proc.signal;
 
 // The same functions, throwing at their caller; their documentation comes with `typeof`.
 export const createProc: typeof createIsolatedProc = /* @__PURE__ */ atCallSite(createIsolatedProc);
+
+/**
+ * Tell systemd (Type=notify) that the service is ready: READY=1 with a STATUS line, the watchdog pings it asked
+ * for, and STOPPING=1 when the shutdown starts. serve() does this itself; call it from a worker once it is ready.
+ * Does nothing unless systemd set NOTIFY_SOCKET.
+ */
+export const notifyReady = /* @__PURE__ */ atCallSite(function notifyReady(status = 'ready'): Promise<void> {
+	if (typeof status !== 'string') throw new TypeError(expected('status', 'a string', status));
+	return notifyServiceReady(proc, status);
+});
 
 export const run: typeof runMain = /* @__PURE__ */ atCallSite(runMain);
 

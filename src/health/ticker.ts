@@ -12,6 +12,8 @@ import { messageOf } from './message-of.js';
 import { notReadyFileExists } from './not-ready-file.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { touchFile } from './touch-file.js';
+import { notifySocket } from '../systemd/notify.js';
+import { setSystemdLiveness } from '../systemd/service.js';
 import type {
 	CheckResult,
 	HealthChangeListener,
@@ -87,6 +89,8 @@ export class Ticker implements HealthView {
 			// is registered yet, and the shutdown phase (after drain) is when probes stop mattering.
 			this.#wait = proc.addShutdownListener(() => this.stop(), { name: 'health' });
 		}
+		// Under systemd with WatchdogSec=, the watchdog pings go out only while this ticker says the service is live.
+		if (notifySocket() !== undefined) setSystemdLiveness(() => this.#live);
 		if (resolved.maxEventLoopDelay !== false) {
 			this.#monitor = startLoopDelayMonitor(resolved.maxEventLoopDelay, resolved.interval, () => {
 				log('event loop %s', this.#monitor?.live ? 'recovered' : `stalled ${this.#monitor?.lastStallMs} ms`);
@@ -207,6 +211,7 @@ export class Ticker implements HealthView {
 	stop(): Promise<void> {
 		if (this.#stopping) return this.#stopping;
 		this.#stopped = true;
+		if (notifySocket() !== undefined) setSystemdLiveness(undefined);
 		this.#cancelNext?.();
 		this.#cancelNext = undefined;
 		this.#monitor?.stop();
