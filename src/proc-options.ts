@@ -3,6 +3,7 @@
  * resolves to against the options in force. Pure: everything is validated before anything is returned, so a
  * refused call changes nothing, and applying the result is the proc's business.
  */
+import { assertForeignHandlersOption, type ForeignHandlersOption } from './foreign-handlers.js';
 import { assertSignalName } from './signals.js';
 import { terminationLogPath } from './termination-log.js';
 import type { ListenerOptions, Logger, ProcessLike, ProcOptions, ShutdownReport } from './types.js';
@@ -20,6 +21,7 @@ export const PROC_OPTIONS = [
 	'diagnosticReport',
 	'pm2',
 	'terminationLog',
+	'foreignHandlers',
 ] as const;
 
 const LISTENER_OPTIONS = ['name', 'timeout'] as const;
@@ -38,6 +40,8 @@ export interface CoreOptions {
 	readonly pm2: boolean;
 	/** The signal that writes a diagnostic report; undefined: none. */
 	readonly diagnosticSignal: string | undefined;
+	/** Whether other handlers on the signals are warned about (see foreign-handlers.ts). */
+	readonly foreignHandlers: ForeignHandlersOption;
 }
 
 /** What one call resolves to: the options in force after it, and the times it sets (undefined: left as they are). */
@@ -56,6 +60,7 @@ export function defaultOptions(logger: Logger | false): CoreOptions {
 		handleErrors: false,
 		pm2: true,
 		diagnosticSignal: undefined,
+		foreignHandlers: 'warn',
 	};
 }
 
@@ -116,6 +121,8 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 	if (options.onReport !== undefined) assertFunction('options.onReport', options.onReport);
 	const terminationLog = options.terminationLog === undefined ? current.terminationLog : terminationLogPath('options.terminationLog', options.terminationLog);
 	const diagnosticSignal = diagnosticSignalOf(options.diagnosticReport, current.diagnosticSignal);
+	const foreignHandlers = pick<ForeignHandlersOption>(options.foreignHandlers, current.foreignHandlers);
+	if (options.foreignHandlers !== undefined) assertForeignHandlersOption('options.foreignHandlers', foreignHandlers);
 	return {
 		options: {
 			exit,
@@ -126,6 +133,7 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 			handleErrors,
 			pm2,
 			diagnosticSignal,
+			foreignHandlers: Array.isArray(foreignHandlers) ? [...foreignHandlers] : foreignHandlers,
 		},
 		times: { timeToForceQuit: options.timeToForceQuit, timeToWrapUp: options.timeToWrapUp },
 	};

@@ -2,6 +2,7 @@ import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
 import { type Leaving, leave } from './exit.js';
 import { type ListenerEntry, waitFunctions } from './listener-entry.js';
+import { checkForeignHandlers } from './foreign-handlers.js';
 import { ListenerTable } from './listeners.js';
 import {
 	appExitCode,
@@ -25,6 +26,7 @@ import { BLOCKED_REPORT_MS, briefRows, buildReport, listenerRows } from './repor
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
 import type {
 	ForcedBy,
+	ForeignHandler,
 	Listener,
 	ListenerOptions,
 	Phase,
@@ -122,7 +124,16 @@ export class ProcImpl implements Proc {
 			onSignal: (name) => this.#onSignal(name),
 			onError: (error, kind) => this.#onError(error, kind),
 			onDiagnostic: () => writeDiagnosticReport(this.#process, (message) => this.#log(message)),
+			onInstalled: () => this.#checkForeignHandlers(),
 		});
+	}
+
+	/** Other handlers on the signals, as found at the trigger. */
+	#foreignAtTrigger: ForeignHandler[] | undefined;
+
+	/** Names other handlers on the signals in a warning, once each; detection never changes them. */
+	#checkForeignHandlers(): ForeignHandler[] {
+		return checkForeignHandlers(this.#process, this.#router?.signals ?? [], this.#options.foreignHandlers);
 	}
 
 	get state(): ProcState {
@@ -327,6 +338,7 @@ export class ProcImpl implements Proc {
 		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
 		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, sequence.deadline - Date.now()));
 		this.#router.install();
+		this.#foreignAtTrigger = this.#checkForeignHandlers();
 		// Already running since the handlers were installed: this only tells it the deadline.
 		this.#watchdog.setDeadline(sequence.deadline);
 		if (!call) return promise;
@@ -361,7 +373,7 @@ export class ProcImpl implements Proc {
 
 	/** The report of this sequence; `listeners`: every listener's row unless given. */
 	#report(outcome: ShutdownReport['outcome'], exitCode: number, forcedBy?: ForcedBy, listeners = listenerRows(this.#listeners.entries, outcome === 'forced')!): ShutdownReport {
-		return buildReport({ sequence: this.#sequence!, outcome, exitCode, forcedBy, listeners, process: this.#process });
+		return buildReport({ sequence: this.#sequence!, outcome, exitCode, forcedBy, listeners, process: this.#process, foreignHandlers: this.#foreignAtTrigger });
 	}
 
 	/**

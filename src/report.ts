@@ -7,7 +7,7 @@ import { describeError } from './describe-error.js';
 import type { ListenerEntry } from './listener-entry.js';
 import type { ListenerTable } from './listeners.js';
 import type { Omitted } from './summary.js';
-import type { ForcedBy, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
+import type { ForcedBy, ForeignHandler, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
 
 /** How many listeners a forced end inside a blocked loop names; the summary and the termination message count the rest. */
 export const BRIEF_LISTENERS = 200;
@@ -110,6 +110,8 @@ export interface ReportParts {
 	readonly listeners: ListenerReport[];
 	/** Asked what still keeps the event loop alive, when forced. */
 	readonly process: ProcessLike;
+	/** Other handlers on the signals, found at the trigger. */
+	readonly foreignHandlers?: readonly ForeignHandler[] | undefined;
 }
 
 /** The report, its duration counted until now. */
@@ -121,6 +123,7 @@ export function buildReport(parts: ReportParts): ShutdownReport {
 		? { reason: sequence.reason, outcome, forcedBy: parts.forcedBy, exitCode, durationMs, listeners }
 		: { reason: sequence.reason, outcome, exitCode, durationMs, listeners };
 	if (forced) report.activeResources = activeResources(parts.process);
+	if (parts.foreignHandlers !== undefined && parts.foreignHandlers.length > 0) report.foreignHandlers = parts.foreignHandlers.map((h) => ({ name: h.name, signals: [...h.signals] }));
 	// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
 	Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
 	return report;

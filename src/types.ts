@@ -67,6 +67,19 @@ export interface ShutdownReport {
 	forcedBy?: ForcedBy;
 	/** When forced: what still kept the event loop alive (`process.getActiveResourcesInfo()`). */
 	activeResources?: string[];
+	/**
+	 * Other handlers on the signals that start the sequence, as found at the trigger (a framework's
+	 * `enableShutdownHooks()`, an SDK's `register`): they run beside the sequence. Present when there are any.
+	 */
+	foreignHandlers?: ForeignHandler[];
+}
+
+/** A handler on a shutdown signal that graceful-proc did not install. */
+export interface ForeignHandler {
+	/** The function's name, or `'anonymous'` (Node does not record where a listener was added). */
+	name: string;
+	/** The configured signals it listens on. */
+	signals: string[];
 }
 
 /** Where failed and forced shutdowns print their summary. `console` fits. */
@@ -90,6 +103,8 @@ export interface ProcessLike {
 	send?: unknown;
 	channel?: { unref?(): void } | null | undefined;
 	getActiveResourcesInfo?(): string[];
+	/** The listeners of an event, to name other handlers on the shutdown signals (an EventEmitter has it). */
+	listeners?(event: string): Function[];
 	report?: { writeReport?(file?: string): string } | null | undefined;
 	/** The exit code the application set (`process.exitCode`); a non-zero one is kept when the sequence exits. */
 	exitCode?: number | string | null | undefined;
@@ -157,6 +172,14 @@ export interface ProcOptions {
 	 * @example { terminationLog: true }
 	 */
 	terminationLog?: boolean | string;
+	/**
+	 * Other handlers on the configured signals are named in a warning (code `GRACEFUL_PROC_FOREIGN_HANDLER`) when
+	 * the proc installs its own and at the trigger, and listed in the report. `'ignore'` silences the warning;
+	 * an array of names silences it for those handlers only. They are listed in the report either way.
+	 * @default 'warn'
+	 * @example { foreignHandlers: ['otelShutdown'] }
+	 */
+	foreignHandlers?: 'warn' | 'ignore' | readonly string[];
 }
 
 /** The second argument of `shutdown()`. */
