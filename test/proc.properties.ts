@@ -83,7 +83,8 @@ export function predict(scenario: Scenario) {
 		exitCode: requested || presetExitCode || (failure ? 1 : 0),
 		outcome: forced ? 'forced' : failure ? 'failed' : 'clean',
 		forcedBy: forced ? (signalForces ? 'signal' : 'deadline') : undefined,
-		listeners: live.map((b) => (!called(b) ? 'skipped' : finish(b) >= end && forced ? 'pending' : b.kind === 'ok' ? 'ok' : 'error')),
+		// The report's order is the sequence's: wrap-up before shutdown, each phase called at once, in registration order.
+		listeners: [...wrapUps, ...live.filter((b) => b.phase === 'shutdown')].map((b) => (!called(b) ? 'skipped' : finish(b) >= end && forced ? 'pending' : b.kind === 'ok' ? 'ok' : 'error')),
 	};
 }
 
