@@ -24,7 +24,7 @@ export const PROC_OPTIONS = [
 	'foreignHandlers',
 ] as const;
 
-const LISTENER_OPTIONS = ['name', 'timeout'] as const;
+const LISTENER_OPTIONS = ['name', 'timeout', 'after'] as const;
 
 /** The options in force on a proc, once resolved (the two times live in its TimeBudget). */
 export interface CoreOptions {
@@ -83,6 +83,8 @@ export function assertListener(argument: string, fn: unknown, options: ListenerO
 	assertOptions('options', options, LISTENER_OPTIONS);
 	if (options?.name !== undefined) assertString('options.name', options.name);
 	if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
+	// What each item names is checked against the listeners when it is registered (listener-order.ts).
+	if (options?.after !== undefined && !Array.isArray(options.after)) throw new TypeError(expected('options.after', 'an array of wait functions or listener names', options.after));
 }
 
 /** `options.diagnosticReport`: true means SIGUSR2, a name means that signal, false means none. */

@@ -5,6 +5,7 @@
  * stack and cause (error-json.ts), while `error` stays the value the listener threw.
  */
 import { errorToJSON } from './error-json.js';
+import { waitingOn } from './listener-order.js';
 import type { ListenerEntry } from './listener-entry.js';
 import type { ListenerTable } from './listeners.js';
 import type { Omitted } from './summary.js';
@@ -39,6 +40,10 @@ export function listenerRow(entry: ListenerEntry, now: number, forced: boolean):
 	if (status === 'registered') {
 		// Never called: only a forced end leaves one behind.
 		return forced ? { name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 } : undefined;
+	}
+	if (status === 'waiting') {
+		// Its phase came, but a listener it runs after never settled: never called.
+		return forced ? { name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0, waitingOn: waitingOn(entry) } : undefined;
 	}
 	if (status === 'running') return { name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.run!.startedAt };
 	if (status === 'removed') return undefined;
@@ -108,11 +113,12 @@ export function briefRows(table: ListenerTable): { listeners: ListenerReport[]; 
 		listeners.push(row);
 		shown[row.outcome] += 1;
 	}
-	// Every listener not yet called is still counted as registered; those running, per phase.
+	// Every listener not yet called is still counted as registered (waiting ones too); those running, per phase,
+	// and those waiting, which are counted as running too.
 	const omitted = new Map([
 		['error', table.failures - table.timeouts - shown.error],
 		['timeout', table.timeouts - shown.timeout],
-		['pending', table.running['wrap-up'] + table.running.shutdown - shown.pending],
+		['pending', table.running['wrap-up'] + table.running.shutdown - table.waiting - shown.pending],
 		['skipped', table.registered - shown.skipped],
 	]);
 	return { listeners, omitted };

@@ -28,6 +28,13 @@ export interface ListenerOptions {
 	 * @example { timeout: 2000 }
 	 */
 	timeout?: number;
+	/**
+	 * Start this listener only once these have settled (succeeded, failed or timed out): wait functions returned
+	 * by this proc, or names of listeners registered before this one. Listeners without `after` stay concurrent.
+	 * A shutdown listener may run after wrap-up listeners; a wrap-up listener only after wrap-up listeners.
+	 * @example addShutdownListener(closePool, { name: 'db', after: [consumerWait] })
+	 */
+	after?: ReadonlyArray<WaitFunction | string>;
 }
 
 /** Returned by `addWrapUpListener` / `addShutdownListener`. */
@@ -55,6 +62,8 @@ export interface ListenerReport {
 	outcome: ListenerOutcome;
 	durationMs: number;
 	error?: unknown;
+	/** A listener skipped while it waited for others (`after`): the names of those that had not settled. */
+	waitingOn?: string[];
 }
 
 export interface ShutdownReport {
