@@ -22,6 +22,7 @@ export const PROC_OPTIONS = [
 	'pm2',
 	'terminationLog',
 	'foreignHandlers',
+	'timeForFinal',
 ] as const;
 
 const LISTENER_OPTIONS = ['name', 'timeout', 'after'] as const;
@@ -42,6 +43,8 @@ export interface CoreOptions {
 	readonly diagnosticSignal: string | undefined;
 	/** Whether other handlers on the signals are warned about (see foreign-handlers.ts). */
 	readonly foreignHandlers: ForeignHandlersOption;
+	/** The last step's slice of the deadline as set; undefined: the default (final-listeners.ts). */
+	readonly timeForFinal: number | undefined;
 }
 
 /** What one call resolves to: the options in force after it, and the times it sets (undefined: left as they are). */
@@ -61,6 +64,7 @@ export function defaultOptions(logger: Logger | false): CoreOptions {
 		pm2: true,
 		diagnosticSignal: undefined,
 		foreignHandlers: 'warn',
+		timeForFinal: undefined,
 	};
 }
 
@@ -110,6 +114,7 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 	}
 	if (options.timeToForceQuit !== undefined) assertDuration('options.timeToForceQuit', options.timeToForceQuit);
 	if (options.timeToWrapUp !== undefined) assertDuration('options.timeToWrapUp', options.timeToWrapUp);
+	if (options.timeForFinal !== undefined) assertDuration('options.timeForFinal', options.timeForFinal);
 	const exit = pick(options.exit, current.exit);
 	assertBoolean('options.exit', exit);
 	const handleErrors = pick(options.handleErrors, current.handleErrors);
@@ -136,6 +141,7 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 			pm2,
 			diagnosticSignal,
 			foreignHandlers: Array.isArray(foreignHandlers) ? [...foreignHandlers] : foreignHandlers,
+			timeForFinal: pick(options.timeForFinal, current.timeForFinal),
 		},
 		times: { timeToForceQuit: options.timeToForceQuit, timeToWrapUp: options.timeToWrapUp },
 	};

@@ -37,6 +37,19 @@ export interface ListenerOptions {
 	after?: ReadonlyArray<WaitFunction | string>;
 }
 
+/** What a final listener receives: the report of the sequence, and the time it has left. */
+export interface FinalListenerContext {
+	/** The report as it stands once every other listener has settled, or when the last step's slice began. */
+	readonly report: ShutdownReport;
+	/** Aborted when the force-quit deadline passes. */
+	readonly signal: AbortSignal;
+	/** Epoch milliseconds of the force-quit deadline. */
+	readonly deadline: number;
+}
+
+/** A listener of the last step (`addFinalListener`). */
+export type FinalListener = (context: FinalListenerContext) => unknown;
+
 /** Returned by `addWrapUpListener` / `addShutdownListener`. */
 export interface WaitFunction {
 	/** Settles when this listener has run: resolves on success, rejects with its error. */
@@ -189,6 +202,12 @@ export interface ProcOptions {
 	 * @example { foreignHandlers: ['otelShutdown'] }
 	 */
 	foreignHandlers?: 'warn' | 'ignore' | readonly string[];
+	/**
+	 * Milliseconds at the end of `timeToForceQuit` kept for the final listeners (`addFinalListener`), when there
+	 * are any: the other listeners are forced that much before the deadline. Never more than half of it.
+	 * @default 500
+	 */
+	timeForFinal?: number;
 }
 
 /** The second argument of `shutdown()`. */
@@ -208,6 +227,11 @@ export interface Proc {
 	addShutdownListener(fn: Listener, options?: ListenerOptions): WaitFunction;
 	setTimeToForceQuit(ms: number): void;
 	setTimeToWrapUp(ms: number): void;
+	/**
+	 * The last step: `fn` is called with the report once every other listener has settled (or when only
+	 * `timeForFinal` ms of the deadline are left), to log it and flush loggers and telemetry. Returns the remover.
+	 */
+	addFinalListener?(fn: FinalListener, options?: { name?: string }): () => boolean;
 	/** Change options before the sequence starts (all of `createProc`'s but `process`). */
 	configure(options: Omit<ProcOptions, 'process'>): void;
 	/** Start the sequence by hand. Idempotent: every call returns the same promise. */
