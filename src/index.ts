@@ -3,8 +3,8 @@ import { createProc as createIsolatedProc } from './proc.js';
 import { run as runMain } from './run.js';
 import { processWideProc } from './shared-instance.js';
 import { notifyReady as notifyServiceReady } from './systemd/service.js';
+import type { FinalListener, Listener, ListenerOptions, Proc, ProcOptions, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
 import { expected } from './validate.js';
-import type { Listener, ListenerOptions, Proc, ProcOptions, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
 
 /** The process-wide proc: one per process, shared by every copy of graceful-proc that is loaded. */
 export const proc: Proc = processWideProc();
@@ -27,6 +27,13 @@ export const setTimeToForceQuit = /* @__PURE__ */ atCallSite(function setTimeToF
 /** Milliseconds the wrap-up phase may take before the shutdown phase starts anyway (default 1000). */
 export const setTimeToWrapUp = /* @__PURE__ */ atCallSite(function setTimeToWrapUp(ms: number): void {
 	proc.setTimeToWrapUp(ms);
+});
+
+/** The last step: called with the report once every other listener has settled, to log it and flush. */
+export const addFinalListener = /* @__PURE__ */ atCallSite(function addFinalListener(fn: FinalListener, options?: { name?: string }): () => boolean {
+	// The process-wide proc may come from an older copy of the package, made before the last step existed.
+	if (typeof proc.addFinalListener !== 'function') throw new Error('graceful-proc: the process-wide proc comes from an older copy of graceful-proc without addFinalListener()');
+	return proc.addFinalListener(fn, options);
 });
 
 /** Change the process-wide proc's options before shutdown starts: `handleErrors`, `logger`, `onReport`, `signals`, ... */
@@ -60,7 +67,10 @@ export const run: typeof runMain = /* @__PURE__ */ atCallSite(runMain);
 export { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
 export type { RunContext, RunOptions } from './run.js';
 export type {
+	FinalListener,
+	FinalListenerContext,
 	ForcedBy,
+	ForeignHandler,
 	Listener,
 	ListenerContext,
 	ListenerOptions,

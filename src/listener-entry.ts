@@ -122,7 +122,8 @@ export class ListenerEntry {
 	readonly phase: Phase;
 	readonly fn: Listener;
 	readonly timeout: number | undefined;
-	status: 'registered' | 'running' | ListenerOutcome | 'removed' = 'registered';
+	/** 'waiting': its phase has come, but a listener it runs after (`after`) has not settled yet. */
+	status: 'registered' | 'waiting' | 'running' | ListenerOutcome | 'removed' = 'registered';
 	/** Made when the listener is called. */
 	run: ListenerRun | undefined = undefined;
 	/** `wait.remove`, made when first asked for (most listeners are never removed). */
@@ -210,6 +211,15 @@ export class ListenerEntry {
 
 /** Passed to a wait function, it hands back its entry; any other argument gets the promise. Never leaves this module. */
 const kEntry = Symbol('graceful-proc.entry');
+/** The prototypes of wait functions made here, so that a wait function is known without calling a stranger. */
+const waitPrototypes = new WeakSet<object>();
+
+/** The entry behind a wait function made by this copy of the package (any proc's); undefined for anything else. */
+export function entryOfWait(wait: unknown): ListenerEntry | undefined {
+	if (typeof wait !== 'function' || !waitPrototypes.has(Object.getPrototypeOf(wait) as object)) return undefined;
+	const entry: unknown = wait(kEntry);
+	return entry instanceof ListenerEntry ? entry : undefined;
+}
 
 /**
  * Makes one proc's wait functions. Each is its target bound to an entry: a bound function holds the entry and
@@ -240,6 +250,7 @@ export function waitFunctions(removeEntry: (entry: ListenerEntry) => boolean): (
 		},
 	};
 	const prototype: object = Object.create(Function.prototype);
+	waitPrototypes.add(prototype);
 	for (const [key, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(members))) {
 		Object.defineProperty(prototype, key, { ...descriptor, enumerable: false });
 	}

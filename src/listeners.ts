@@ -7,6 +7,7 @@ import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
 import { ForceQuitError, ListenerTimeoutError } from './errors.js';
 import { Failure, ListenerContextImpl, ListenerEntry } from './listener-entry.js';
+import { linkAfter, mustWait, releasedBy, resolveAfter } from './listener-order.js';
 import type { Listener, ListenerOptions, ListenerOutcome, Phase } from './types.js';
 
 const log = createDebug('proc');
@@ -14,10 +15,16 @@ const log = createDebug('proc');
 export class ListenerTable {
 	/** Registration order, which is the report's order; a Set so that removing is O(1). Removed listeners leave it. */
 	readonly entries = new Set<ListenerEntry>();
-	/** Invariant: the entries whose status is 'registered' (neither called nor removed): what a forced end skips. */
+	/** Invariant: the entries whose status is 'registered' or 'waiting' (neither called nor removed): what a forced end skips. */
 	registered = 0;
-	/** Invariant: per phase, the entries whose status is 'running'. A phase is over when its count is 0. */
+	/** Invariant: per phase, the entries whose status is 'running' or 'waiting'. A phase is over when its count is 0. */
 	readonly running: Record<Phase, number> = { 'wrap-up': 0, shutdown: 0 };
+	/** Invariant: the entries whose status is 'waiting' (their phase has come; a predecessor has not settled). */
+	waiting = 0;
+	/** The sequence's reason and deadline, kept for the listeners that start when their predecessors settle. */
+	#reason: unknown = undefined;
+	#deadline = 0;
+	#forced = false;
 	/** Invariant: the entries whose status is 'error' or 'timeout'. */
 	failures = 0;
 	/** Invariant: the entries whose status is 'timeout' (so `failures - timeouts` have 'error'). */
@@ -32,9 +39,12 @@ export class ListenerTable {
 	}
 
 	add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): ListenerEntry {
+		// Checked first: a bad `after` registers nothing.
+		const after = resolveAfter(options?.after, phase, this.entries);
 		// An anonymous listener is numbered now; its name (`wrap-up#3`) is made when first needed.
 		const number = (this.#added[phase] += 1);
 		const entry = new ListenerEntry(phase, fn, options?.timeout, options?.name ?? (fn.name || number));
+		if (after !== undefined) linkAfter(entry, after);
 		this.entries.add(entry);
 		this.registered += 1;
 		if (log.enabled) log('added %s listener %s', phase, entry.name);
@@ -43,12 +53,17 @@ export class ListenerTable {
 
 	/** Takes out a listener not yet called; false for one that was called or removed already. */
 	remove(entry: ListenerEntry): boolean {
-		if (entry.status !== 'registered') return false;
+		const wasWaiting = entry.status === 'waiting';
+		if (entry.status !== 'registered' && !wasWaiting) return false;
 		entry.status = 'removed';
 		this.entries.delete(entry);
 		this.registered -= 1;
+		if (wasWaiting) this.#stopWaiting(entry);
 		entry.removed();
 		if (log.enabled) log('removed %s listener %s', entry.phase, entry.name);
+		// Removed, it will never run: whoever waited for it may start, and a phase may be over.
+		const released = this.#release(entry);
+		if (wasWaiting || released) this.#onSettled();
 		return true;
 	}
 
@@ -58,6 +73,17 @@ export class ListenerTable {
 	}
 
 	call(entry: ListenerEntry, reason: unknown, deadline: number): void {
+		this.#reason = reason;
+		this.#deadline = deadline;
+		if (mustWait(entry)) {
+			// Its phase has come: it counts as running, so the phase waits for it, but it is called only once
+			// every listener it runs after has settled (#release).
+			entry.status = 'waiting';
+			this.running[entry.phase] += 1;
+			this.waiting += 1;
+			if (log.enabled) log('%s listener %s waits for the listeners it runs after', entry.phase, entry.name);
+			return;
+		}
 		this.registered -= 1;
 		entry.status = 'running';
 		const run = entry.start(Date.now());
@@ -89,10 +115,12 @@ export class ListenerTable {
 	 * traces would cost seconds. The statuses stay as they are, so the report says what was left.
 	 */
 	forceQuit(ms: number): void {
+		// From here nobody is called: a predecessor that settles late releases no one.
+		this.#forced = true;
 		const skipped = new Failure(undefined, (entry) => new ForceQuitError(entry.name, ms, false));
 		for (const entry of this.entries) {
 			if (entry.status === 'running') entry.forceQuit(() => new ForceQuitError(entry.name, ms));
-			else if (entry.status === 'registered') entry.failLazily(skipped);
+			else if (entry.status === 'registered' || entry.status === 'waiting') entry.failLazily(skipped);
 		}
 	}
 
@@ -115,6 +143,25 @@ export class ListenerTable {
 			entry.fail(error);
 			if (log.enabled) log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, run.durationMs, describeError(error));
 		}
+		// Before the phase may end: a listener that waited for this one starts now, and keeps its phase open.
+		this.#release(entry);
 		this.#onSettled();
+	}
+
+	/** Calls the waiting listeners that `settled` was the last to hold back; whether there were any. */
+	#release(settled: ListenerEntry): boolean {
+		if (this.#forced) return false;
+		const released = releasedBy(settled);
+		for (const entry of released) {
+			this.#stopWaiting(entry);
+			entry.status = 'registered';
+			this.call(entry, this.#reason, this.#deadline);
+		}
+		return released.length > 0;
+	}
+
+	#stopWaiting(entry: ListenerEntry): void {
+		this.running[entry.phase] -= 1;
+		this.waiting -= 1;
 	}
 }

@@ -3,6 +3,7 @@
  * resolves to against the options in force. Pure: everything is validated before anything is returned, so a
  * refused call changes nothing, and applying the result is the proc's business.
  */
+import { assertForeignHandlersOption, type ForeignHandlersOption } from './foreign-handlers.js';
 import { assertSignalName } from './signals.js';
 import { terminationLogPath } from './termination-log.js';
 import type { ListenerOptions, Logger, ProcessLike, ProcOptions, ShutdownReport } from './types.js';
@@ -20,9 +21,11 @@ export const PROC_OPTIONS = [
 	'diagnosticReport',
 	'pm2',
 	'terminationLog',
+	'foreignHandlers',
+	'timeForFinal',
 ] as const;
 
-const LISTENER_OPTIONS = ['name', 'timeout'] as const;
+const LISTENER_OPTIONS = ['name', 'timeout', 'after'] as const;
 
 /** The options in force on a proc, once resolved (the two times live in its TimeBudget). */
 export interface CoreOptions {
@@ -38,6 +41,10 @@ export interface CoreOptions {
 	readonly pm2: boolean;
 	/** The signal that writes a diagnostic report; undefined: none. */
 	readonly diagnosticSignal: string | undefined;
+	/** Whether other handlers on the signals are warned about (see foreign-handlers.ts). */
+	readonly foreignHandlers: ForeignHandlersOption;
+	/** The last step's slice of the deadline as set; undefined: the default (final-listeners.ts). */
+	readonly timeForFinal: number | undefined;
 }
 
 /** What one call resolves to: the options in force after it, and the times it sets (undefined: left as they are). */
@@ -56,6 +63,8 @@ export function defaultOptions(logger: Logger | false): CoreOptions {
 		handleErrors: false,
 		pm2: true,
 		diagnosticSignal: undefined,
+		foreignHandlers: 'warn',
+		timeForFinal: undefined,
 	};
 }
 
@@ -78,6 +87,8 @@ export function assertListener(argument: string, fn: unknown, options: ListenerO
 	assertOptions('options', options, LISTENER_OPTIONS);
 	if (options?.name !== undefined) assertString('options.name', options.name);
 	if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
+	// What each item names is checked against the listeners when it is registered (listener-order.ts).
+	if (options?.after !== undefined && !Array.isArray(options.after)) throw new TypeError(expected('options.after', 'an array of wait functions or listener names', options.after));
 }
 
 /** `options.diagnosticReport`: true means SIGUSR2, a name means that signal, false means none. */
@@ -103,6 +114,7 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 	}
 	if (options.timeToForceQuit !== undefined) assertDuration('options.timeToForceQuit', options.timeToForceQuit);
 	if (options.timeToWrapUp !== undefined) assertDuration('options.timeToWrapUp', options.timeToWrapUp);
+	if (options.timeForFinal !== undefined) assertDuration('options.timeForFinal', options.timeForFinal);
 	const exit = pick(options.exit, current.exit);
 	assertBoolean('options.exit', exit);
 	const handleErrors = pick(options.handleErrors, current.handleErrors);
@@ -116,6 +128,8 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 	if (options.onReport !== undefined) assertFunction('options.onReport', options.onReport);
 	const terminationLog = options.terminationLog === undefined ? current.terminationLog : terminationLogPath('options.terminationLog', options.terminationLog);
 	const diagnosticSignal = diagnosticSignalOf(options.diagnosticReport, current.diagnosticSignal);
+	const foreignHandlers = pick<ForeignHandlersOption>(options.foreignHandlers, current.foreignHandlers);
+	if (options.foreignHandlers !== undefined) assertForeignHandlersOption('options.foreignHandlers', foreignHandlers);
 	return {
 		options: {
 			exit,
@@ -126,6 +140,8 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 			handleErrors,
 			pm2,
 			diagnosticSignal,
+			foreignHandlers: Array.isArray(foreignHandlers) ? [...foreignHandlers] : foreignHandlers,
+			timeForFinal: pick(options.timeForFinal, current.timeForFinal),
 		},
 		times: { timeToForceQuit: options.timeToForceQuit, timeToWrapUp: options.timeToWrapUp },
 	};

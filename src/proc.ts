@@ -2,6 +2,8 @@ import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
 import { type Leaving, leave } from './exit.js';
 import { type ListenerEntry, waitFunctions } from './listener-entry.js';
+import { assertFinalListener, FinalListeners, finalSlice } from './final-listeners.js';
+import { checkForeignHandlers } from './foreign-handlers.js';
 import { ListenerTable } from './listeners.js';
 import {
 	appExitCode,
@@ -25,6 +27,8 @@ import { BLOCKED_REPORT_MS, briefRows, buildReport, listenerRows } from './repor
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
 import type {
 	ForcedBy,
+	FinalListener,
+	ForeignHandler,
 	Listener,
 	ListenerOptions,
 	Phase,
@@ -122,7 +126,16 @@ export class ProcImpl implements Proc {
 			onSignal: (name) => this.#onSignal(name),
 			onError: (error, kind) => this.#onError(error, kind),
 			onDiagnostic: () => writeDiagnosticReport(this.#process, (message) => this.#log(message)),
+			onInstalled: () => this.#checkForeignHandlers(),
 		});
+	}
+
+	/** Other handlers on the signals, as found at the trigger. */
+	#foreignAtTrigger: ForeignHandler[] | undefined;
+
+	/** Names other handlers on the signals in a warning, once each; detection never changes them. */
+	#checkForeignHandlers(): ForeignHandler[] {
+		return checkForeignHandlers(this.#process, this.#router?.signals ?? [], this.#options.foreignHandlers);
 	}
 
 	get state(): ProcState {
@@ -169,6 +182,19 @@ export class ProcImpl implements Proc {
 	addShutdownListener(fn: Listener, options?: ListenerOptions): WaitFunction {
 		assertListener('fn', fn, options);
 		return this.#add('shutdown', fn, options);
+	}
+
+	readonly #finals = new FinalListeners();
+
+	/** The last step (final-listeners.ts): called with the report, in a slice of the deadline of its own. */
+	addFinalListener(fn: FinalListener, options?: { name?: string }): () => boolean {
+		assertFinalListener(fn, options);
+		return this.#finals.add(fn, options?.name ?? (fn.name || `final#${this.#finals.size + 1}`));
+	}
+
+	/** The slice of the deadline the last step keeps: none without final listeners. */
+	#finalSlice(): number {
+		return this.#finals.size === 0 ? 0 : finalSlice(this.#options.timeForFinal, this.timeToForceQuit);
 	}
 
 	setTimeToForceQuit(ms: number): void {
@@ -325,8 +351,10 @@ export class ProcImpl implements Proc {
 		this.#sequence = sequence;
 		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
 		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
-		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, sequence.deadline - Date.now()));
+		// With final listeners, the others are forced when only the last step's slice is left.
+		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, sequence.deadline - this.#finalSlice() - Date.now()));
 		this.#router.install();
+		this.#foreignAtTrigger = this.#checkForeignHandlers();
 		// Already running since the handlers were installed: this only tells it the deadline.
 		this.#watchdog.setDeadline(sequence.deadline);
 		if (!call) return promise;
@@ -361,7 +389,7 @@ export class ProcImpl implements Proc {
 
 	/** The report of this sequence; `listeners`: every listener's row unless given. */
 	#report(outcome: ShutdownReport['outcome'], exitCode: number, forcedBy?: ForcedBy, listeners = listenerRows(this.#listeners.entries, outcome === 'forced')!): ShutdownReport {
-		return buildReport({ sequence: this.#sequence!, outcome, exitCode, forcedBy, listeners, process: this.#process });
+		return buildReport({ sequence: this.#sequence!, outcome, exitCode, forcedBy, listeners, process: this.#process, foreignHandlers: this.#foreignAtTrigger });
 	}
 
 	/**
@@ -377,7 +405,7 @@ export class ProcImpl implements Proc {
 		this.#watchdog.reporting();
 		const failed = endsFailed(sequence, this.#listeners.failures);
 		this.#state = 'done';
-		this.#end({ report: this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)), atOnce: false });
+		this.#endAfterFinal(this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)));
 	}
 
 	/** Ends the sequence before its listeners did: `forcedBy` says why; `now`: from inside a blocked loop, exit at once (#endBlocked). */
@@ -391,7 +419,15 @@ export class ProcImpl implements Proc {
 		if (now) return this.#endBlocked(forcedBy);
 		const report = this.#report('forced', this.#exitCode(true), forcedBy);
 		this.#listeners.forceQuit(Date.now() - sequence.startedAt);
-		this.#end({ report, atOnce: false });
+		this.#endAfterFinal(report);
+	}
+
+	/** The last step, if there is one, with the report and until the deadline; then the way out. */
+	#endAfterFinal(report: ShutdownReport): void {
+		if (this.#finals.size === 0) return this.#end({ report, atOnce: false });
+		// Application code from here: the watchdog holds it to the deadline.
+		this.#watchdog.ending(report.exitCode);
+		void this.#finals.run(report, this.#sequence!.deadline, (message) => this.#log(message)).then(() => this.#end({ report, atOnce: false }));
 	}
 
 	/**
@@ -428,7 +464,7 @@ export class ProcImpl implements Proc {
 }
 
 // What the public methods throw at their call (bad arguments, configure() once shutdown started) points at the caller.
-methodsAtCallSite(ProcImpl.prototype, ['addWrapUpListener', 'addShutdownListener', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);
+methodsAtCallSite(ProcImpl.prototype, ['addWrapUpListener', 'addShutdownListener', 'addFinalListener', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);
 
 /** An isolated proc with its own listeners, timings and process. */
 export function createProc(options?: ProcOptions): Proc {

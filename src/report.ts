@@ -1,13 +1,15 @@
 /**
  * The shutdown report, built in one place: one row per listener, and one report around the rows, for the full
  * report, the brief one that a forced end inside a blocked loop announces, and the time-boxed one it builds for
- * `onReport` when there is time. The report serializes with each error's name and message.
+ * `onReport` when there is time. The report, and each row on its own, serializes with each error's name, message,
+ * stack and cause (error-json.ts), while `error` stays the value the listener threw.
  */
-import { describeError } from './describe-error.js';
+import { errorToJSON } from './error-json.js';
+import { waitingOn } from './listener-order.js';
 import type { ListenerEntry } from './listener-entry.js';
 import type { ListenerTable } from './listeners.js';
 import type { Omitted } from './summary.js';
-import type { ForcedBy, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
+import type { ForcedBy, ForeignHandler, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
 
 /** How many listeners a forced end inside a blocked loop names; the summary and the termination message count the rest. */
 export const BRIEF_LISTENERS = 200;
@@ -15,23 +17,12 @@ export const BRIEF_LISTENERS = 200;
 /** Until when past the deadline a forced end inside a blocked loop may build the full report for onReport. */
 export const BLOCKED_REPORT_MS = 700;
 
-/** Errors as `{ name, message }`; anything JSON cannot hold (a BigInt, a cycle, a hostile Proxy) as text. */
-function errorToJSON(error: unknown): unknown {
-	try {
-		if (error instanceof Error) return { name: describeError(error.name), message: describeError(error.message) };
-		JSON.stringify(error);
-		return error;
-	} catch {
-		return describeError(error);
-	}
+function rowToJSON(this: ListenerReport) {
+	return { ...this, error: errorToJSON(this.error) };
 }
 
 function reportToJSON(this: ShutdownReport) {
-	return {
-		...this,
-		reason: errorToJSON(this.reason),
-		listeners: this.listeners.map((listener) => ('error' in listener ? { ...listener, error: errorToJSON(listener.error) } : listener)),
-	};
+	return { ...this, reason: errorToJSON(this.reason) };
 }
 
 /** What still keeps the event loop alive, as a forced report names it; never throws. */
@@ -50,24 +41,56 @@ export function listenerRow(entry: ListenerEntry, now: number, forced: boolean):
 		// Never called: only a forced end leaves one behind.
 		return forced ? { name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 } : undefined;
 	}
+	if (status === 'waiting') {
+		// Its phase came, but a listener it runs after never settled: never called.
+		return forced ? { name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0, waitingOn: waitingOn(entry) } : undefined;
+	}
 	if (status === 'running') return { name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.run!.startedAt };
 	if (status === 'removed') return undefined;
 	// Settled, so called: it has its run record.
 	const run = entry.run!;
 	const row: ListenerReport = { name: entry.name, phase: entry.phase, outcome: status, durationMs: run.durationMs };
-	if (run.error !== undefined) row.error = run.error;
+	if (run.error !== undefined) {
+		row.error = run.error;
+		// Not enumerable: the row's fields stay what they were; JSON.stringify(row) keeps the error readable.
+		Object.defineProperty(row, 'toJSON', { value: rowToJSON, enumerable: false });
+	}
 	return row;
 }
 
+/** Where a row goes in the report: wrap-up before shutdown, then by start time; never called last, in registration order. */
+const PHASE_RANK = { 'wrap-up': 0, shutdown: 1 } as const;
+
+function startOf(entry: ListenerEntry): number {
+	return entry.run === undefined ? Number.POSITIVE_INFINITY : entry.run.startedAt;
+}
+
 /**
- * Every listener's row: one pass, one small object each; 200,000 of them take milliseconds. Past `until`
- * (epoch ms), checked every 1024 listeners, it gives up and returns undefined.
+ * The entries in the sequence's order: by phase, then by when each was called (those never called after, in
+ * registration order). Usually a listener is called in registration order, so each phase is already sorted and
+ * this is one pass; only listeners that waited (`after`) or came late make it sort.
+ */
+export function inSequenceOrder(entries: Iterable<ListenerEntry>): ListenerEntry[] {
+	const phases: [ListenerEntry[], ListenerEntry[]] = [[], []];
+	for (const entry of entries) phases[PHASE_RANK[entry.phase]].push(entry);
+	for (const list of phases) {
+		let sorted = true;
+		for (let i = 1; i < list.length && sorted; i++) sorted = startOf(list[i - 1]!) <= startOf(list[i]!);
+		// Array.prototype.sort is stable: equal starts keep registration order.
+		if (!sorted) list.sort((a, b) => startOf(a) - startOf(b) || 0);
+	}
+	return phases[0].concat(phases[1]);
+}
+
+/**
+ * Every listener's row, in the sequence's order: one pass, one small object each; 200,000 of them take
+ * milliseconds. Past `until` (epoch ms), checked every 1024 listeners, it gives up and returns undefined.
  */
 export function listenerRows(entries: Iterable<ListenerEntry>, forced: boolean, until = Number.POSITIVE_INFINITY): ListenerReport[] | undefined {
 	const now = Date.now();
 	const rows: ListenerReport[] = [];
 	let count = 0;
-	for (const entry of entries) {
+	for (const entry of inSequenceOrder(entries)) {
 		if ((++count & 1023) === 0 && Date.now() > until) return undefined;
 		const row = listenerRow(entry, now, forced);
 		if (row !== undefined) rows.push(row);
@@ -90,11 +113,12 @@ export function briefRows(table: ListenerTable): { listeners: ListenerReport[]; 
 		listeners.push(row);
 		shown[row.outcome] += 1;
 	}
-	// Every listener not yet called is still counted as registered; those running, per phase.
+	// Every listener not yet called is still counted as registered (waiting ones too); those running, per phase,
+	// and those waiting, which are counted as running too.
 	const omitted = new Map([
 		['error', table.failures - table.timeouts - shown.error],
 		['timeout', table.timeouts - shown.timeout],
-		['pending', table.running['wrap-up'] + table.running.shutdown - shown.pending],
+		['pending', table.running['wrap-up'] + table.running.shutdown - table.waiting - shown.pending],
 		['skipped', table.registered - shown.skipped],
 	]);
 	return { listeners, omitted };
@@ -110,6 +134,8 @@ export interface ReportParts {
 	readonly listeners: ListenerReport[];
 	/** Asked what still keeps the event loop alive, when forced. */
 	readonly process: ProcessLike;
+	/** Other handlers on the signals, found at the trigger. */
+	readonly foreignHandlers?: readonly ForeignHandler[] | undefined;
 }
 
 /** The report, its duration counted until now. */
@@ -121,6 +147,7 @@ export function buildReport(parts: ReportParts): ShutdownReport {
 		? { reason: sequence.reason, outcome, forcedBy: parts.forcedBy, exitCode, durationMs, listeners }
 		: { reason: sequence.reason, outcome, exitCode, durationMs, listeners };
 	if (forced) report.activeResources = activeResources(parts.process);
+	if (parts.foreignHandlers !== undefined && parts.foreignHandlers.length > 0) report.foreignHandlers = parts.foreignHandlers.map((h) => ({ name: h.name, signals: [...h.signals] }));
 	// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
 	Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
 	return report;

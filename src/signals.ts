@@ -1,4 +1,5 @@
 import type * as NodeOs from 'node:os';
+import { markOurs } from './foreign-handlers.js';
 import { underNodemon } from './nodemon.js';
 import type { ProcessLike } from './types.js';
 import { assertString, expected } from './validate.js';
@@ -58,6 +59,8 @@ export interface SignalRouterOptions {
 	onSignal(name: string): void;
 	onError(error: unknown, kind: 'uncaughtException' | 'unhandledRejection'): void;
 	onDiagnostic(): void;
+	/** Told once the handlers are on the process. */
+	onInstalled?(): void;
 }
 
 /**
@@ -86,7 +89,7 @@ export class SignalRouter {
 		if (this.installed) return;
 		const o = this.#options;
 		const add = (event: string, handler: (...args: any[]) => void) => {
-			o.process.on(event, handler);
+			o.process.on(event, markOurs(handler));
 			this.#installed.push([event, handler]);
 		};
 		this.#signals = o.signals ?? resolveDefaultSignals(o);
@@ -104,6 +107,7 @@ export class SignalRouter {
 				if (message === 'shutdown') o.onSignal('shutdown');
 			});
 		}
+		o.onInstalled?.();
 	}
 
 	uninstall(): void {

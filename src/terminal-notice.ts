@@ -61,7 +61,7 @@ export function writeTerminalNotice(signal: string, listeners: Iterable<{ readon
 	if (!FROM_A_PERSON.has(signal) || !stderrIsTerminal()) return;
 	try {
 		const pending: string[] = [];
-		for (const listener of listeners) if (listener.status === 'running' || listener.status === 'registered') pending.push(listener.name);
+		for (const listener of listeners) if (listener.status === 'running' || listener.status === 'registered' || listener.status === 'waiting') pending.push(listener.name);
 		const line = terminalNotice({ reason: signal, pending, forceQuitInMs: Math.max(0, forceQuitInMs) }, true);
 		if (line !== undefined) (globalThis.process.getBuiltinModule('node:fs') as typeof NodeFs).writeSync(2, line);
 	} catch {}

@@ -28,7 +28,27 @@ export interface ListenerOptions {
 	 * @example { timeout: 2000 }
 	 */
 	timeout?: number;
+	/**
+	 * Start this listener only once these have settled (succeeded, failed or timed out): wait functions returned
+	 * by this proc, or names of listeners registered before this one. Listeners without `after` stay concurrent.
+	 * A shutdown listener may run after wrap-up listeners; a wrap-up listener only after wrap-up listeners.
+	 * @example addShutdownListener(closePool, { name: 'db', after: [consumerWait] })
+	 */
+	after?: ReadonlyArray<WaitFunction | string>;
 }
+
+/** What a final listener receives: the report of the sequence, and the time it has left. */
+export interface FinalListenerContext {
+	/** The report as it stands once every other listener has settled, or when the last step's slice began. */
+	readonly report: ShutdownReport;
+	/** Aborted when the force-quit deadline passes. */
+	readonly signal: AbortSignal;
+	/** Epoch milliseconds of the force-quit deadline. */
+	readonly deadline: number;
+}
+
+/** A listener of the last step (`addFinalListener`). */
+export type FinalListener = (context: FinalListenerContext) => unknown;
 
 /** Returned by `addWrapUpListener` / `addShutdownListener`. */
 export interface WaitFunction {
@@ -55,6 +75,8 @@ export interface ListenerReport {
 	outcome: ListenerOutcome;
 	durationMs: number;
 	error?: unknown;
+	/** A listener skipped while it waited for others (`after`): the names of those that had not settled. */
+	waitingOn?: string[];
 }
 
 export interface ShutdownReport {
@@ -67,6 +89,19 @@ export interface ShutdownReport {
 	forcedBy?: ForcedBy;
 	/** When forced: what still kept the event loop alive (`process.getActiveResourcesInfo()`). */
 	activeResources?: string[];
+	/**
+	 * Other handlers on the signals that start the sequence, as found at the trigger (a framework's
+	 * `enableShutdownHooks()`, an SDK's `register`): they run beside the sequence. Present when there are any.
+	 */
+	foreignHandlers?: ForeignHandler[];
+}
+
+/** A handler on a shutdown signal that graceful-proc did not install. */
+export interface ForeignHandler {
+	/** The function's name, or `'anonymous'` (Node does not record where a listener was added). */
+	name: string;
+	/** The configured signals it listens on. */
+	signals: string[];
 }
 
 /** Where failed and forced shutdowns print their summary. `console` fits. */
@@ -90,6 +125,8 @@ export interface ProcessLike {
 	send?: unknown;
 	channel?: { unref?(): void } | null | undefined;
 	getActiveResourcesInfo?(): string[];
+	/** The listeners of an event, to name other handlers on the shutdown signals (an EventEmitter has it). */
+	listeners?(event: string): Function[];
 	report?: { writeReport?(file?: string): string } | null | undefined;
 	/** The exit code the application set (`process.exitCode`); a non-zero one is kept when the sequence exits. */
 	exitCode?: number | string | null | undefined;
@@ -157,6 +194,20 @@ export interface ProcOptions {
 	 * @example { terminationLog: true }
 	 */
 	terminationLog?: boolean | string;
+	/**
+	 * Other handlers on the configured signals are named in a warning (code `GRACEFUL_PROC_FOREIGN_HANDLER`) when
+	 * the proc installs its own and at the trigger, and listed in the report. `'ignore'` silences the warning;
+	 * an array of names silences it for those handlers only. They are listed in the report either way.
+	 * @default 'warn'
+	 * @example { foreignHandlers: ['otelShutdown'] }
+	 */
+	foreignHandlers?: 'warn' | 'ignore' | readonly string[];
+	/**
+	 * Milliseconds at the end of `timeToForceQuit` kept for the final listeners (`addFinalListener`), when there
+	 * are any: the other listeners are forced that much before the deadline. Never more than half of it.
+	 * @default 500
+	 */
+	timeForFinal?: number;
 }
 
 /** The second argument of `shutdown()`. */
@@ -176,6 +227,11 @@ export interface Proc {
 	addShutdownListener(fn: Listener, options?: ListenerOptions): WaitFunction;
 	setTimeToForceQuit(ms: number): void;
 	setTimeToWrapUp(ms: number): void;
+	/**
+	 * The last step: `fn` is called with the report once every other listener has settled (or when only
+	 * `timeForFinal` ms of the deadline are left), to log it and flush loggers and telemetry. Returns the remover.
+	 */
+	addFinalListener?(fn: FinalListener, options?: { name?: string }): () => boolean;
 	/** Change options before the sequence starts (all of `createProc`'s but `process`). */
 	configure(options: Omit<ProcOptions, 'process'>): void;
 	/** Start the sequence by hand. Idempotent: every call returns the same promise. */

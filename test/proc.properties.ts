@@ -10,6 +10,14 @@ export interface Behaviour {
 	kind: 'ok' | 'throw' | 'reject' | 'hang';
 	delay: number;
 	removed: boolean;
+	/** Indexes of listeners it runs after (`after`); only earlier ones of its phase, or wrap-up ones, count. */
+	after: number[];
+}
+
+/** The predecessors a behaviour may name: registered before it, and not in a later phase. */
+export function predecessorsOf(behaviours: readonly Behaviour[], i: number): number[] {
+	const b = behaviours[i]!;
+	return [...new Set(b.after)].filter((j) => j < i && (behaviours[j]!.phase === b.phase || behaviours[j]!.phase === 'wrap-up'));
 }
 
 // Every time the sequence itself produces is even; a repeated signal comes at an odd time, so the two never tie.
@@ -20,6 +28,7 @@ export const behaviourArb: fc.Arbitrary<Behaviour> = fc.record({
 	kind: fc.constantFrom<Behaviour['kind']>('ok', 'ok', 'ok', 'throw', 'reject', 'hang'),
 	delay: even(0, 400),
 	removed: fc.boolean(),
+	after: fc.array(fc.nat({ max: 11 }), { maxLength: 2 }),
 });
 
 export interface Scenario {
@@ -61,29 +70,50 @@ export function predict(scenario: Scenario) {
 		return { calledOnce: behaviours.map(() => false), state: 'running', durationMs: undefined, exitCode: trigger === 'SIGTERM' ? 143 : 130, outcome: 'clean', forcedBy: undefined, listeners: [] };
 	}
 	const doneAt = (b: Behaviour, start: number) => (b.kind === 'hang' ? Number.POSITIVE_INFINITY : start + (b.kind === 'throw' && b.delay === 0 ? 0 : b.delay));
-	const wrapUps = live.filter((b) => b.phase === 'wrap-up');
-	const wrapUpEnd = Math.min(timeToWrapUp, Math.max(0, ...wrapUps.map((b) => doneAt(b, 0))));
-	const finish = (b: Behaviour) => doneAt(b, b.phase === 'wrap-up' ? 0 : wrapUpEnd);
-	const naturalEnd = Math.max(0, ...live.map(finish));
+	// `after`: a listener starts at its phase's start, or when the last of its (not removed) predecessors ends.
+	const phaseStart = (wrapUpEnd: number) => (b: Behaviour) => (b.phase === 'wrap-up' ? 0 : wrapUpEnd);
+	const timesFor = (wrapUpEnd: number) => {
+		const start: number[] = [];
+		const done: number[] = [];
+		behaviours.forEach((b, i) => {
+			const preds = predecessorsOf(behaviours, i).filter((j) => !behaviours[j]!.removed);
+			start[i] = Math.max(phaseStart(wrapUpEnd)(b), ...preds.map((j) => done[j]!));
+			done[i] = start[i] === Number.POSITIVE_INFINITY ? start[i]! : doneAt(b, start[i]!);
+		});
+		return { start, done };
+	};
+	const liveIdx = behaviours.map((b, i) => i).filter((i) => !behaviours[i]!.removed);
+	const wrapUpIdx = liveIdx.filter((i) => behaviours[i]!.phase === 'wrap-up');
+	const wrapUpDone = timesFor(0).done;
+	const wrapUpEnd = Math.min(timeToWrapUp, Math.max(0, ...wrapUpIdx.map((i) => wrapUpDone[i]!)));
+	const { start, done } = timesFor(wrapUpEnd);
+	const naturalEnd = Math.max(0, ...liveIdx.map((i) => done[i]!));
 	// A repeat counts from the first signal; a sequence started by hand has none before it, so its first signal joins.
 	const signalForces = trigger !== 'manual' && repeatAt !== undefined && repeatAt >= 100 && repeatAt < timeToForceQuit && repeatAt < naturalEnd;
 	// The force timer is set before any listener's timer, so on a tie the deadline wins.
 	const forcedAt = signalForces ? repeatAt : naturalEnd >= timeToForceQuit ? timeToForceQuit : undefined;
 	const forced = forcedAt !== undefined;
 	const end = forcedAt ?? naturalEnd;
-	// A shutdown listener is called when the wrap-up phase ends strictly before the forced end (the force timer
-	// is set first, so it wins a tie).
-	const called = (b: Behaviour) => !b.removed && (b.phase === 'wrap-up' || !forced || wrapUpEnd < end);
-	const failed = live.some((b) => (b.kind === 'throw' || b.kind === 'reject') && called(b) && (!forced || finish(b) < end));
+	// A listener is called when its start comes strictly before the forced end (the force timer is set first,
+	// so it wins a tie); a wrap-up listener with nothing to wait for is called at the trigger.
+	const calledAt = (i: number) => !behaviours[i]!.removed && (!forced || start[i] === 0 || start[i]! < end);
+	const failed = liveIdx.some((i) => (behaviours[i]!.kind === 'throw' || behaviours[i]!.kind === 'reject') && calledAt(i) && (!forced || done[i]! < end));
 	const failure = forced || failed || requested !== 0;
+	// The report's order is the sequence's: wrap-up before shutdown, then by start; those never called last.
+	const rank = (i: number) => (calledAt(i) ? start[i]! : Number.POSITIVE_INFINITY);
+	const ordered = (phase: Phase) => liveIdx.filter((i) => behaviours[i]!.phase === phase).sort((a, b) => rank(a) - rank(b) || a - b);
 	return {
-		calledOnce: behaviours.map(called),
+		calledOnce: behaviours.map((b, i) => calledAt(i)),
 		state: forced ? 'forced' : 'done',
 		durationMs: end,
 		exitCode: requested || presetExitCode || (failure ? 1 : 0),
 		outcome: forced ? 'forced' : failure ? 'failed' : 'clean',
 		forcedBy: forced ? (signalForces ? 'signal' : 'deadline') : undefined,
-		listeners: live.map((b) => (!called(b) ? 'skipped' : finish(b) >= end && forced ? 'pending' : b.kind === 'ok' ? 'ok' : 'error')),
+		listeners: [...ordered('wrap-up'), ...ordered('shutdown')].map((i) =>
+			!calledAt(i) ? 'skipped' : done[i]! >= end && forced ? 'pending' : behaviours[i]!.kind === 'ok' ? 'ok' : 'error',
+		),
+		/** For each listener, the index it must not start before (its predecessors' ends). */
+		start,
 	};
 }
 
@@ -97,9 +127,14 @@ export function sequenceMatchesModel() {
 			const fake = presetExitCode === undefined ? createFakeProcess() : new AppProcess(presetExitCode);
 			const proc = createProc({ process: fake, logger: false, timeToWrapUp, timeToForceQuit });
 			const calls = behaviours.map(() => 0);
-			const waits: WaitFunction[] = behaviours.map((b, i) => {
+			/** Fake time at which each listener was called, to check that `after` held. */
+			const calledAtTime: number[] = [];
+			const t0 = Date.now();
+			const waits: WaitFunction[] = [];
+			behaviours.forEach((b, i) => {
 				const fn = () => {
 					calls[i]! += 1;
+					calledAtTime[i] = Date.now() - t0;
 					if (b.kind === 'throw' && b.delay === 0) throw new Error(`listener ${i}`);
 					// Settling at once goes through no timer: a 0 ms fake timer made during a tick fires 1 ms later
 					// (fake-timers' rule), and whether the call lands inside a tick depends on real scheduling.
@@ -109,7 +144,10 @@ export function sequenceMatchesModel() {
 						setTimeout(() => (b.kind === 'ok' ? resolve() : reject(new Error(`listener ${i}`))), b.delay);
 					});
 				};
-				return b.phase === 'wrap-up' ? proc.addWrapUpListener(fn) : proc.addShutdownListener(fn);
+				// `after` by wait function and by name, in turn.
+				const after = predecessorsOf(behaviours, i).map((j) => (j % 2 === 0 ? waits[j]! : `l${j}`));
+				const options = { name: `l${i}`, after };
+				waits.push(b.phase === 'wrap-up' ? proc.addWrapUpListener(fn, options) : proc.addShutdownListener(fn, options));
 			});
 			behaviours.forEach((b, i) => b.removed && waits[i]!.remove());
 			const model = predict(scenario);
@@ -132,6 +170,8 @@ export function sequenceMatchesModel() {
 				report.outcome === model.outcome &&
 				report.exitCode === (model.state === 'running' ? report.exitCode : model.exitCode) &&
 				report.forcedBy === model.forcedBy &&
+				// Order: no listener was called before the time its predecessors' ends allow.
+				calledAtTime.every((t, i) => t === undefined || t >= (model.start?.[i] ?? 0)) &&
 				(model.durationMs === undefined || report.durationMs === model.durationMs) &&
 				(model.state === 'running' || report.listeners.map((l) => l.outcome).join() === model.listeners.join());
 			if (!ok) {

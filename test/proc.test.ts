@@ -121,7 +121,7 @@ describe('a signal runs every listener and exits', () => {
 			['db', 'ok'],
 		]);
 		expect(errors.join('\n')).toMatch(/error\s+sync \(wrap-up, \d+ ms\): Error: sync boom/);
-		expect(JSON.parse(JSON.stringify(report)).listeners[0]).toEqual({ name: 'sync', phase: 'wrap-up', outcome: 'error', durationMs: expect.any(Number), error: { name: 'Error', message: 'sync boom' } });
+		expect(JSON.parse(JSON.stringify(report)).listeners[0]).toEqual({ name: 'sync', phase: 'wrap-up', outcome: 'error', durationMs: expect.any(Number), error: { name: 'Error', message: 'sync boom', stack: expect.stringContaining('Error: sync boom') } });
 		expect(errors.join('\n')).toMatch(/async \(wrap-up.*async boom/);
 	});
 
@@ -316,7 +316,7 @@ describe('a wait function knows its listener without own properties', () => {
 		expect([fourth.listenerName, third.listenerName, first.listenerName, dropped.listenerName]).toEqual(['wrap-up#5', 'wrap-up#3', 'wrap-up#1', 'wrap-up#2']);
 		expect([shutdownFirst.listenerName, named.listenerName]).toEqual(['shutdown#1', 'named']);
 		const report = await proc.shutdown();
-		expect(report.listeners.map((l) => l.name)).toEqual(['wrap-up#1', 'shutdown#1', 'wrap-up#3', 'named', 'wrap-up#5']);
+		expect(report.listeners.map((l) => l.name)).toEqual(['wrap-up#1', 'wrap-up#3', 'named', 'wrap-up#5', 'shutdown#1']);
 		await expect(dropped()).rejects.toThrow('Listener `wrap-up#2` was removed before it was called');
 	});
 });

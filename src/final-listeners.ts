@@ -1,0 +1,73 @@
+/**
+ * The last step: listeners called once every other listener has settled (or when only their slice of the
+ * deadline is left), with the report, so that the application logs it through its own logger and then flushes
+ * that logger and its telemetry exporter. They get a slice of `timeToForceQuit` that the other listeners cannot use.
+ */
+import { createDebug } from './debug.js';
+import { describeError } from './describe-error.js';
+import type { FinalListener, ShutdownReport } from './types.js';
+import { assertFunction, assertOptions, assertString } from './validate.js';
+
+const log = createDebug('proc');
+
+/** The slice of `timeToForceQuit` kept for the last step when it is not set: enough for a log flush and one export. */
+export const DEFAULT_FINAL_SLICE_MS = 500;
+
+/** The slice in force: as set, else the default, and never more than half of `timeToForceQuit`. */
+export function finalSlice(set: number | undefined, timeToForceQuit: number): number {
+	return Math.min(set ?? DEFAULT_FINAL_SLICE_MS, Math.floor(timeToForceQuit / 2));
+}
+
+export function assertFinalListener(fn: unknown, options: unknown): void {
+	assertFunction('fn', fn);
+	assertOptions('options', options as object | undefined, ['name']);
+	const name = (options as { name?: unknown } | undefined)?.name;
+	if (name !== undefined) assertString('options.name', name);
+}
+
+export class FinalListeners {
+	readonly #listeners = new Set<{ fn: FinalListener; name: string }>();
+
+	get size(): number {
+		return this.#listeners.size;
+	}
+
+	/** Returns the function that takes it out again (true if it was still there). */
+	add(fn: FinalListener, name: string): () => boolean {
+		const item = { fn, name };
+		this.#listeners.add(item);
+		return () => this.#listeners.delete(item);
+	}
+
+	/**
+	 * Calls every final listener concurrently with the report; resolves when they have all settled or at
+	 * `deadline` (epoch ms), whichever comes first. What they throw or reject with is told on `say`.
+	 */
+	run(report: ShutdownReport, deadline: number, say: (message: string) => void): Promise<void> {
+		const controller = new AbortController();
+		const calls = [...this.#listeners].map(({ fn, name }) => {
+			let result: Promise<unknown>;
+			try {
+				result = Promise.resolve(fn({ report, signal: controller.signal, deadline }));
+			} catch (error) {
+				result = Promise.reject(error);
+			}
+			return result.then(
+				() => log('final listener %s finished', name),
+				(error: unknown) => say(`graceful-proc: final listener ${name} failed: ${describeError(error, { stack: true })}`),
+			);
+		});
+		return new Promise<void>((resolve) => {
+			// Keeps the process alive while the last step runs; the deadline still holds.
+			const timer = setTimeout(() => {
+				controller.abort(new Error('graceful-proc: the force-quit deadline passed during the last step'));
+				say(`graceful-proc: the last step was cut at the deadline`);
+				resolve();
+			}, Math.max(0, deadline - Date.now()));
+			void Promise.all(calls).then(() => {
+				clearTimeout(timer);
+				resolve();
+			});
+		});
+	}
+}
