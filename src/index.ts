@@ -1,45 +1,62 @@
-import { createProc } from './proc.js';
-import { run } from './run.js';
+import { atCallSite } from './call-site.js';
+import { createProc as createIsolatedProc } from './proc.js';
+import { run as runMain } from './run.js';
 import { processWideProc } from './shared-instance.js';
+import { notifyReady as notifyServiceReady } from './systemd/service.js';
+import { expected } from './validate.js';
 import type { Listener, ListenerOptions, Proc, ProcOptions, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
 
 /** The process-wide proc: one per process, shared by every copy of graceful-proc that is loaded. */
 export const proc: Proc = processWideProc();
 
 /** Register a listener for the wrap-up phase (stop taking work, drain). Returns its `wait`. */
-export function addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
+export const addWrapUpListener = /* @__PURE__ */ atCallSite(function addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
 	return proc.addWrapUpListener(fn, options);
-}
+});
 
 /** Register a listener for the shutdown phase (close pools, flush). Returns its `wait`. */
-export function addShutdownListener(fn: Listener, options?: ListenerOptions): WaitFunction {
+export const addShutdownListener = /* @__PURE__ */ atCallSite(function addShutdownListener(fn: Listener, options?: ListenerOptions): WaitFunction {
 	return proc.addShutdownListener(fn, options);
-}
+});
 
 /** Milliseconds from the trigger to the forced exit (default 5500). */
-export function setTimeToForceQuit(ms: number): void {
+export const setTimeToForceQuit = /* @__PURE__ */ atCallSite(function setTimeToForceQuit(ms: number): void {
 	proc.setTimeToForceQuit(ms);
-}
+});
 
 /** Milliseconds the wrap-up phase may take before the shutdown phase starts anyway (default 1000). */
-export function setTimeToWrapUp(ms: number): void {
+export const setTimeToWrapUp = /* @__PURE__ */ atCallSite(function setTimeToWrapUp(ms: number): void {
 	proc.setTimeToWrapUp(ms);
-}
+});
 
 /** Change the process-wide proc's options before shutdown starts: `handleErrors`, `logger`, `onReport`, `signals`, ... */
-export function configure(options: Omit<ProcOptions, 'process'>): void {
+export const configure = /* @__PURE__ */ atCallSite(function configure(options: Omit<ProcOptions, 'process'>): void {
 	proc.configure(options);
-}
+});
 
 /** Start the sequence by hand; every call returns the same promise of the report. */
-export function shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport> {
+export const shutdown = /* @__PURE__ */ atCallSite(function shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport> {
 	return proc.shutdown(reason, options);
-}
+});
 
 /** Aborted when shutdown starts: go-zero's `Done()` channel. */
 export const signal: AbortSignal = proc.signal;
 
-export { createProc, run };
+// The same functions, throwing at their caller; their documentation comes with `typeof`.
+export const createProc: typeof createIsolatedProc = /* @__PURE__ */ atCallSite(createIsolatedProc);
+
+/**
+ * Tell systemd (Type=notify) that the service is ready: READY=1 with a STATUS line, the watchdog pings it asked
+ * for, and STOPPING=1 when the shutdown starts. serve() does this itself; call it from a worker once it is ready.
+ * Does nothing unless systemd set NOTIFY_SOCKET.
+ */
+export const notifyReady = /* @__PURE__ */ atCallSite(function notifyReady(status = 'ready'): Promise<void> {
+	if (typeof status !== 'string') throw new TypeError(expected('status', 'a string', status));
+	return notifyServiceReady(proc, status);
+});
+
+export const run: typeof runMain = /* @__PURE__ */ atCallSite(runMain);
+
 export { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
 export type { RunContext, RunOptions } from './run.js';
 export type {

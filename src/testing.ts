@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
+import { atCallSite, methodsAtCallSite } from './call-site.js';
 import type { ProcessLike } from './types.js';
 import { assertBoolean, assertNumber, assertOptions, assertString, expected } from './validate.js';
 
@@ -123,6 +124,9 @@ export class FakeProcess extends EventEmitter implements ProcessLike {
 	}
 }
 
-export function createFakeProcess(options?: FakeProcessOptions): FakeProcess {
+// What the fake's kill() and message() throw points at the caller's line, as process.kill()'s errors do.
+methodsAtCallSite(FakeProcess.prototype, ['kill', 'message']);
+
+export const createFakeProcess = /* @__PURE__ */ atCallSite(function createFakeProcess(options?: FakeProcessOptions): FakeProcess {
 	return new FakeProcess(options);
-}
+});

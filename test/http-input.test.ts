@@ -68,7 +68,12 @@ describe('drain() rejects bad options with TypeError or RangeError, and register
 		[{ name: '' }, RangeError, 'Expected `options.name` to be a non-empty string, got `""` (string)'],
 		[{ name: 42 }, TypeError, 'Expected `options.name` to be a non-empty string, got `42` (number)'],
 		[{ proc: {} }, TypeError, 'Expected `options.proc` to be a proc (from `createProc()` or the process-wide `proc`), got `[Object]` (object)'],
-		[{ idlegrace: 100 }, TypeError, 'Unknown option `options.idlegrace`; known options are `delay`, `idleGrace`, `timeout`, `spread`, `name`, `proc`'],
+		[{ devWatch: true }, TypeError, 'Expected `options.devWatch` to be false or an object with `delay` and `idleGrace`, got `true` (boolean)'],
+		[{ devWatch: null }, TypeError, 'Expected `options.devWatch` to be false or an object with `delay` and `idleGrace`, got `null` (null)'],
+		[{ devWatch: { delay: -1 } }, RangeError, 'Expected `options.devWatch.delay` to be a finite number >= 0, got `-1` (number)'],
+		[{ devWatch: { idleGrace: null } }, TypeError, 'Expected `options.devWatch.idleGrace` to be a finite number >= 0, got `null` (null)'],
+		[{ devWatch: { dealy: 0 } }, TypeError, 'Unknown option `options.devWatch.dealy`; known options are `delay`, `idleGrace`'],
+		[{ idlegrace: 100 }, TypeError, 'Unknown option `options.idlegrace`; known options are `delay`, `idleGrace`, `timeout`, `spread`, `name`, `proc`, `devWatch`'],
 		[null, TypeError, 'Expected `options` to be an object, got `null` (null)'],
 		[500, TypeError, 'Expected `options` to be an object, got `500` (number)'],
 	];
@@ -95,7 +100,7 @@ describe('serve() rejects bad input before it listens, and registers nothing', (
 		['a port that is not a number', () => {}, { port: 'http' }, TypeError, 'Expected `options.port` to be an integer from 0 to 65535, got `"http"` (string)'],
 		['a host that is not a string', () => {}, { host: 127 }, TypeError, 'Expected `options.host` to be a string, got `127` (number)'],
 		['a negative delay', () => {}, { delay: -1 }, RangeError, 'Expected `options.delay` to be a finite number >= 0, got `-1` (number)'],
-		['an unknown option', () => {}, { prot: 80 }, TypeError, 'Unknown option `options.prot`; known options are `port`, `host`, `delay`, `idleGrace`, `timeout`, `spread`, `name`, `proc`'],
+		['an unknown option', () => {}, { prot: 80 }, TypeError, 'Unknown option `options.prot`; known options are `port`, `host`, `delay`, `idleGrace`, `timeout`, `spread`, `name`, `proc`, `devWatch`'],
 	];
 	it.each(bad)('%s', async (_what, app, options, type, message) => {
 		const proc = isolatedProc();

@@ -32,6 +32,17 @@ describe('how the build is laid out', () => {
 		const copies = (readdirSync(`${root}dist`, { recursive: true }) as string[]).filter((path) => /\.c?js$/.test(path) && /ProcImpl\s*=\s*class|class ProcImpl/.test(file(path)));
 		expect(copies.sort()).toEqual(['index.cjs', 'index.js']);
 	});
+
+	it('no built file is one long line: an error thrown in it makes Node print a short line of ours, not the bundle', () => {
+		const longest = (path: string) => Math.max(...readFileSync(`${root}dist/${path}`, 'utf8').split('\n').map((line) => line.length));
+		const built = (readdirSync(`${root}dist`, { recursive: true }) as string[]).filter((path) => /\.c?js$/.test(path));
+		expect(built.length).toBeGreaterThan(10);
+		// The core, which every user loads, in lines of about 120 characters; a long string may stretch one, and an
+		// import statement of the other entries is never broken.
+		expect(longest('index.js')).toBeLessThanOrEqual(300);
+		expect(longest('index.cjs')).toBeLessThanOrEqual(300);
+		expect(built.filter((path) => longest(path) > 500)).toEqual([]);
+	});
 });
 
 describe('exactly one sequence per process, however the package is loaded', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createProc, run } from '../src/index.js';
+import { processWideProc } from '../src/shared-instance.js';
 import { createFakeProcess, type FakeProcess } from '../src/testing.js';
 
 /**
@@ -111,12 +112,16 @@ describe('every public function refuses bad input by name and changes nothing', 
 	});
 
 	it('run', () => {
+		const processWide = { state: processWideProc().state, sigterm: process.listenerCount('SIGTERM') };
 		fc.assert(
 			fc.property(anyValue, anyOptions, (main, options) => {
 				const fake = createFakeProcess();
 				const proc = createProc({ process: fake, logger: false, exit: false });
 				const before = snapshot(fake, proc);
-				const opts = options !== null && typeof options === 'object' && !Array.isArray(options) ? { ...options, proc } : options;
+				// Options left out are good input, and mean the process-wide proc: in this worker that is the real
+				// process, whose sequence would end by calling process.exit(). Every run() here gets the isolated proc.
+				const opts =
+					options === undefined ? { proc } : options !== null && typeof options === 'object' && !Array.isArray(options) ? { ...options, proc } : options;
 				const result = attempt(() => run(main as never, opts as never));
 				if (result.threw) {
 					expectRefusal(result.error, typeof main === 'function' ? 'options' : 'main');
@@ -125,7 +130,9 @@ describe('every public function refuses bad input by name and changes nothing', 
 					void proc.shutdown();
 				}
 			}),
+			{ examples: [[() => {}, undefined]] },
 		);
+		expect({ state: processWideProc().state, sigterm: process.listenerCount('SIGTERM') }).toEqual(processWide);
 	});
 
 	it('createFakeProcess', () => {

@@ -1,4 +1,8 @@
-export { createHealthTicker } from './ticker.js';
+import { atCallSite } from '../call-site.js';
+import { createHealthTicker as createTicker } from './ticker.js';
+
+// What it throws at its call points at the caller's line (call-site.ts); its documentation comes with `typeof`.
+export const createHealthTicker: typeof createTicker = /* @__PURE__ */ atCallSite(createTicker);
 export type {
 	CheckResult,
 	HealthChangeListener,

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { atCallSite } from '../call-site.js';
 import { createDebug } from '../debug.js';
 import { proc as defaultProc } from '../index.js';
 import type { Proc, WaitFunction } from '../types.js';
@@ -11,6 +12,8 @@ import { messageOf } from './message-of.js';
 import { notReadyFileExists } from './not-ready-file.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { touchFile } from './touch-file.js';
+import { notifySocket } from '../systemd/notify.js';
+import { setSystemdLiveness } from '../systemd/service.js';
 import type {
 	CheckResult,
 	HealthChangeListener,
@@ -86,6 +89,8 @@ export class Ticker implements HealthView {
 			// is registered yet, and the shutdown phase (after drain) is when probes stop mattering.
 			this.#wait = proc.addShutdownListener(() => this.stop(), { name: 'health' });
 		}
+		// Under systemd with WatchdogSec=, the watchdog pings go out only while this ticker says the service is live.
+		if (notifySocket() !== undefined) setSystemdLiveness(() => this.#live);
 		if (resolved.maxEventLoopDelay !== false) {
 			this.#monitor = startLoopDelayMonitor(resolved.maxEventLoopDelay, resolved.interval, () => {
 				log('event loop %s', this.#monitor?.live ? 'recovered' : `stalled ${this.#monitor?.lastStallMs} ms`);
@@ -206,6 +211,7 @@ export class Ticker implements HealthView {
 	stop(): Promise<void> {
 		if (this.#stopping) return this.#stopping;
 		this.#stopped = true;
+		if (notifySocket() !== undefined) setSystemdLiveness(undefined);
 		this.#cancelNext?.();
 		this.#cancelNext = undefined;
 		this.#monitor?.stop();
@@ -321,9 +327,10 @@ export function createHealthTicker(options: HealthTickerOptions): HealthTicker {
 	const ticker = new Ticker(options);
 	return {
 		status: () => ticker.status(),
-		setReady: (ready) => ticker.setReady(ready),
+		// What these throw at their call (a bad argument) points at the caller's line.
+		setReady: atCallSite((ready: boolean) => ticker.setReady(ready)),
 		check: () => ticker.check(),
-		onChange: (listener) => ticker.onChange(listener),
+		onChange: atCallSite((listener: HealthChangeListener) => ticker.onChange(listener)),
 		handler: ticker.handler,
 		listen: (port, host) => ticker.listen(port, host),
 		stop: () => ticker.stop(),

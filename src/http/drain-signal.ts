@@ -1,8 +1,9 @@
+// drainSignal(req): the way a long-lived response (Server-Sent Events, a WebSocket, a long poll) learns that the
+// drain has reached its connection, so that it can end on its own terms. Public, from `graceful-proc/http`.
 import type { EventEmitter } from 'node:events';
-import { IncomingMessage } from 'node:http';
-import { Http2ServerRequest } from 'node:http2';
 import { proc as defaultProc } from '../index.js';
 import { expected } from '../validate.js';
+import { nodeHttp, nodeHttp2 } from './node-http.js';
 import { type DrainableRequest, requestEnd } from './request-end.js';
 import { signalFromDrains } from './spread-registry.js';
 
@@ -10,7 +11,11 @@ export type { DrainableRequest } from './request-end.js';
 
 function assertServerRequest(argument: string, value: unknown): asserts value is DrainableRequest {
 	// A client's response is an IncomingMessage too; only a server's request has a method.
-	const ok = value instanceof Http2ServerRequest || (value instanceof IncomingMessage && typeof value.method === 'string');
+	// node:http2 is needed only for a value that is no IncomingMessage, as an HTTP/2 request is (see nodeHttp2).
+	const ok =
+		value instanceof nodeHttp().IncomingMessage
+			? typeof value.method === 'string'
+			: value !== null && typeof value === 'object' && value instanceof nodeHttp2().Http2ServerRequest;
 	if (!ok) {
 		throw new TypeError(
 			expected(argument, "a server request (the `req` of a request handler, of an 'upgrade' listener or of ws's 'connection'; Koa's `ctx.req`)", value),

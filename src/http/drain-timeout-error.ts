@@ -1,3 +1,5 @@
+// The error a drain's listener fails with when the deadline cut requests that were still running.
+
 /** The drain ran out of time and cut requests that were still running; the listener fails with it. */
 export class DrainTimeoutError extends Error {
 	override name = 'DrainTimeoutError';

@@ -1,12 +1,17 @@
-import net from 'node:net';
+// drain(server): registers one server's drain as a wrap-up listener of the proc (now, or when the server starts
+// listening), reserves the time it needs, and keeps one drain per server. Public, from `graceful-proc/http`.
+import type net from 'node:net';
+import { createDebug } from '../debug.js';
+import { devWatcher } from '../dev-watcher.js';
 import { proc as defaultProc } from '../index.js';
 import { RESERVE_TIME } from '../time-budget.js';
 import type { ListenerContext, Proc, WaitFunction } from '../types.js';
 import { MAX_TIMER_MS } from '../validate.js';
 import { Drainer } from './drainer.js';
-import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
+import { type DrainOptions, drainWaits, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import { assertServer, serverKind, serverName } from './server-kind.js';
 import { spreadReservation } from './spread-reservation.js';
+import { stopListening } from './stop-listening.js';
 
 /**
  * What a drain reserves for the requests still running when the server stops accepting, on top of `delay` and
@@ -16,6 +21,8 @@ import { spreadReservation } from './spread-reservation.js';
  * unless a request needs it. `timeout`, when set, is the drain's own limit and is reserved instead.
  */
 export const REQUEST_ALLOWANCE = 2000;
+
+const log = createDebug('http');
 
 /** The wrap-up time drain() reserves on the proc (see REQUEST_ALLOWANCE). */
 export function drainTime(options: { delay: number; idleGrace: number; timeout: number | undefined }): number {
@@ -52,12 +59,6 @@ function assertNotDrained(server: net.Server): void {
 	if (name !== undefined) {
 		throw new TypeError(`Expected \`server\` to be drained once, got a server that drain() already drains (\`${name}\`)`);
 	}
-}
-
-/** Stops a server from accepting without touching its connections (see Drainer's #stopListening). */
-function stopListening(server: net.Server): void {
-	if ((server as unknown) instanceof net.Server) net.Server.prototype.close.call(server);
-	else server.close();
 }
 
 /**
@@ -119,12 +120,15 @@ export function registerDrain(server: net.Server, options: ResolvedDrainOptions)
 	const proc = options.proc ?? defaultProc;
 	const kind = serverKind(server);
 	const name = options.name ?? serverName(kind, server);
-	const spreadTime = spreadReservation(proc, options, name);
+	// A development watcher is this process's: a proc of its own (a test's) drains as configured.
+	const waits = drainWaits(options, proc === defaultProc ? devWatcher() : undefined);
+	if (waits.why !== undefined) log('%s: %s', name, waits.why);
+	const spreadTime = spreadReservation(proc, { ...options, delay: waits.delay }, name);
 	const drainer = new Drainer(server, {
 		name,
 		kind,
-		delay: options.delay,
-		idleGrace: options.idleGrace,
+		delay: waits.delay,
+		idleGrace: waits.idleGrace,
 		timeout: options.timeout,
 		spread: options.spread,
 		onFirstSignal: spreadTime.reserve,
@@ -144,7 +148,7 @@ export function registerDrain(server: net.Server, options: ResolvedDrainOptions)
 	// The unset times of the proc follow from this, so that a default never cuts the drain. A proc from another
 	// copy of the package may not have the method yet.
 	const reserve = (proc as unknown as Record<symbol, Reserve | undefined>)[RESERVE_TIME];
-	const releaseTime = typeof reserve === 'function' ? reserve.call(proc, 'wrap-up', drainTime(options), name) : undefined;
+	const releaseTime = typeof reserve === 'function' ? reserve.call(proc, 'wrap-up', drainTime({ ...options, ...waits }), name) : undefined;
 
 	const forget = () => {
 		drainer.detach();

@@ -1,68 +1,26 @@
+// One server's drain as a phase machine: watching → soft (the delay) → draining (no longer accepting) → done,
+// or cut at the deadline. What each kind of connection needs is in its own part: http1.ts, http2.ts,
+// tls-handshakes.ts, and stop-listening.ts for the listening socket.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session, ServerHttp2Stream } from 'node:http2';
-import net from 'node:net';
+import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createDebug } from '../debug.js';
 import type { ListenerContext } from '../types.js';
+import type { DrainPhase, DrainState } from './drain-phase.js';
 import { DrainTimeoutError } from './drain-timeout-error.js';
+import { Http1Connections } from './http1.js';
+import { Http2Sessions } from './http2.js';
+import { listenAlongside } from './listen-alongside.js';
+import { peerKey } from './peer-key.js';
+import { type DrainableRequest, requestEnd } from './request-end.js';
 import type { ServerKind } from './server-kind.js';
 import { DEFAULT_SPREAD, Spread, spreadWindow } from './spread.js';
 import { addSignalSource, removeSignalSource, type SignalSource } from './spread-registry.js';
-import { type DrainableRequest, requestEnd } from './request-end.js';
+import { ListeningStop } from './stop-listening.js';
+import { TlsHandshakes } from './tls-handshakes.js';
 
 const log = createDebug('http');
-
-/**
- * `watching`: running normally, only keeping track. `soft`: shutdown has started and the `delay` runs; the
- * server still accepts and serves as before, keep-alive included. `draining`: no longer accepting; every
- * response closes its connection, idle connections close after `idleGrace`. `cut`: the deadline destroyed what was left. `done`: nothing is left.
- */
-export type DrainPhase = 'watching' | 'soft' | 'draining' | 'cut' | 'done';
-
-/** An HTTP/1 connection: a socket that carries requests (for TLS, the TLS socket). */
-class Connection {
-	/**
-	 * Its latest response until that one finishes. Pipelined responses finish in order, so the connection is
-	 * busy exactly while this is set. A reference and one shared 'finish' listener are all the bookkeeping a
-	 * request costs while the server runs normally.
-	 */
-	last: ServerResponse | undefined = undefined;
-	/** The response we gave `Connection: close`: a request pipelined behind it takes the mark over. */
-	marked: ServerResponse | undefined = undefined;
-	/** Responses not finished yet (several when requests are pipelined): what the deadline would cut. */
-	pending = 0;
-	/** When it last became idle; only kept once shutdown has started, when it matters. */
-	idleSince = 0;
-	timer: ReturnType<typeof setTimeout> | undefined;
-	/** Forgets a finished response at once, so that it and its request (and any parsed body) can be collected. */
-	readonly release: (this: ServerResponse) => void;
-
-	constructor(readonly socket: net.Socket) {
-		const connection = this;
-		this.release = function (this: ServerResponse) {
-			connection.pending -= 1;
-			if (connection.last === this) connection.last = undefined;
-			if (connection.marked === this) connection.marked = undefined;
-		};
-	}
-
-	get busy(): boolean {
-		return this.last !== undefined;
-	}
-}
-
-class Session {
-	/** Streams that have not closed yet. */
-	active = 0;
-	/** `close()` was called: a GOAWAY went out, and the session ends once its streams have. */
-	closing = false;
-	timer: ReturnType<typeof setTimeout> | undefined;
-	/** Its connection's addresses, kept while the session still has its socket (see #endIdleSession). */
-	readonly key: string;
-	constructor(readonly session: Http2Session) {
-		this.key = session.socket === undefined ? '' : peerKey(session.socket);
-	}
-}
 
 export interface DrainerOptions {
 	readonly name: string;
@@ -89,17 +47,9 @@ export interface DrainerSnapshot {
 	handedOff: number;
 	/** Requests holding a drainSignal() that has not aborted yet. */
 	signals: number;
-	/** Requests read behind a response that closes their connection, never handed to a handler (see #admit). */
+	/** Requests read behind a response that closes their connection, never handed to a handler (see Http1Connections#admit). */
 	withheld: number;
 }
-
-/** A connection's addresses, the same for its TCP socket and the TLS socket over it. */
-function peerKey(socket: net.Socket): string {
-	return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;
-}
-
-/** Node's own close() of an http server also destroys idle connections at once: the race drain() avoids. */
-const closeListeningSocket = net.Server.prototype.close;
 
 /**
  * Follows one server's connections from the moment it is created and drains them when `run()` is called.
@@ -110,39 +60,52 @@ export class Drainer implements SignalSource {
 	readonly #server: net.Server;
 	readonly #options: DrainerOptions;
 	#phase: DrainPhase = 'watching';
-	#softAt = 0;
-	/**
-	 * The later of the start of the shutdown and the last HTTP/1 request read since: while requests still arrive,
-	 * someone still routes to this server, and an idle connection closed now may cross a request sent on it.
-	 */
-	#quietSince = 0;
+	/** When the shutdown started (the start of `soft`). */
 	#startedAt = 0;
-	/** Every TCP connection accepted since we started watching: what the deadline destroys. */
-	readonly #raw = new Set<net.Socket>();
-	readonly #connections = new Map<net.Socket, Connection>();
-	readonly #sessions = new Map<Http2Session, Session>();
-	readonly #handedOff = new Set<net.Socket>();
-	/** TLS servers: TCP connections whose handshake has not completed, by their addresses (see #onRawConnection). */
-	readonly #handshaking = new Map<string, { socket: net.Socket; at: number }>();
-	readonly #detachers: Array<() => void> = [];
-	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-	#abort: { signal: AbortSignal; listener: () => void } | undefined;
-	#settle: { resolve(): void; reject(error: unknown): void } | undefined;
-	#closeRequested = false;
-	#withheld = 0;
-	/** Where no server 'close' says when the last connection is gone (Bun), a check run as each one goes. */
-	#onSocketGone: (() => void) | undefined;
-	/** Bun: the close() of the server, until no connection is idle (see #stopListening). */
-	#closeWhenBusy: (() => void) | undefined;
-	/** drainSignal()'s signals for this server's connections, and the schedule that aborts them. */
-	readonly #spread: Spread;
 	/** When whatever is left gets destroyed: the force-quit deadline, or `timeout` if earlier. */
 	#deadline = Number.POSITIVE_INFINITY;
+	/** Every TCP connection accepted since we started watching: what the deadline destroys. */
+	readonly #raw = new Set<net.Socket>();
+	readonly #http1: Http1Connections;
+	readonly #http2: Http2Sessions;
+	/** TLS servers: TCP connections whose handshake has not completed. */
+	readonly #handshakes: TlsHandshakes;
+	/** Stops the server from accepting, once. */
+	readonly #listening: ListeningStop;
+	/** drainSignal()'s signals for this server's connections, and the schedule that aborts them. */
+	readonly #spread: Spread;
+	/** What undoes each listener and wrapper put on the server, and the timers: cleared when the drain ends. */
+	readonly #detachers: Array<() => void> = [];
+	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+	/** The listener's promise, and the force-quit signal's listener. */
+	#settle: { resolve(): void; reject(error: unknown): void } | undefined;
+	#abort: { signal: AbortSignal; listener: () => void } | undefined;
 
 	constructor(server: net.Server, options: DrainerOptions) {
 		this.#server = server;
 		this.#options = options;
 		this.name = options.name;
+		const drainer = this;
+		const state: DrainState = {
+			name: options.name,
+			idleGrace: options.idleGrace,
+			get phase() {
+				return drainer.#phase;
+			},
+			get softAt() {
+				return drainer.#startedAt;
+			},
+			setTimer: (fn, ms) => this.#setTimer(fn, ms),
+		};
+		this.#http1 = new Http1Connections(state);
+		this.#http2 = new Http2Sessions(state, (key) => {
+			for (const socket of this.#raw) if (peerKey(socket) === key) socket.destroy();
+		});
+		this.#handshakes = new TlsHandshakes(state);
+		this.#listening = new ListeningStop(server, {
+			anyIdle: () => this.#http1.anyIdle(),
+			anyOpen: () => this.#raw.size > 0 || this.#http1.anyHandedOff(),
+		});
 		this.#spread = new Spread(options.name, options.onFirstSignal);
 		this.#attach();
 		addSignalSource(this);
@@ -153,17 +116,16 @@ export class Drainer implements SignalSource {
 	}
 
 	snapshot(): DrainerSnapshot {
-		let busy = 0;
-		for (const connection of this.#connections.values()) if (connection.busy) busy += 1;
+		const { connections, busy, handedOff, withheld } = this.#http1.counts();
 		return {
 			phase: this.#phase,
-			connections: this.#connections.size,
-			idle: this.#connections.size - busy,
+			connections,
+			idle: connections - busy,
 			busy,
-			sessions: this.#sessions.size,
-			handedOff: this.#handedOff.size,
+			sessions: this.#http2.size,
+			handedOff,
 			signals: this.#spread.size,
-			withheld: this.#withheld,
+			withheld,
 		};
 	}
 
@@ -174,25 +136,21 @@ export class Drainer implements SignalSource {
 		let end: NodeJS.EventEmitter | null;
 		if ('stream' in request) {
 			const stream = request.stream;
-			if (stream.session === undefined || !this.#sessions.has(stream.session)) return undefined;
+			if (stream.session === undefined || !this.#http2.has(stream.session)) return undefined;
 			connection = stream;
 			end = requestEnd(request);
 		} else {
 			const socket = request.socket;
-			const handedOff = this.#handedOff.has(socket);
-			if (!handedOff && !this.#connections.has(socket) && !this.#raw.has(socket)) return undefined;
+			if (!this.#http1.knows(socket) && !this.#raw.has(socket)) return undefined;
 			connection = socket;
-			const tracked = handedOff ? undefined : this.#connections.get(socket);
-			// No response in flight on its connection: this request's has finished. Otherwise the latest one is, but
-			// for pipelining, this request's.
-			end = tracked !== undefined && !tracked.busy ? null : requestEnd(request, tracked?.last);
+			end = this.#http1.requestEnd(request);
 		}
 		// Over: nothing left to end, and nothing to hold for it.
 		if (end === null) return new AbortController().signal;
 		return this.#spread.signal(connection, request, end);
 	}
 
-	/** The wrap-up listener: resolves once the last connection is gone, rejects when it had to cut requests. */
+	/** watching → soft: the wrap-up listener. Resolves once the last connection is gone, rejects when it had to cut requests. */
 	run(context: ListenerContext): Promise<void> {
 		if (this.#phase !== 'watching') return Promise.reject(new Error(`\`${this.name}\` is already draining`));
 		const promise = new Promise<void>((resolve, reject) => {
@@ -200,11 +158,9 @@ export class Drainer implements SignalSource {
 		});
 		const now = Date.now();
 		this.#startedAt = now;
-		this.#softAt = now;
-		this.#quietSince = now;
 		this.#phase = 'soft';
 		log('%s: shutdown started, delay %d ms, %o', this.name, this.#options.delay, this.snapshot());
-		this.#guardRequests();
+		this.#detachers.push(this.#http1.guardRequests(this.#server));
 
 		// The force-quit deadline comes as `context.signal` aborting (the proc reports it as forced); only an
 		// earlier `timeout` needs a timer of its own.
@@ -219,11 +175,10 @@ export class Drainer implements SignalSource {
 			this.#abort = { signal: context.signal, listener };
 		}
 
-		// Responses already running are followed, so that their connections' idle time counts. During the delay the
-		// server goes on as before, keep-alive included: a `Connection: close` (or GOAWAY) now would only make
-		// clients and proxies open new connections to a server about to stop accepting, and a connection still in
-		// the listen backlog when it stops is reset by the kernel after its request was sent (see #stop).
-		for (const connection of this.#connections.values()) if (connection.busy) this.#follow(connection, connection.last!);
+		// During the delay the server goes on as before, keep-alive included: a `Connection: close` (or GOAWAY) now
+		// would only make clients and proxies open new connections to a server about to stop accepting, and a
+		// connection still in the listen backlog when it stops is reset by the kernel after its request was sent.
+		this.#http1.startShutdown(now);
 
 		if (this.#options.delay > 0) {
 			// Keeps the shutdown alive on purpose: the server has to go on serving for this long.
@@ -238,436 +193,52 @@ export class Drainer implements SignalSource {
 		return promise;
 	}
 
-	/** Stops watching the server; used when the listener is removed before shutdown. */
+	/** Stops watching the server; used when the listener is removed before shutdown, and when the drain ends. */
 	detach(): void {
 		for (const detach of this.#detachers.splice(0)) detach();
 		for (const timer of this.#timers) clearTimeout(timer);
 		this.#timers.clear();
-		for (const connection of this.#connections.values()) clearTimeout(connection.timer);
-		for (const session of this.#sessions.values()) clearTimeout(session.timer);
+		this.#http1.clearTimers();
+		this.#http2.clearTimers();
 		this.#spread.stop();
+		this.#listening.dispose();
 		removeSignalSource(this);
 	}
 
-	#on(emitter: NodeJS.EventEmitter, event: string, listener: (...args: any[]) => void, prepend = false): void {
-		if (prepend) emitter.prependListener(event, listener);
-		else emitter.on(event, listener);
-		this.#detachers.push(() => emitter.removeListener(event, listener));
-	}
-
-	#attach(): void {
-		const server = this.#server;
-		const { kind } = this.#options;
-		this.#on(server, 'connection', (socket: net.Socket) => this.#onRawConnection(socket));
-		if (kind === 'https' || kind === 'http2') {
-			this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#handshaking.delete(peerKey(socket)));
-		}
-		if (kind === 'https') this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#track(socket));
-		if (kind === 'http2') {
-			// With `allowHTTP1`, a TLS connection that did not negotiate h2 is served as HTTP/1.
-			this.#on(server, 'secureConnection', (socket: TLSSocket) => {
-				if (socket.alpnProtocol !== 'h2') this.#track(socket);
-			});
-		}
-		if (kind === 'http2' || kind === 'h2c') {
-			this.#on(server, 'session', (session: Http2Session) => this.#onSession(session));
-			this.#on(server, 'stream', (stream: ServerHttp2Stream) => this.#onStream(stream));
-		}
-		// Added first, so that a handler answering synchronously still gets `Connection: close` during the drain.
-		// An http2 server without 'request' listeners is used through its stream API: adding one would switch on
-		// node's compatibility layer for every stream.
-		if (kind === 'http' || kind === 'https' || server.listenerCount('request') > 0) {
-			const onRequest = (request: IncomingMessage, response: ServerResponse) => this.#onRequest(request, response);
-			this.#on(server, 'request', onRequest, true);
-			// A request with `Expect:` goes to these instead of 'request' when the application listens to them.
-			this.#alongside(['checkContinue', 'checkExpectation'], onRequest);
-		}
-		if (kind === 'http' || kind === 'https') {
-			this.#alongside(['upgrade', 'connect'], (_request: IncomingMessage, socket: net.Socket) => this.#handOff(socket));
-		}
-	}
-
-	/**
-	 * Listens to `events` (prepended) only while the application does too: listening to one of these alone would
-	 * change what node does with such requests. 'upgrade' and 'connect': a socket taken over by such a listener
-	 * (WebSockets) is no longer HTTP; its owner closes it (WebSockets with 1001 Going Away), and only the deadline
-	 * destroys it. 'checkContinue' and 'checkExpectation': without a listener, node answers the expectation itself
-	 * and emits 'request'.
-	 */
-	#alongside(events: readonly string[], ours: (...args: any[]) => void): void {
-		const server = this.#server;
-		const attached = new Set<string>();
-		const attach = (event: string) => {
-			attached.add(event);
-			server.prependListener(event, ours);
-		};
-		const onNew = (event: string | symbol, listener: unknown) => {
-			if (typeof event === 'string' && events.includes(event) && listener !== ours && !attached.has(event)) attach(event);
-		};
-		const onRemove = (event: string | symbol, listener: unknown) => {
-			if (typeof event !== 'string' || !attached.has(event) || listener === ours) return;
-			if (server.listenerCount(event) === 1) {
-				attached.delete(event);
-				server.removeListener(event, ours);
-			}
-		};
-		for (const event of events) if (server.listenerCount(event) > 0) attach(event);
-		server.on('newListener', onNew);
-		server.on('removeListener', onRemove);
-		this.#detachers.push(() => {
-			server.removeListener('newListener', onNew);
-			server.removeListener('removeListener', onRemove);
-			for (const event of attached) server.removeListener(event, ours);
-		});
-	}
-
-	/**
-	 * From the start of the shutdown, a request is handed to the handlers only if its response can be written.
-	 * Node parses pipelined requests as they come and hands each over at once, also those behind a response that
-	 * already said `Connection: close` (a handler that answered synchronously, before the next request was read):
-	 * that connection ends after the response, so such a request would run and never be answered, and a client
-	 * could not tell whether it ran. Held back, it is never run, and its client retries it elsewhere. Node offers no
-	 * hook before the handlers, so the server's `emit` is wrapped; only while draining, so that a request costs
-	 * nothing more while the server runs normally.
-	 */
-	#guardRequests(): void {
-		const server = this.#server;
-		const hadOwn = Object.prototype.hasOwnProperty.call(server, 'emit');
-		const original = server.emit;
-		const admit = (request: IncomingMessage) => this.#admit(request);
-		const guarded = function (this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
-			if ((event === 'request' || event === 'checkContinue' || event === 'checkExpectation') && !admit(args[0] as IncomingMessage)) return true;
-			return Reflect.apply(original, this, [event, ...args]) as boolean;
-		};
-		server.emit = guarded;
-		this.#detachers.push(() => {
-			if (server.emit !== guarded) return;
-			if (hadOwn) server.emit = original;
-			else delete (server as { emit?: unknown }).emit;
-		});
-	}
-
-	/** Whether `request` can still be answered on its connection; counts and logs it when not. */
-	#admit(request: IncomingMessage): boolean {
-		if (request.httpVersionMajor >= 2) return true;
-		const socket = request.socket;
-		const last = this.#connections.get(socket)?.last;
-		const closing =
-			socket.destroyed ||
-			socket.writableEnded ||
-			(last !== undefined && last.headersSent && /\bclose\b/i.test(String(last.getHeader('connection') ?? '')));
-		if (!closing) return true;
-		this.#withheld += 1;
-		log('%s: %s %s read behind a response that closes its connection: not handed over', this.name, request.method, request.url);
-		return false;
-	}
-
-	#onRawConnection(socket: net.Socket): void {
-		this.#raw.add(socket);
-		socket.once('close', () => {
-			this.#raw.delete(socket);
-			this.#onSocketGone?.();
-			this.#checkCloseWhenBusy();
-		});
-		const { kind } = this.#options;
-		if (kind === 'http') this.#track(socket);
-		else if (kind === 'https' || kind === 'http2') {
-			// Until its handshake completes, a TLS connection is only this TCP socket; node hands the TLS socket over
-			// in 'secureConnection' with no public link back to it, so the two are matched by their addresses.
-			const key = peerKey(socket);
-			this.#handshaking.set(key, { socket, at: Date.now() });
-			socket.once('close', () => {
-				if (this.#handshaking.get(key)?.socket === socket) this.#handshaking.delete(key);
-			});
-		}
-	}
-
-	/**
-	 * A connection that never completes its TLS handshake (no ClientHello) carries no request: once no longer
-	 * accepting, it is closed like an idle one, after `idleGrace`, instead of holding the drain to the deadline.
-	 */
-	#closeHandshakes(): void {
-		for (const [key, { socket, at }] of this.#handshaking) {
-			this.#setTimer(
-				() => {
-					if (this.#phase !== 'draining' || this.#handshaking.get(key)?.socket !== socket) return;
-					log('%s: closing a connection that did not complete its TLS handshake', this.name);
-					socket.destroy();
-				},
-				Math.max(at, this.#softAt) + this.#options.idleGrace - Date.now(),
-			);
-		}
-	}
-
-	#track(socket: net.Socket): Connection {
-		const connection = new Connection(socket);
-		this.#connections.set(socket, connection);
-		socket.once('close', () => {
-			this.#connections.delete(socket);
-			clearTimeout(connection.timer);
-		});
-		if (this.#phase === 'soft' || this.#phase === 'draining') {
-			connection.idleSince = Date.now();
-			if (this.#phase === 'draining') this.#scheduleIdleClose(connection);
-		}
-		return connection;
-	}
-
-	#onRequest(request: IncomingMessage, response: ServerResponse): void {
-		// HTTP/2 requests of the compatibility API are followed through their streams.
-		if (request.httpVersionMajor >= 2) return;
-		const socket = request.socket;
-		// A connection accepted before drain() was called shows itself with its first request after it.
-		const connection = this.#connections.get(socket) ?? this.#track(socket);
-		connection.last = response;
-		connection.pending += 1;
-		response.on('finish', connection.release);
-		if (this.#phase !== 'watching') {
-			// Only a client that keeps its connection tells that pooled connections are still in use; a health check
-			// (HAProxy's closes each connection) must not hold idle ones open.
-			if ((response as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false) this.#quietSince = Date.now();
-			this.#follow(connection, response);
-			this.#checkCloseWhenBusy();
-		}
-	}
-
-	/** During the shutdown: `response` is the latest of its connection; once no longer accepting, the one it closes after. */
-	#follow(connection: Connection, response: ServerResponse): void {
-		if (connection.timer !== undefined) {
-			clearTimeout(connection.timer);
-			connection.timer = undefined;
-		}
-		if (this.#phase === 'draining') this.#markClose(connection, response);
-		response.once('close', () => {
-			// A later request on the same connection is still running.
-			if (connection.busy || !(this.#phase === 'soft' || this.#phase === 'draining')) return;
-			connection.idleSince = Date.now();
-			if (this.#phase === 'draining') this.#scheduleIdleClose(connection);
-		});
-	}
-
-	/** Gives `response` the `Connection: close` that ends its connection, unless its headers are already out. */
-	#markClose(connection: Connection, response: ServerResponse): void {
-		if (!response.headersSent) {
-			const previous = connection.marked;
-			// Marked earlier, a pipelined response would close the connection under the requests behind it.
-			if (previous !== undefined && previous !== response && !previous.headersSent) previous.removeHeader('Connection');
-			response.setHeader('Connection', 'close');
-			connection.marked = response;
-		}
-	}
-
-	#handOff(socket: net.Socket): void {
-		const connection = this.#connections.get(socket);
-		if (connection) {
-			clearTimeout(connection.timer);
-			this.#connections.delete(socket);
-		}
-		this.#handedOff.add(socket);
-		socket.once('close', () => this.#handedOff.delete(socket));
-	}
-
-	/**
-	 * Closes a connection once it has been idle for `idleGrace`, counted from the latest of: when it became idle,
-	 * the start of the shutdown, the last request the server read. A proxy that pools connections (nginx) goes on
-	 * sending on them until it sees the listener refuse, and each such request gets `Connection: close`; an idle
-	 * one closed while requests still come in could cross one sent on it. Once nothing has come in for that long
-	 * (a load balancer that checks readiness stopped sending long ago), idle connections close at once. Requests
-	 * after the stop only come on open connections, each of which then closes, so the quiet comes. The close waits
-	 * one more turn of the event loop (timers → poll → check), so that a request already sitting in the socket is
-	 * read and served instead of reset.
-	 */
-	#scheduleIdleClose(connection: Connection): void {
-		const { socket } = connection;
-		// Node closes it by itself after a `Connection: close` response.
-		if (socket.destroyed || socket.writableEnded) return;
-		clearTimeout(connection.timer);
-		const idleFrom = () => Math.max(connection.idleSince, this.#quietSince);
-		connection.timer = setTimeout(
-			() => {
-				connection.timer = undefined;
-				if (this.#phase !== 'draining') return;
-				if (idleFrom() + this.#options.idleGrace > Date.now()) return this.#scheduleIdleClose(connection);
-				setImmediate(() => {
-					if (connection.busy || this.#phase !== 'draining' || socket.destroyed) return;
-					log('%s: closing a connection idle for %d ms', this.name, Date.now() - idleFrom());
-					socket.destroy();
-				});
-			},
-			Math.max(0, idleFrom() + this.#options.idleGrace - Date.now()),
-		);
-		connection.timer.unref();
-	}
-
-	#onSession(session: Http2Session): Session {
-		const entry = new Session(session);
-		this.#sessions.set(session, entry);
-		session.once('close', () => {
-			this.#sessions.delete(session);
-			clearTimeout(entry.timer);
-		});
-		if (this.#phase === 'draining') {
-			// A session opened while draining serves its first stream (see #onStream), or goes after the grace.
-			entry.timer = setTimeout(() => this.#closeSession(entry), this.#options.idleGrace);
-			entry.timer.unref();
-		}
-		return entry;
-	}
-
-	#onStream(stream: ServerHttp2Stream): void {
-		const session = stream.session;
-		if (session === undefined) return;
-		const entry = this.#sessions.get(session) ?? this.#onSession(session);
-		entry.active += 1;
-		stream.once('close', () => {
-			entry.active -= 1;
-			if (entry.closing && entry.active === 0) this.#endIdleSession(entry);
-		});
-		// The GOAWAY names this stream as the last one processed, so it is served and the client opens no more.
-		if (this.#phase === 'draining') this.#closeSession(entry);
-	}
-
-	/** A graceful close: GOAWAY, streams already open run to completion, then the session ends. */
-	#closeSession(entry: Session): void {
-		if (entry.closing) return;
-		entry.closing = true;
-		clearTimeout(entry.timer);
-		entry.timer = undefined;
-		if (!entry.session.closed && !entry.session.destroyed) entry.session.close();
-		if (entry.active === 0) this.#endIdleSession(entry);
-	}
-
-	/**
-	 * A session told to go away normally ends with its last stream, but one whose client never sent its preface
-	 * (h2c, or TLS with ALPN h2 and nothing after) never ends by itself: with no stream open, it goes after
-	 * `idleGrace`. The GOAWAY has told the client which streams were processed, so nothing it sent is lost.
-	 */
-	#endIdleSession(entry: Session): void {
-		clearTimeout(entry.timer);
-		entry.timer = setTimeout(() => {
-			entry.timer = undefined;
-			if (entry.active > 0) return;
-			log('%s: destroying an HTTP/2 session idle since its GOAWAY', this.name);
-			// Without a preface, node marks the session destroyed but leaves its connection open (and emits no
-			// 'close'): the TCP socket under it is closed by hand, found by its addresses.
-			entry.session.destroy();
-			this.#sessions.delete(entry.session);
-			for (const socket of this.#raw) if (peerKey(socket) === entry.key) socket.destroy();
-		}, this.#options.idleGrace);
-		entry.timer.unref();
-	}
-
-	/** After the delay: stop accepting, and let idle connections go after their grace. */
+	/** soft → draining, after the delay: stop accepting, and let idle connections go after their grace. */
 	#stop(): void {
 		if (this.#phase !== 'soft') return;
 		this.#phase = 'draining';
-		const server = this.#server;
 		log('%s: no longer accepting, %o', this.name, this.snapshot());
-		if (server.listening) {
-			this.#closeRequested = true;
-			this.#stopListening(() => this.#finish());
-		} else {
-			// Someone else closed it already: 'close' comes when its last connection goes, unless that was before.
-			server.getConnections((error, count) => {
-				if (error || count === 0) this.#finish();
-				else server.once('close', () => this.#finish());
-			});
-		}
+		this.#listening.stop(() => this.#finish(), this.#options.idleGrace);
 		// Only now do responses say `Connection: close` (HTTP/2: GOAWAY): see run().
-		for (const connection of this.#connections.values()) {
-			if (connection.busy) this.#markClose(connection, connection.last!);
-			else this.#scheduleIdleClose(connection);
-		}
-		for (const session of this.#sessions.values()) this.#closeSession(session);
-		this.#closeHandshakes();
-		const closeIdle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
-		if (typeof closeIdle === 'function') {
-			server.getConnections((error, count) => {
-				// More connections than we saw accepted: some predate drain(), and node's own bookkeeping is the only
-				// way to reach those that stay idle.
-				if (error || count <= this.#raw.size) return;
-				log('%s: %d connections predate drain()', this.name, count - this.#raw.size);
-				this.#setTimer(() => {
-					if (this.#phase === 'draining') closeIdle.call(server);
-				}, this.#options.idleGrace);
-			});
-		}
+		this.#http1.stopAccepting();
+		this.#http2.closeAll();
+		this.#handshakes.closeStalled();
+		this.#closePredating();
 		// Long-lived streams (drainSignal()) are told to end one connection at a time, over the spread.
 		this.#spread.start(spreadWindow(this.#options.spread ?? DEFAULT_SPREAD, this.#deadline - Date.now()));
 	}
 
-	/**
-	 * Closes the listening socket and leaves the connections alone; `onGone` once every connection is gone. On
-	 * node, with net.Server's close(), not the http server's, which also destroys idle connections at once. Bun's
-	 * node:http server is no net.Server: its close() stops Bun's own server, which closes the connections idle at
-	 * that instant, and nothing else stops it from accepting. So there close() waits for an instant when no
-	 * connection is idle (each one in use then ends after a response that says `Connection: close`, so under load
-	 * that instant comes within a request or two), or for `idleGrace`, after which closing an idle connection is
-	 * what the grace allows anyway; the end of the drain is seen from the sockets themselves.
-	 */
-	#stopListening(onGone?: () => void): void {
-		const server: net.Server = this.#server;
-		if ((server as unknown) instanceof net.Server) {
-			closeListeningSocket.call(server, onGone);
-			return;
-		}
-		const close = () => {
-			this.#closeWhenBusy = undefined;
-			server.close();
-			if (onGone === undefined) return;
-			const check = () => {
-				if (this.#raw.size > 0 || this.#handedOff.size > 0) return;
-				server.getConnections((error: Error | null, count: number) => {
-					if (error || count === 0) onGone();
-				});
-			};
-			this.#onSocketGone = check;
-			check();
-		};
-		if (onGone === undefined || !this.#anyIdle()) {
-			close();
-			return;
-		}
-		this.#closeWhenBusy = close;
-		this.#setTimer(() => this.#closeWhenBusy?.(), this.#options.idleGrace);
-	}
-
-	#anyIdle(): boolean {
-		for (const connection of this.#connections.values()) if (!connection.busy && !connection.socket.destroyed) return true;
-		return false;
-	}
-
-	/** Bun (see #stopListening): a connection became busy or went away; close now if none is idle. */
-	#checkCloseWhenBusy(): void {
-		if (this.#closeWhenBusy !== undefined && !this.#anyIdle()) this.#closeWhenBusy();
-	}
-
-	/** The deadline: destroy whatever is left. */
+	/** soft or draining → cut, at the deadline: destroy whatever is left. */
 	#cut(): void {
 		if (this.#phase === 'cut' || this.#phase === 'done') return;
 		const wasPhase = this.#phase;
 		this.#phase = 'cut';
-		let requests = 0;
-		for (const connection of this.#connections.values()) if (connection.busy) requests += Math.max(1, connection.pending);
-		for (const session of this.#sessions.values()) requests += session.active;
+		const requests = this.#http1.inFlight() + this.#http2.activeStreams();
 		const elapsed = Date.now() - this.#startedAt;
 		log('%s: deadline after %d ms (%s), destroying %o', this.name, elapsed, wasPhase, this.snapshot());
-		const server = this.#server;
-		if (!this.#closeRequested && server.listening) {
-			this.#closeRequested = true;
-			this.#stopListening();
-		}
-		this.#closeWhenBusy?.();
+		this.#listening.stopNow();
 		// Streams not reached yet get their abort now, so their handlers clean up; their sockets go next.
 		this.#spread.reachAll();
-		for (const connection of this.#connections.values()) connection.socket.destroy();
-		for (const session of this.#sessions.values()) session.session.destroy();
-		for (const socket of this.#handedOff) socket.destroy();
+		this.#http1.destroyAll();
+		this.#http2.destroyAll();
 		for (const socket of this.#raw) socket.destroy();
-		(server as { closeAllConnections?: () => void }).closeAllConnections?.();
+		(this.#server as { closeAllConnections?: () => void }).closeAllConnections?.();
 		this.#finish(requests > 0 ? new DrainTimeoutError(this.name, requests, elapsed) : undefined);
 	}
 
+	/** → done: the last connection is gone (or the deadline destroyed what was left). */
 	#finish(error?: Error): void {
 		if (this.#phase === 'done') return;
 		if (this.#phase !== 'cut') log('%s: drained in %d ms', this.name, Date.now() - this.#startedAt);
@@ -676,6 +247,77 @@ export class Drainer implements SignalSource {
 		this.detach();
 		if (error) this.#settle?.reject(error);
 		else this.#settle?.resolve();
+	}
+
+	/**
+	 * More connections than we saw accepted: some predate drain(), and node's own bookkeeping is the only way to
+	 * reach those that stay idle. They go after the grace.
+	 */
+	#closePredating(): void {
+		const server = this.#server;
+		const closeIdle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
+		if (typeof closeIdle !== 'function') return;
+		server.getConnections((error, count) => {
+			if (error || count <= this.#raw.size) return;
+			log('%s: %d connections predate drain()', this.name, count - this.#raw.size);
+			this.#setTimer(() => {
+				if (this.#phase === 'draining') closeIdle.call(server);
+			}, this.#options.idleGrace);
+		});
+	}
+
+	/** Wires the server's events to the parts of the drain; each is undone by detach(). */
+	#attach(): void {
+		const server = this.#server;
+		const { kind } = this.#options;
+		const http1 = this.#http1;
+		this.#on(server, 'connection', (socket: net.Socket) => this.#onRawConnection(socket));
+		if (kind === 'https' || kind === 'http2') {
+			this.#on(server, 'secureConnection', (socket: TLSSocket) => this.#handshakes.completed(socket));
+		}
+		if (kind === 'https') this.#on(server, 'secureConnection', (socket: TLSSocket) => http1.track(socket));
+		if (kind === 'http2') {
+			// With `allowHTTP1`, a TLS connection that did not negotiate h2 is served as HTTP/1.
+			this.#on(server, 'secureConnection', (socket: TLSSocket) => {
+				if (socket.alpnProtocol !== 'h2') http1.track(socket);
+			});
+		}
+		if (kind === 'http2' || kind === 'h2c') {
+			this.#on(server, 'session', (session: Http2Session) => this.#http2.onSession(session));
+			this.#on(server, 'stream', (stream: ServerHttp2Stream) => this.#http2.onStream(stream));
+		}
+		// Added first, so that a handler answering synchronously still gets `Connection: close` during the drain.
+		// An http2 server without 'request' listeners is used through its stream API: adding one would switch on
+		// node's compatibility layer for every stream.
+		if (kind === 'http' || kind === 'https' || server.listenerCount('request') > 0) {
+			const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+				if (http1.onRequest(request, response)) this.#listening.connectionBusy();
+			};
+			this.#on(server, 'request', onRequest, true);
+			// A request with `Expect:` goes to these instead of 'request' when the application listens to them.
+			this.#detachers.push(listenAlongside(server, ['checkContinue', 'checkExpectation'], onRequest));
+		}
+		if (kind === 'http' || kind === 'https') {
+			const onHandOff = (_request: IncomingMessage, socket: net.Socket) => http1.handOff(socket);
+			this.#detachers.push(listenAlongside(server, ['upgrade', 'connect'], onHandOff));
+		}
+	}
+
+	#on(emitter: NodeJS.EventEmitter, event: string, listener: (...args: any[]) => void, prepend = false): void {
+		if (prepend) emitter.prependListener(event, listener);
+		else emitter.on(event, listener);
+		this.#detachers.push(() => emitter.removeListener(event, listener));
+	}
+
+	#onRawConnection(socket: net.Socket): void {
+		this.#raw.add(socket);
+		socket.once('close', () => {
+			this.#raw.delete(socket);
+			this.#listening.connectionClosed();
+		});
+		const { kind } = this.#options;
+		if (kind === 'http') this.#http1.track(socket);
+		else if (kind === 'https' || kind === 'http2') this.#handshakes.add(socket);
 	}
 
 	#setTimer(fn: () => void, ms: number): void {

@@ -1,3 +1,5 @@
+// drain()'s options: their documentation, their checks, and their defaults, resolved purely and before anything
+// is registered, so that drain() and serve() work from one resolved set.
 import type { Proc } from '../types.js';
 import { assertDuration, assertOptions, assertProc, assertString, expected } from '../validate.js';
 import { DEFAULT_SPREAD } from './spread.js';
@@ -49,6 +51,22 @@ export interface DrainOptions {
 	 * @default the process-wide `proc` of `graceful-proc`
 	 */
 	proc?: Proc;
+	/**
+	 * Under a development watcher that restarts the app on every save (nodemon, `node --watch`): the `delay` and
+	 * `idleGrace` to use there instead of the ones above, which are meant for a load balancer there is none of.
+	 * Each one left out is 0; requests in flight are still answered. `false`: the ones above, under a watcher too.
+	 * @default { delay: 0, idleGrace: 0 } (under nodemon and `node --watch`; elsewhere this option changes nothing)
+	 * @example { delay: 5000, devWatch: { delay: 500 } }
+	 */
+	devWatch?: false | DevWatchTimes;
+}
+
+/** The waits of a drain under a development watcher (see `DrainOptions.devWatch`). */
+export interface DevWatchTimes {
+	/** @default 0 */
+	delay?: number;
+	/** @default 0 */
+	idleGrace?: number;
 }
 
 /** Validated drain options with their defaults applied (`proc` and `name` are resolved later). */
@@ -61,9 +79,11 @@ export interface ResolvedDrainOptions {
 	spreadSet: boolean;
 	name: string | undefined;
 	proc: Proc | undefined;
+	/** The waits under a development watcher; false: the ones above there too. */
+	devWatch: false | { delay: number; idleGrace: number };
 }
 
-export const DRAIN_OPTION_KEYS = ['delay', 'idleGrace', 'timeout', 'spread', 'name', 'proc'] as const;
+export const DRAIN_OPTION_KEYS = ['delay', 'idleGrace', 'timeout', 'spread', 'name', 'proc', 'devWatch'] as const;
 
 export const DEFAULT_IDLE_GRACE = 500;
 
@@ -84,6 +104,40 @@ export function resolveDrainOptions(
 	assertDuration(`${prefix}.spread`, spread);
 	if (o.name !== undefined) assertString(`${prefix}.name`, o.name);
 	if (o.proc !== undefined) assertProc(`${prefix}.proc`, o.proc);
-	return { delay, idleGrace, timeout: o.timeout, spread, spreadSet: o.spread !== undefined, name: o.name, proc: o.proc };
+	const devWatch = resolveDevWatch(`${prefix}.devWatch`, o.devWatch);
+	return { delay, idleGrace, timeout: o.timeout, spread, spreadSet: o.spread !== undefined, name: o.name, proc: o.proc, devWatch };
+}
+
+function resolveDevWatch(argument: string, value: unknown): ResolvedDrainOptions['devWatch'] {
+	if (value === false) return false;
+	if (value === undefined) return { delay: 0, idleGrace: 0 };
+	if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+		throw new TypeError(expected(argument, 'false or an object with `delay` and `idleGrace`', value));
+	}
+	assertOptions(argument, value, ['delay', 'idleGrace']);
+	const { delay = 0, idleGrace = 0 } = value as DevWatchTimes;
+	assertDuration(`${argument}.delay`, delay);
+	assertDuration(`${argument}.idleGrace`, idleGrace);
+	return { delay, idleGrace };
+}
+
+/**
+ * The drain's waits in force: under a development watcher (`watcher`, see dev-watcher.ts) those of `devWatch`,
+ * with why, for the debug log; elsewhere, or with `devWatch: false`, the options as they are. Pure.
+ */
+export function drainWaits(
+	options: Pick<ResolvedDrainOptions, 'delay' | 'idleGrace' | 'devWatch'>,
+	watcher: string | undefined,
+): { delay: number; idleGrace: number; why?: string } {
+	if (watcher === undefined || options.devWatch === false) return { delay: options.delay, idleGrace: options.idleGrace };
+	const { delay, idleGrace } = options.devWatch;
+	const changed = delay !== options.delay || idleGrace !== options.idleGrace;
+	return {
+		delay,
+		idleGrace,
+		why:
+			`under ${watcher}: delay ${delay} ms, idleGrace ${idleGrace} ms` +
+			(changed ? ` (instead of ${options.delay} and ${options.idleGrace}): a restart on save has no load balancer to wait for; devWatch sets them` : ''),
+	};
 }
 

@@ -1,6 +1,9 @@
+// What tells that a request is over: its response, the socket an upgrade took, or its HTTP/2 stream. Used by
+// drainSignal() to let go of a request, and by the drain to follow it.
 import type { EventEmitter } from 'node:events';
-import { type IncomingMessage, ServerResponse } from 'node:http';
-import { Http2ServerRequest } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import { nodeHttp } from './node-http.js';
 
 /** A request a drained server hands to its handlers: node's http/https one (Express's, Koa's `ctx.req`), or HTTP/2's. */
 export type DrainableRequest = IncomingMessage | Http2ServerRequest;
@@ -15,7 +18,9 @@ const isUpgrade = (request: IncomingMessage) => (request as { upgrade?: boolean 
  * caller knows for it; otherwise Express's `req.res`; when neither is known, the connection.
  */
 export function requestEnd(request: DrainableRequest, response?: ServerResponse): EventEmitter | null {
-	if (request instanceof Http2ServerRequest) {
+	const http = nodeHttp();
+	// A request that is no IncomingMessage is HTTP/2's: telling so needs no node:http2 (see nodeHttp2).
+	if (!(request instanceof http.IncomingMessage)) {
 		const { stream } = request;
 		return stream.closed || stream.destroyed ? null : stream;
 	}
@@ -23,7 +28,7 @@ export function requestEnd(request: DrainableRequest, response?: ServerResponse)
 	if (socket === null || socket.destroyed) return null;
 	if (isUpgrade(request)) return socket;
 	for (const candidate of [response, (request as { res?: unknown }).res]) {
-		if (candidate instanceof ServerResponse && candidate.req === request) return candidate.writableEnded || candidate.destroyed ? null : candidate;
+		if (candidate instanceof http.ServerResponse && candidate.req === request) return candidate.writableEnded || candidate.destroyed ? null : candidate;
 	}
 	return socket;
 }

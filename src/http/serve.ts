@@ -1,9 +1,14 @@
-import http from 'node:http';
+// serve(app): an Express or Koa app, or a request handler, listening on a node http server that drains on
+// shutdown. Public, from `graceful-proc/http`.
+import type http from 'node:http';
+import { proc as defaultProc } from '../index.js';
 import type { WaitFunction } from '../types.js';
 import { expected } from '../validate.js';
 import { registerDrain } from './drain.js';
+import { nodeHttp } from './node-http.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './options.js';
 import { localUrl } from './server-kind.js';
+import { notifyReady } from '../systemd/service.js';
 
 /** A Koa application, or anything else with a `callback()` that returns a request listener. */
 export interface CallbackApp {
@@ -74,7 +79,7 @@ export async function serve(app: ServeApp, options: ServeOptions = {}): Promise<
 	if (options.host !== undefined && typeof options.host !== 'string') {
 		throw new TypeError(expected('options.host', 'a string', options.host));
 	}
-	const server = http.createServer(listener);
+	const server = nodeHttp().createServer(listener);
 	await new Promise<void>((resolve, reject) => {
 		const onError = (error: Error) => {
 			server.removeListener('listening', onListening);
@@ -95,5 +100,7 @@ export async function serve(app: ServeApp, options: ServeOptions = {}): Promise<
 		server.close();
 		throw error;
 	}
-	return { server, url: localUrl(server, 'http'), wait };
+	const url = localUrl(server, 'http');
+	void notifyReady(drainOptions.proc ?? defaultProc, `serving ${url}`);
+	return { server, url, wait };
 }

@@ -1,8 +1,10 @@
-import http from 'node:http';
+// Which kind of server drain() was given (http, https, http2 or h2c), the check that it is one, and the name and
+// URL a client on this machine reaches it by.
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { expected } from '../validate.js';
+import { nodeHttp } from './node-http.js';
 
 export type ServerKind = 'http' | 'https' | 'http2' | 'h2c';
 
@@ -23,7 +25,7 @@ export function serverKind(server: net.Server): ServerKind {
 /** Throws unless `server` is a node http, https or http2 server, listening or not (yet). */
 export function assertServer(argument: string, server: unknown): asserts server is net.Server {
 	const isHttp =
-		server instanceof http.Server ||
+		server instanceof nodeHttp().Server ||
 		server instanceof https.Server ||
 		(server instanceof net.Server && typeof (server as { updateSettings?: unknown }).updateSettings === 'function');
 	if (!isHttp) {

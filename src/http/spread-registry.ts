@@ -1,3 +1,5 @@
+// The process-wide list of running drains that drainSignal() asks, shared by every copy of the package loaded in
+// the process, so that a request finds the drain of the server that accepted it.
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 

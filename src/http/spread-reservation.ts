@@ -1,3 +1,5 @@
+// The wrap-up time a drain reserves on the proc for long-lived streams to wind down over the spread, reserved
+// when it is set or when the first stream asks, and released with the drain.
 import { RESERVE_TIME } from '../time-budget.js';
 import type { Proc } from '../types.js';
 import { MAX_TIMER_MS } from '../validate.js';

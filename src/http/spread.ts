@@ -1,3 +1,5 @@
+// The spread: drainSignal()'s signals for one server's connections, and the schedule that aborts them one
+// connection at a time over `spread` ms, so that the clients of long-lived streams do not all reconnect at once.
 import type { EventEmitter } from 'node:events';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * The wait before a restart: exponential in the failed starts in a row, capped, with jitter so that
+ * children which crashed together do not come back together.
+ */
 import type { BackoffOptions } from './options.js';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * `exitWithParent()`, for node children: notices that the parent is gone (`process.ppid` changed) and starts
+ * the child's own graceful shutdown, under any parent, supervise or not.
+ */
 import { createDebug } from '../debug.js';
 import { proc as processWideProc } from '../index.js';
 import type { Proc } from '../types.js';

@@ -1,3 +1,7 @@
+/**
+ * Copying a child's (prefixed) output to a destination with only `write()` required: backpressure when the
+ * destination is a stream, never ended, and a destination that throws costs a chunk, not the parent.
+ */
 import type { Readable } from 'node:stream';
 import { createDebug } from '../debug.js';
 

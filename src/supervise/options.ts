@@ -1,3 +1,7 @@
+/**
+ * `supervise()`'s options: their types with defaults, and their resolution. Pure: every value is checked
+ * (a TypeError or RangeError naming the option and the value) before anything is spawned or registered.
+ */
 import { constants } from 'node:os';
 import { basename } from 'node:path';
 import type { Proc } from '../types.js';

@@ -1,3 +1,7 @@
+/**
+ * The parent watchdog: one small node process per parent that stops the supervised children when the parent
+ * dies without a shutdown (SIGKILL, OOM killer), told over a pipe that the OS closes however the parent dies.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createDebug } from '../debug.js';

@@ -1,3 +1,7 @@
+/**
+ * A transform stream that prefixes every line of a child's output with `[name] `, byte-safe, with a bound on
+ * the length of a line.
+ */
 import { Transform } from 'node:stream';
 
 const NEWLINE = 0x0a;

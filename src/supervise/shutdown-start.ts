@@ -1,3 +1,7 @@
+/**
+ * One 'abort' listener per proc signal for every supervised child, so that many children do not trip Node's
+ * MaxListenersExceededWarning; the listener goes with the last child.
+ */
 import { createDebug } from '../debug.js';
 
 const log = createDebug('supervise');

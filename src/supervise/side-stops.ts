@@ -1,3 +1,7 @@
+/**
+ * The children a supervisor stops on the side while another one is its child (a reload's old child, a
+ * cancelled replacement): each stopped once, killed at its kill time, and waited for until it has exited.
+ */
 import type { ChildProcess } from 'node:child_process';
 
 interface Stopping {
@@ -55,6 +59,13 @@ export class SideStops {
 	/** SIGKILL now, to all: the proc gave up waiting. */
 	killAll(): void {
 		for (const child of this.#stopping.keys()) this.#options.signal(child, 'SIGKILL');
+	}
+
+	/** SIGKILL to all as soon as `signal` aborts (the proc's force-quit), if any child is being stopped here. */
+	killAllOnAbort(signal: AbortSignal): void {
+		if (this.#stopping.size === 0) return;
+		if (signal.aborted) this.killAll();
+		else signal.addEventListener('abort', () => this.killAll(), { once: true });
 	}
 
 	/** Whether `child` was being stopped here; if so, it is forgotten and whoever waited for it hears of its exit. */

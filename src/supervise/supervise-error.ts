@@ -1,3 +1,8 @@
+/**
+ * The error of a supervised child that failed: given up on (`'fatal'`), or a replacement that did not take
+ * over. It names the child and carries how its last run ended.
+ */
+
 /** Why a supervised child went `'fatal'`: it could not be spawned, or it failed too many starts in a row. */
 export class SuperviseError extends Error {
 	override name = 'SuperviseError';
@@ -17,4 +22,9 @@ export class SuperviseError extends Error {
 		this.exitCode = details.exitCode ?? null;
 		this.signalCode = details.signalCode ?? null;
 	}
+}
+
+/** How a run ended, for messages: `exit code 3` or `signal SIGKILL`. */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+	return signal === null ? `exit code ${code}` : `signal ${signal}`;
 }

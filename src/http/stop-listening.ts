@@ -1,0 +1,110 @@
+// Stopping a server from accepting while its connections go on: the one way the drain, drain() of a server that
+// listens only after the shutdown began, and the deadline all do it. Node and Bun differ here (see ListeningStop).
+import net from 'node:net';
+
+/** Node's own close() of an http server also destroys idle connections at once: the race a drain avoids. */
+const closeListeningSocket = net.Server.prototype.close;
+
+/**
+ * Stops `server` from accepting without touching its connections: on node with net.Server's close(), not the
+ * http server's. Bun's node:http server is no net.Server; its own close() is the only way there (see ListeningStop).
+ */
+export function stopListening(server: net.Server, onClosed?: () => void): void {
+	if ((server as unknown) instanceof net.Server) closeListeningSocket.call(server, onClosed === undefined ? undefined : () => onClosed());
+	else server.close();
+}
+
+/** What a stop needs to know of the connections the drain follows. */
+export interface OpenConnections {
+	/** Whether an HTTP/1 connection is idle at this instant. */
+	anyIdle(): boolean;
+	/** Whether any connection accepted since the drain began watching is still open. */
+	anyOpen(): boolean;
+}
+
+/**
+ * Stops one server from accepting, once, and says when its last connection is gone. On node, net.Server's close()
+ * does both. Bun's close() stops Bun's own server, which closes the connections idle at that instant, and nothing
+ * else stops it from accepting. So there close() waits for an instant when no connection is idle (each one in use
+ * then ends after a response that says `Connection: close`, so under load that instant comes within a request or
+ * two), or for `idleGrace`, after which closing an idle connection is what the grace allows anyway; the end is
+ * then seen from the sockets themselves.
+ */
+export class ListeningStop {
+	readonly #server: net.Server;
+	readonly #connections: OpenConnections;
+	#requested = false;
+	/** Bun: the close() of the server, until no connection is idle. */
+	#closeWhenBusy: (() => void) | undefined;
+	/** Bun: where no server 'close' says when the last connection is gone, a check run as each one goes. */
+	#onSocketGone: (() => void) | undefined;
+	#timer: ReturnType<typeof setTimeout> | undefined;
+
+	constructor(server: net.Server, connections: OpenConnections) {
+		this.#server = server;
+		this.#connections = connections;
+	}
+
+	/** Stops accepting; `onGone` once every connection is gone. A server someone else closed is only watched. */
+	stop(onGone: () => void, idleGrace: number): void {
+		const server = this.#server;
+		if (this.#requested) return;
+		if (!server.listening) {
+			// Someone else closed it already: 'close' comes when its last connection goes, unless that was before.
+			server.getConnections((error, count) => {
+				if (error || count === 0) onGone();
+				else server.once('close', () => onGone());
+			});
+			return;
+		}
+		this.#requested = true;
+		if ((server as unknown) instanceof net.Server) {
+			stopListening(server, onGone);
+			return;
+		}
+		const close = () => {
+			this.#closeWhenBusy = undefined;
+			server.close();
+			const check = () => {
+				if (this.#connections.anyOpen()) return;
+				server.getConnections((error: Error | null, count: number) => {
+					if (error || count === 0) onGone();
+				});
+			};
+			this.#onSocketGone = check;
+			check();
+		};
+		if (!this.#connections.anyIdle()) {
+			close();
+			return;
+		}
+		this.#closeWhenBusy = close;
+		this.#timer = setTimeout(() => this.#closeWhenBusy?.(), Math.max(0, idleGrace));
+		this.#timer.unref();
+	}
+
+	/** The deadline: stop accepting now, whatever is idle. */
+	stopNow(): void {
+		if (!this.#requested && this.#server.listening) {
+			this.#requested = true;
+			stopListening(this.#server);
+		}
+		this.#closeWhenBusy?.();
+	}
+
+	/** A connection became busy: Bun's close() may go now. */
+	connectionBusy(): void {
+		if (this.#closeWhenBusy !== undefined && !this.#connections.anyIdle()) this.#closeWhenBusy();
+	}
+
+	/** A connection closed: the last one may be gone, and Bun's close() may go now. */
+	connectionClosed(): void {
+		this.#onSocketGone?.();
+		this.connectionBusy();
+	}
+
+	dispose(): void {
+		clearTimeout(this.#timer);
+		this.#timer = undefined;
+	}
+}

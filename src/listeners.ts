@@ -1,0 +1,120 @@
+/**
+ * The listener table: every listener of a proc in registration order (the report's order), how each is called
+ * and settles, and the counts kept on every change so that a phase knows it is over, and a forced end inside a
+ * blocked loop can say what was left, without a pass over every listener.
+ */
+import { createDebug } from './debug.js';
+import { describeError } from './describe-error.js';
+import { ForceQuitError, ListenerTimeoutError } from './errors.js';
+import { Failure, ListenerContextImpl, ListenerEntry } from './listener-entry.js';
+import type { Listener, ListenerOptions, ListenerOutcome, Phase } from './types.js';
+
+const log = createDebug('proc');
+
+export class ListenerTable {
+	/** Registration order, which is the report's order; a Set so that removing is O(1). Removed listeners leave it. */
+	readonly entries = new Set<ListenerEntry>();
+	/** Invariant: the entries whose status is 'registered' (neither called nor removed): what a forced end skips. */
+	registered = 0;
+	/** Invariant: per phase, the entries whose status is 'running'. A phase is over when its count is 0. */
+	readonly running: Record<Phase, number> = { 'wrap-up': 0, shutdown: 0 };
+	/** Invariant: the entries whose status is 'error' or 'timeout'. */
+	failures = 0;
+	/** Invariant: the entries whose status is 'timeout' (so `failures - timeouts` have 'error'). */
+	timeouts = 0;
+	/** Per phase, how many listeners were ever added: the number in an anonymous listener's name (`wrap-up#3`). */
+	readonly #added: Record<Phase, number> = { 'wrap-up': 0, shutdown: 0 };
+	/** Told after every settlement: the sequence may move on. */
+	readonly #onSettled: () => void;
+
+	constructor(onSettled: () => void) {
+		this.#onSettled = onSettled;
+	}
+
+	add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): ListenerEntry {
+		// An anonymous listener is numbered now; its name (`wrap-up#3`) is made when first needed.
+		const number = (this.#added[phase] += 1);
+		const entry = new ListenerEntry(phase, fn, options?.timeout, options?.name ?? (fn.name || number));
+		this.entries.add(entry);
+		this.registered += 1;
+		if (log.enabled) log('added %s listener %s', phase, entry.name);
+		return entry;
+	}
+
+	/** Takes out a listener not yet called; false for one that was called or removed already. */
+	remove(entry: ListenerEntry): boolean {
+		if (entry.status !== 'registered') return false;
+		entry.status = 'removed';
+		this.entries.delete(entry);
+		this.registered -= 1;
+		entry.removed();
+		if (log.enabled) log('removed %s listener %s', entry.phase, entry.name);
+		return true;
+	}
+
+	/** Calls every listener of `phase` not called yet, concurrently. */
+	callPhase(phase: Phase, reason: unknown, deadline: number): void {
+		for (const entry of this.entries) if (entry.phase === phase && entry.status === 'registered') this.call(entry, reason, deadline);
+	}
+
+	call(entry: ListenerEntry, reason: unknown, deadline: number): void {
+		this.registered -= 1;
+		entry.status = 'running';
+		const run = entry.start(Date.now());
+		this.running[entry.phase] += 1;
+		let result: Promise<unknown>;
+		try {
+			result = Promise.resolve(entry.fn(new ListenerContextImpl(reason, deadline, run)));
+		} catch (error) {
+			result = Promise.reject(error);
+		}
+		result.then(
+			() => this.#settle(entry, 'ok'),
+			(error: unknown) => this.#settle(entry, 'error', error),
+		);
+		if (entry.timeout !== undefined) {
+			const ms = entry.timeout;
+			// A timer of its own rather than p-timeout: p-timeout is not loaded unless health checks need it.
+			run.timer = setTimeout(() => {
+				const error = new ListenerTimeoutError(entry.name, ms);
+				run.abort(error);
+				this.#settle(entry, 'timeout', error);
+			}, ms);
+		}
+	}
+
+	/**
+	 * A forced end, `ms` after the trigger: running listeners' signals abort and their waits reject; waits of those
+	 * never called reject too. Errors are made only for the signals and waits somebody looks at: 100,000 stack
+	 * traces would cost seconds. The statuses stay as they are, so the report says what was left.
+	 */
+	forceQuit(ms: number): void {
+		const skipped = new Failure(undefined, (entry) => new ForceQuitError(entry.name, ms, false));
+		for (const entry of this.entries) {
+			if (entry.status === 'running') entry.forceQuit(() => new ForceQuitError(entry.name, ms));
+			else if (entry.status === 'registered') entry.failLazily(skipped);
+		}
+	}
+
+	#settle(entry: ListenerEntry, outcome: ListenerOutcome, error?: unknown): void {
+		// Only the first settlement counts: a listener that timed out may still settle. After a forced end the
+		// report is already built, so a late settlement changes only the table.
+		if (entry.status !== 'running') return;
+		const run = entry.run!;
+		clearTimeout(run.timer);
+		entry.status = outcome;
+		run.durationMs = Date.now() - run.startedAt;
+		this.running[entry.phase] -= 1;
+		if (outcome === 'ok') {
+			entry.fulfil();
+			if (log.enabled) log('%s listener %s finished in %d ms', entry.phase, entry.name, run.durationMs);
+		} else {
+			this.failures += 1;
+			if (outcome === 'timeout') this.timeouts += 1;
+			run.error = error;
+			entry.fail(error);
+			if (log.enabled) log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, run.durationMs, describeError(error));
+		}
+		this.#onSettled();
+	}
+}

@@ -1,0 +1,132 @@
+/**
+ * The core's options: which there are, how each is checked, and what a `createProc()` or `configure()` call
+ * resolves to against the options in force. Pure: everything is validated before anything is returned, so a
+ * refused call changes nothing, and applying the result is the proc's business.
+ */
+import { assertSignalName } from './signals.js';
+import { terminationLogPath } from './termination-log.js';
+import type { ListenerOptions, Logger, ProcessLike, ProcOptions, ShutdownReport } from './types.js';
+import { assertBoolean, assertDuration, assertFunction, assertOptions, assertString, expected } from './validate.js';
+
+export const PROC_OPTIONS = [
+	'process',
+	'signals',
+	'timeToForceQuit',
+	'timeToWrapUp',
+	'exit',
+	'logger',
+	'handleErrors',
+	'onReport',
+	'diagnosticReport',
+	'pm2',
+	'terminationLog',
+] as const;
+
+const LISTENER_OPTIONS = ['name', 'timeout'] as const;
+
+/** The options in force on a proc, once resolved (the two times live in its TimeBudget). */
+export interface CoreOptions {
+	/** false: never call process.exit. */
+	readonly exit: boolean;
+	readonly logger: Logger | false;
+	readonly onReport: ((report: ShutdownReport) => void) | undefined;
+	/** Where the termination message goes when the sequence ends; undefined: nowhere. */
+	readonly terminationLog: string | undefined;
+	/** undefined: the defaults, resolved when the handlers are installed (nodemon adds SIGUSR2). */
+	readonly signals: readonly string[] | undefined;
+	readonly handleErrors: boolean;
+	readonly pm2: boolean;
+	/** The signal that writes a diagnostic report; undefined: none. */
+	readonly diagnosticSignal: string | undefined;
+}
+
+/** What one call resolves to: the options in force after it, and the times it sets (undefined: left as they are). */
+export interface ResolvedOptions {
+	readonly options: CoreOptions;
+	readonly times: { readonly timeToForceQuit: number | undefined; readonly timeToWrapUp: number | undefined };
+}
+
+export function defaultOptions(logger: Logger | false): CoreOptions {
+	return {
+		exit: true,
+		logger,
+		onReport: undefined,
+		terminationLog: undefined,
+		signals: undefined,
+		handleErrors: false,
+		pm2: true,
+		diagnosticSignal: undefined,
+	};
+}
+
+/** The process-like object a proc is given, checked before anything uses it. */
+export function assertProcessLike(argument: string, value: unknown): asserts value is ProcessLike {
+	const p = value as ProcessLike;
+	const ok =
+		p !== null &&
+		typeof p === 'object' &&
+		typeof p.on === 'function' &&
+		typeof p.removeListener === 'function' &&
+		typeof p.kill === 'function' &&
+		typeof p.exit === 'function' &&
+		typeof p.pid === 'number';
+	if (!ok) throw new TypeError(expected(argument, 'a process-like object (on, removeListener, kill, exit, pid)', value));
+}
+
+export function assertListener(argument: string, fn: unknown, options: ListenerOptions | undefined): void {
+	assertFunction(argument, fn);
+	assertOptions('options', options, LISTENER_OPTIONS);
+	if (options?.name !== undefined) assertString('options.name', options.name);
+	if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
+}
+
+/** `options.diagnosticReport`: true means SIGUSR2, a name means that signal, false means none. */
+function diagnosticSignalOf(value: unknown, current: string | undefined): string | undefined {
+	if (value === undefined) return current;
+	if (value === true) return 'SIGUSR2';
+	if (value === false) return undefined;
+	if (typeof value === 'string') {
+		assertSignalName('options.diagnosticReport', value);
+		return value;
+	}
+	throw new TypeError(expected('options.diagnosticReport', 'a boolean or a signal name', value));
+}
+
+/** Checks every option of one call (all of `createProc()`'s but `process`), then resolves them against `current`. */
+export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: CoreOptions): ResolvedOptions {
+	// `null` is bad input, not "unset": only `undefined` falls back to the current value.
+	const pick = <T,>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
+	const signals = pick<readonly string[] | undefined>(options.signals, current.signals);
+	if (options.signals !== undefined) {
+		if (!Array.isArray(signals)) throw new TypeError(expected('options.signals', 'an array of signal names', signals));
+		signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
+	}
+	if (options.timeToForceQuit !== undefined) assertDuration('options.timeToForceQuit', options.timeToForceQuit);
+	if (options.timeToWrapUp !== undefined) assertDuration('options.timeToWrapUp', options.timeToWrapUp);
+	const exit = pick(options.exit, current.exit);
+	assertBoolean('options.exit', exit);
+	const handleErrors = pick(options.handleErrors, current.handleErrors);
+	assertBoolean('options.handleErrors', handleErrors);
+	const pm2 = pick(options.pm2, current.pm2);
+	assertBoolean('options.pm2', pm2);
+	const logger = pick(options.logger, current.logger);
+	if (logger !== false && (logger === null || typeof logger !== 'object' || typeof logger.error !== 'function')) {
+		throw new TypeError(expected('options.logger', 'an object with an `error(message)` method, or false', logger));
+	}
+	if (options.onReport !== undefined) assertFunction('options.onReport', options.onReport);
+	const terminationLog = options.terminationLog === undefined ? current.terminationLog : terminationLogPath('options.terminationLog', options.terminationLog);
+	const diagnosticSignal = diagnosticSignalOf(options.diagnosticReport, current.diagnosticSignal);
+	return {
+		options: {
+			exit,
+			logger,
+			onReport: pick(options.onReport, current.onReport),
+			terminationLog,
+			signals: signals && [...new Set(signals)],
+			handleErrors,
+			pm2,
+			diagnosticSignal,
+		},
+		times: { timeToForceQuit: options.timeToForceQuit, timeToWrapUp: options.timeToWrapUp },
+	};
+}

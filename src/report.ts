@@ -1,0 +1,127 @@
+/**
+ * The shutdown report, built in one place: one row per listener, and one report around the rows, for the full
+ * report, the brief one that a forced end inside a blocked loop announces, and the time-boxed one it builds for
+ * `onReport` when there is time. The report serializes with each error's name and message.
+ */
+import { describeError } from './describe-error.js';
+import type { ListenerEntry } from './listener-entry.js';
+import type { ListenerTable } from './listeners.js';
+import type { Omitted } from './summary.js';
+import type { ForcedBy, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
+
+/** How many listeners a forced end inside a blocked loop names; the summary and the termination message count the rest. */
+export const BRIEF_LISTENERS = 200;
+
+/** Until when past the deadline a forced end inside a blocked loop may build the full report for onReport. */
+export const BLOCKED_REPORT_MS = 700;
+
+/** Errors as `{ name, message }`; anything JSON cannot hold (a BigInt, a cycle, a hostile Proxy) as text. */
+function errorToJSON(error: unknown): unknown {
+	try {
+		if (error instanceof Error) return { name: describeError(error.name), message: describeError(error.message) };
+		JSON.stringify(error);
+		return error;
+	} catch {
+		return describeError(error);
+	}
+}
+
+function reportToJSON(this: ShutdownReport) {
+	return {
+		...this,
+		reason: errorToJSON(this.reason),
+		listeners: this.listeners.map((listener) => ('error' in listener ? { ...listener, error: errorToJSON(listener.error) } : listener)),
+	};
+}
+
+/** What still keeps the event loop alive, as a forced report names it; never throws. */
+function activeResources(process: ProcessLike): string[] {
+	try {
+		return process.getActiveResourcesInfo?.() ?? [];
+	} catch {
+		return [];
+	}
+}
+
+/** One listener's row, or undefined for one the report leaves out: removed, or (unless forced) never called. */
+export function listenerRow(entry: ListenerEntry, now: number, forced: boolean): ListenerReport | undefined {
+	const status = entry.status;
+	if (status === 'registered') {
+		// Never called: only a forced end leaves one behind.
+		return forced ? { name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0 } : undefined;
+	}
+	if (status === 'running') return { name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.run!.startedAt };
+	if (status === 'removed') return undefined;
+	// Settled, so called: it has its run record.
+	const run = entry.run!;
+	const row: ListenerReport = { name: entry.name, phase: entry.phase, outcome: status, durationMs: run.durationMs };
+	if (run.error !== undefined) row.error = run.error;
+	return row;
+}
+
+/**
+ * Every listener's row: one pass, one small object each; 200,000 of them take milliseconds. Past `until`
+ * (epoch ms), checked every 1024 listeners, it gives up and returns undefined.
+ */
+export function listenerRows(entries: Iterable<ListenerEntry>, forced: boolean, until = Number.POSITIVE_INFINITY): ListenerReport[] | undefined {
+	const now = Date.now();
+	const rows: ListenerReport[] = [];
+	let count = 0;
+	for (const entry of entries) {
+		if ((++count & 1023) === 0 && Date.now() > until) return undefined;
+		const row = listenerRow(entry, now, forced);
+		if (row !== undefined) rows.push(row);
+	}
+	return rows;
+}
+
+/**
+ * The rows of a forced report inside a blocked loop: the first BRIEF_LISTENERS listeners that did not end well,
+ * and, from the table's counts, how many of each outcome were left out.
+ */
+export function briefRows(table: ListenerTable): { listeners: ListenerReport[]; omitted: Omitted } {
+	const now = Date.now();
+	const listeners: ListenerReport[] = [];
+	const shown = { pending: 0, skipped: 0, error: 0, timeout: 0 };
+	for (const entry of table.entries) {
+		if (listeners.length === BRIEF_LISTENERS) break;
+		const row = listenerRow(entry, now, true);
+		if (row === undefined || row.outcome === 'ok') continue;
+		listeners.push(row);
+		shown[row.outcome] += 1;
+	}
+	// Every listener not yet called is still counted as registered; those running, per phase.
+	const omitted = new Map([
+		['error', table.failures - table.timeouts - shown.error],
+		['timeout', table.timeouts - shown.timeout],
+		['pending', table.running['wrap-up'] + table.running.shutdown - shown.pending],
+		['skipped', table.registered - shown.skipped],
+	]);
+	return { listeners, omitted };
+}
+
+export interface ReportParts {
+	/** The sequence's reason, and when it started. */
+	readonly sequence: { readonly reason: unknown; readonly startedAt: number };
+	readonly outcome: ShutdownReport['outcome'];
+	readonly exitCode: number;
+	/** When forced: what forced it. */
+	readonly forcedBy?: ForcedBy | undefined;
+	readonly listeners: ListenerReport[];
+	/** Asked what still keeps the event loop alive, when forced. */
+	readonly process: ProcessLike;
+}
+
+/** The report, its duration counted until now. */
+export function buildReport(parts: ReportParts): ShutdownReport {
+	const { sequence, outcome, exitCode, listeners } = parts;
+	const durationMs = Date.now() - sequence.startedAt;
+	const forced = outcome === 'forced';
+	const report: ShutdownReport = forced
+		? { reason: sequence.reason, outcome, forcedBy: parts.forcedBy, exitCode, durationMs, listeners }
+		: { reason: sequence.reason, outcome, exitCode, durationMs, listeners };
+	if (forced) report.activeResources = activeResources(parts.process);
+	// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
+	Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
+	return report;
+}

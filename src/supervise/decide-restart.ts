@@ -1,0 +1,36 @@
+/**
+ * What follows a child's own exit (one nobody asked for): the end, a restart after the backoff wait, or
+ * giving up after too many failed starts in a row. Pure: the supervisor does what it says.
+ */
+import { backoffDelay } from './backoff.js';
+import type { ResolvedOptions } from './options.js';
+import { describeExit, SuperviseError } from './supervise-error.js';
+
+export interface ChildExit {
+	readonly code: number | null;
+	readonly signal: NodeJS.Signals | null;
+	/** Whether the run counted as started before it ended. */
+	readonly good: boolean;
+	/** Failed starts in a row before this one. */
+	readonly failures: number;
+	/** The proc's shutdown has started: nothing is started again. */
+	readonly shuttingDown: boolean;
+}
+
+export type RestartDecision =
+	| { readonly then: 'exit' }
+	| { readonly then: 'restart'; readonly failures: number; readonly delay: number }
+	| { readonly then: 'give-up'; readonly error: SuperviseError };
+
+export function decideRestart(exit: ChildExit, o: ResolvedOptions): RestartDecision {
+	const { code, signal } = exit;
+	const success = signal === null && code !== null && o.expectedExitCodes.includes(code);
+	if (exit.shuttingDown || o.restart === 'never' || (o.restart === 'on-failure' && success)) return { then: 'exit' };
+	const failures = exit.good ? exit.failures : exit.failures + 1;
+	if (failures <= o.maxRestarts) return { then: 'restart', failures, delay: backoffDelay(failures, o.backoff) };
+	const starts = `${failures} start${failures === 1 ? '' : 's'}`;
+	const message =
+		`\`${o.name}\` failed ${starts} in a row (the last ended with ${describeExit(code, signal)} ` +
+		`before ${o.startMs / 1000}s), more than maxRestarts (${o.maxRestarts}); not restarting it`;
+	return { then: 'give-up', error: new SuperviseError(message, { child: o.name, exitCode: code, signalCode: signal }) };
+}

@@ -1,0 +1,74 @@
+// What graceful-proc tells systemd on its own: READY=1 when the service says it serves (serve() does), STOPPING=1,
+// STATUS= and EXTEND_TIMEOUT_USEC= when the shutdown starts, WATCHDOG=1 while the service is live. Every call is
+// a no-op unless systemd started the process with NOTIFY_SOCKET (Type=notify).
+import type { Proc } from '../types.js';
+import { notifySocket, sdNotify } from './notify.js';
+
+const watched = new WeakSet<Proc>();
+let pinging: ReturnType<typeof setInterval> | undefined;
+let liveness: (() => boolean) | undefined;
+
+/** The watchdog interval systemd asked for (WATCHDOG_USEC, for this process: WATCHDOG_PID), in ms. */
+export function watchdogInterval(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number | undefined {
+	const usec = Number(env.WATCHDOG_USEC);
+	if (!Number.isSafeInteger(usec) || usec <= 0) return undefined;
+	if (env.WATCHDOG_PID !== undefined && env.WATCHDOG_PID !== '' && Number(env.WATCHDOG_PID) !== pid) return undefined;
+	return Math.max(1, Math.floor(usec / 1000));
+}
+
+/**
+ * How the pings judge that the service is alive: the health ticker's liveness when there is one. Without it the
+ * pings still stop when the event loop stalls, since their timer no longer fires.
+ */
+export function setSystemdLiveness(isLive: (() => boolean) | undefined): void {
+	liveness = isLive;
+}
+
+function startPings(): void {
+	const interval = watchdogInterval();
+	if (interval === undefined || pinging !== undefined) return;
+	// Half the interval, as sd_watchdog_enabled(3) advises: one late ping is not yet a restart.
+	pinging = setInterval(() => {
+		if (liveness === undefined || liveness()) void sdNotify({ WATCHDOG: 1 });
+	}, Math.max(1, Math.floor(interval / 2)));
+	pinging.unref();
+}
+
+function stopPings(): void {
+	clearInterval(pinging);
+	pinging = undefined;
+}
+
+/** The shutdown as systemd sees it: STOPPING=1 at once, and more time to stop if our deadline is past its own. */
+function watchShutdown(proc: Proc): void {
+	if (watched.has(proc)) return;
+	watched.add(proc);
+	const onAbort = () => {
+		const deadline = (proc as { deadline?: number }).deadline;
+		const fields: Record<string, string | number> = { STOPPING: 1, STATUS: `stopping (${describeReason(proc.signal.reason)})` };
+		// systemd's TimeoutStopSec counts from here; ask for our own deadline and a second for the exit, never more.
+		if (deadline !== undefined) fields.EXTEND_TIMEOUT_USEC = Math.max(0, deadline - Date.now() + 1000) * 1000;
+		void sdNotify(fields);
+		stopPings();
+	};
+	if (proc.signal.aborted) onAbort();
+	else proc.signal.addEventListener('abort', onAbort, { once: true });
+}
+
+function describeReason(reason: unknown): string {
+	if (typeof reason === 'string') return reason;
+	if (reason instanceof Error) return reason.name;
+	return 'shutdown()';
+}
+
+/**
+ * Tell systemd the service is ready (READY=1 and a STATUS line), start the watchdog pings systemd asked for, and
+ * tell it when `proc` starts shutting down. serve() calls it once it listens; a worker calls it when it is ready.
+ * Without NOTIFY_SOCKET it does nothing.
+ */
+export function notifyReady(proc: Proc, status = 'ready'): Promise<void> {
+	if (notifySocket() === undefined || proc.signal.aborted) return Promise.resolve();
+	watchShutdown(proc);
+	startPings();
+	return sdNotify({ READY: 1, STATUS: status });
+}
