@@ -1,9 +1,11 @@
 // The force-quit watchdog under Node's runtime flags, against real processes and real signals, on every Node
 // the tests are given (GRACEFUL_PROC_TEST_NODES, see helpers/nodes.ts; else the one running them): the
-// permission model, which may deny the inspector and worker threads the watchdog relies on.
+// permission model, which may deny the inspector and worker threads the watchdog relies on, and --inspect, with
+// and without a debugger attached.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Child, fixture, reportOf, startNode } from './helpers/child.js';
+import { InspectorClient } from './helpers/inspector-client.js';
 import { type TestNode, testNodes } from './helpers/nodes.js';
 
 const script = fixture('watchdog-flags-child.mjs');
@@ -29,6 +31,20 @@ async function terminateWhenReady(child: Child, watchdog = true): Promise<number
 	const sentAt = Date.now();
 	child.process.kill('SIGTERM');
 	return sentAt;
+}
+
+/** Resolves once the child's stderr matches `pattern`; rejects if it closes first. */
+function stderrMatches(child: Child, pattern: RegExp): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const check = () => {
+			if (!pattern.test(child.stderr())) return;
+			child.process.stderr!.off('data', check);
+			resolve();
+		};
+		child.process.stderr!.on('data', check);
+		void child.closed.then(() => reject(new Error(`closed before stderr matched ${pattern}: ${child.stderr()}`)));
+		check();
+	});
 }
 
 /** Every process whose command line is exactly `words` (Linux /proc). */
@@ -102,6 +118,62 @@ describe('under the permission model', () => {
 			expect(child.closedAt() - sentAt).toBeLessThan(DEADLINE + WITHIN);
 			expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'deadline', listeners: [{ name: 'pending', outcome: 'pending' }] });
 			expect(child.stderr()).toMatch(/graceful-proc: the force-quit watchdog could not start/);
+		});
+	}
+});
+
+/** The inspector on a port of the system's choosing, on the loopback interface only. */
+const INSPECT = '--inspect=127.0.0.1:0';
+
+/** Attaches a debugger to the child's inspector, with the domains a developer's debugger enables. */
+async function attachDebugger(child: Child): Promise<InspectorClient> {
+	const url = (await child.waitFor(/^inspector (ws:\S+)$/))[1]!;
+	const client = await InspectorClient.connect(url);
+	await client.send('Runtime.enable');
+	await client.send('Debugger.enable');
+	return client;
+}
+
+describe('under --inspect', () => {
+	for (const node of nodes) {
+		it(`Node ${node.version}, no debugger attached: a listener that blocks the loop ends with exit 1 and the report within a second of the deadline`, async () => {
+			const child = start(node, 'spin', [INSPECT]);
+			const sentAt = await terminateWhenReady(child);
+			const [code, signal] = await child.closed;
+			expect([code, signal]).toEqual([1, null]);
+			expect(child.closedAt() - sentAt).toBeLessThan(DEADLINE + WITHIN);
+			expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'blocked', exitCode: 1, listeners: [{ name: 'spin', outcome: 'pending' }] });
+			expect(child.stderr()).toMatch(/shutdown forced after \d+ ms[\s\S]*pending\s+spin/);
+		});
+
+		it(`Node ${node.version}, a debugger attached and running: a listener that blocks the loop ends with exit 1 and the report within a second of the deadline, the debugger disconnected`, async () => {
+			const child = start(node, 'spin', [INSPECT]);
+			const client = await attachDebugger(child);
+			const sentAt = await terminateWhenReady(child);
+			const [code, signal] = await child.closed;
+			expect([code, signal]).toEqual([1, null]);
+			expect(child.closedAt() - sentAt).toBeLessThan(DEADLINE + WITHIN);
+			expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'blocked', listeners: [{ name: 'spin', outcome: 'pending' }] });
+			await client.closed;
+		});
+
+		it(`Node ${node.version}, a debugger holding a listener at a breakpoint past the deadline: the process is left to the developer (said on stderr), and once resumed it ends at once, exit 1 and the report`, async () => {
+			const child = start(node, 'breakpoint', [INSPECT]);
+			const client = await attachDebugger(child);
+			const sentAt = await terminateWhenReady(child);
+			await client.event('Debugger.paused');
+			await stderrMatches(child, /graceful-proc: the force-quit deadline passed while a debugger holds the main thread at a breakpoint/);
+			// Past the moment the process would be gone without a debugger, and what the watchdog does after it.
+			await new Promise((resolve) => setTimeout(resolve, sentAt + DEADLINE + WITHIN + 250 - Date.now()));
+			expect([child.process.exitCode, child.process.signalCode]).toEqual([null, null]);
+			const resumedAt = Date.now();
+			await client.send('Debugger.resume');
+			const [code, signal] = await child.closed;
+			expect([code, signal]).toEqual([1, null]);
+			expect(child.closedAt() - resumedAt).toBeLessThan(WITHIN);
+			expect(child.stdout).toContain('resumed');
+			expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'deadline', listeners: [{ name: 'breakpoint', outcome: 'pending' }] });
+			expect(child.stderr().split('a debugger holds the main thread')).toHaveLength(2);
 		});
 	}
 });

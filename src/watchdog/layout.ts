@@ -31,17 +31,24 @@
  *
  * The hook: at the deadline the thread asks the main thread, through an inspector session (`Runtime.evaluate`,
  * served by V8 interrupts even inside a busy loop), to run `globalThis[Symbol.for(`${hook}#${threadId}`)]` with
- * `(signal, arrivedAt, exitCode)`: the first signal the thread saw and when (or nulls), and the exit code of a
- * sequence that has ended. The hook ends the process. When it answers instead, the main thread was not blocked
- * (the hook is not in the realm the inspector evaluates in, or exiting was intercepted), and the process is left
- * running.
+ * `(signal, arrivedAt, exitCode, debuggerChecked)`: the first signal the thread saw and when (or nulls), the exit
+ * code of a sequence that has ended, and whether the thread has looked for a debugger holding the main thread.
+ * The hook ends the process (closing the inspector as it exits, if it is open, so that Node waits for no
+ * debugger), or answers `HOOK_ASKS_DEBUGGER_CHECK` when the inspector is open and that look is still due: the
+ * thread then enables the Debugger domain on its session, which reports `Debugger.paused` at once if the main
+ * thread is held at a breakpoint, disables it, and calls the hook again or leaves the developer alone (below).
+ * When the hook answers anything else, the main thread was not blocked (the hook is not in the realm the
+ * inspector evaluates in, or exiting was intercepted), and the process is left running.
  *
  * The thread's steps past the deadline D: the main thread's own timer gets until D + `grace`; then a report
  * being built or output being flushed gets its time (above); then the hook; a main thread waiting in a
  * synchronous child-process call, which runs no JavaScript, has that child ended so the call returns (the hook
- * runs then); then SIGKILL, after a line on stderr. Where the inspector cannot be used (the permission model does
- * not allow it, or Node is built without it), there is no hook: a loop blocked in JavaScript is ended by that
- * SIGKILL, and a main thread waiting on a child by the proc's overdue timer once the child is ended.
+ * runs then); then SIGKILL, after a line on stderr. A main thread held at a breakpoint is the developer's: the
+ * thread says so once, looks again every `debuggerPoll`, and counts a new deadline from when it finds it resumed
+ * (the proc's own timer, overdue, ends the sequence as soon as the loop turns). Where the inspector cannot be
+ * used (the permission model does not allow it, or Node is built without it), there is no hook: a loop blocked in
+ * JavaScript is ended by that SIGKILL, and a main thread waiting on a child by the proc's overdue timer once the
+ * child is ended.
  */
 
 /** Where each value lives in the shared buffer: an index into the Int32 view or the Float64 view. */
@@ -100,6 +107,8 @@ export interface WatchdogTimes {
 	readonly grace: number;
 	/** How long the main thread gets to answer the hook before its children, then the process, are killed. */
 	readonly answer: number;
+	/** How often the thread looks again whether a debugger still holds the main thread at a breakpoint. */
+	readonly debuggerPoll: number;
 	/** How long a report being built may hold the thread back, past the deadline. */
 	readonly reportCap: number;
 	/** How long past the deadline an ended sequence may still take to hand its output to the OS. */
@@ -111,10 +120,13 @@ export interface WatchdogTimes {
  * answer again, then SIGKILL. A sequence that has ended (the report is out) and still flushes its output gets
  * until `ending`.
  */
-export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, reportCap: 5000, ending: 400 };
+export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, debuggerPoll: 500, reportCap: 5000, ending: 400 };
 
 /** The prefix of the key under which the main thread leaves the hook (the thread's id follows a `#`). */
 export const WATCHDOG_HOOK = 'graceful-proc.watchdog';
+
+/** What the hook answers, instead of ending the process, when the inspector is open and the thread has not yet looked for a paused debugger. */
+export const HOOK_ASKS_DEBUGGER_CHECK = 'check-debugger';
 
 /** What the thread boots with (its `workerData`). */
 export interface WatchdogThreadData {
@@ -134,4 +146,6 @@ export interface WatchdogThreadData {
 	readonly layout: WatchdogLayout;
 	readonly phase: Phases;
 	readonly times: WatchdogTimes;
+	/** `HOOK_ASKS_DEBUGGER_CHECK`. */
+	readonly hookAsksDebuggerCheck: string;
 }

@@ -14,6 +14,8 @@
  *   until the call returns, so the thread ends that child (with its descendants), the call returns and the
  *   pending hook runs;
  * - nothing answers: SIGKILL (which a PID namespace's init ignores: then it says so on stderr).
+ * It leaves alone a main thread that a debugger holds at a breakpoint, and never opens an inspector session
+ * where Node's permissions deny it (the line before a SIGKILL is all the report there is then).
  */
 
 import type { WatchdogThreadData } from './layout.js';
@@ -24,7 +26,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	// process.getBuiltinModule, not require(): the bundler would rewrite a require() in this ESM module.
 	const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
 	const os = process.getBuiltinModule('node:os') as typeof import('node:os');
-	const { buffer, pid, signals, hook, duplicateMs, noInspector, layout: L, phase: PHASE, times } = data;
+	const { buffer, pid, signals, hook, duplicateMs, noInspector, layout: L, phase: PHASE, times, hookAsksDebuggerCheck } = data;
 	const { threadId, parentPort } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
 	const hookKey = `${hook}#${threadId}`;
 	const i32 = new Int32Array(buffer, 0, L.f64Offset / 4);
@@ -168,33 +170,71 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		while (Atomics.load(i32, L.phase) === PHASE.ending && Date.now() < until) await sleep(10);
 	}
 
-	let session: { post(method: string, params: object, callback: (error: unknown, result: unknown) => void): void } | undefined;
+	type Session = {
+		post(method: string, params: object, callback: (error: unknown, result: any) => void): void;
+		on(event: string, listener: () => void): void;
+		off(event: string, listener: () => void): void;
+	};
+	let session: Session | undefined;
+	/** The session to the main thread, opened at its first use; none where the inspector cannot be used. */
+	function connect(): Session | undefined {
+		// Without the inspector no JavaScript can be run on a blocked main thread: what remains is in fire().
+		if (noInspector !== '' || session !== undefined) return session;
+		try {
+			const inspector = process.getBuiltinModule('node:inspector') as typeof import('node:inspector');
+			const s = new inspector.Session();
+			s.connectToMainThread();
+			session = s as unknown as Session;
+		} catch {}
+		return session;
+	}
+
+	/** Resolves with the result, or undefined for an error; never while the main thread does not answer. */
+	function send(s: Session, method: string, params: object = {}): Promise<any> {
+		return new Promise((resolve) => s.post(method, params, (error, result) => resolve(error ? undefined : result)));
+	}
+
+	const TIMED_OUT: unique symbol = Symbol('timed out');
+	function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+		return Promise.race<T | typeof TIMED_OUT>([promise, sleep(ms).then((): typeof TIMED_OUT => TIMED_OUT)]);
+	}
+
 	/**
-	 * Set when the main thread ran the evaluation and returned from it: it is not blocked, and the process is
-	 * still there because the hook is not in the realm the inspector evaluates in (a module loaded in a `vm`
-	 * context, as jest does) or because exiting was intercepted. It is then left alone: only a main thread that
-	 * does not answer is ended by force.
+	 * Set when the main thread ran the hook and returned from it: it is not blocked, and the process is still
+	 * there because the hook is not in the realm the inspector evaluates in (a module loaded in a `vm` context, as
+	 * jest does) or because exiting was intercepted. It is then left alone: only a main thread that does not
+	 * answer is ended by force.
 	 */
 	let answered = false;
-	function callHook(): boolean {
-		// Without the inspector no JavaScript can be run on a blocked main thread: what remains is below.
-		if (noInspector !== '') return false;
-		try {
-			if (session === undefined) {
-				const inspector = process.getBuiltinModule('node:inspector') as typeof import('node:inspector');
-				const s = new inspector.Session();
-				s.connectToMainThread();
-				session = s;
-			}
-			const first = Atomics.load(i32, L.arrivals) > 0 ? signals[Atomics.load(i32, L.firstSignal)] : undefined;
-			const args = JSON.stringify([first ?? null, first ? f64[L.firstArrival] : null, Atomics.load(i32, L.exitCode)]);
-			session.post('Runtime.evaluate', { expression: `globalThis[Symbol.for(${JSON.stringify(hookKey)})]?.(...${args})` }, (error) => {
-				if (!error) answered = true;
-			});
-			return true;
-		} catch {
-			return false;
-		}
+	/** Asks the main thread to run the hook; resolves with what it answered (never if it ends the process). */
+	function callHook(debuggerChecked: boolean): Promise<unknown> | undefined {
+		const s = connect();
+		if (s === undefined) return undefined;
+		const first = Atomics.load(i32, L.arrivals) > 0 ? signals[Atomics.load(i32, L.firstSignal)] : undefined;
+		const args = JSON.stringify([first ?? null, first ? f64[L.firstArrival] : null, Atomics.load(i32, L.exitCode), debuggerChecked]);
+		const expression = `globalThis[Symbol.for(${JSON.stringify(hookKey)})]?.(...${args})`;
+		return send(s, 'Runtime.evaluate', { expression, returnByValue: true }).then((result) => {
+			const value = result?.result?.value;
+			if (result !== undefined && value !== hookAsksDebuggerCheck) answered = true;
+			return value;
+		});
+	}
+
+	/**
+	 * Whether a debugger holds the main thread at a breakpoint: enabling the Debugger domain reports
+	 * `Debugger.paused` before its answer if so. Disabled again at once: a session that kept it enabled would
+	 * keep the main thread paused after the developer's debugger detached.
+	 */
+	async function heldAtBreakpoint(s: Session): Promise<boolean> {
+		let paused = false;
+		const onPaused = () => {
+			paused = true;
+		};
+		s.on('Debugger.paused', onPaused);
+		const enabled = await within(send(s, 'Debugger.enable'), times.answer);
+		s.off('Debugger.paused', onPaused);
+		void send(s, 'Debugger.disable');
+		return enabled !== TIMED_OUT && paused;
 	}
 
 	/**
@@ -267,14 +307,31 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	async function fire(at: number): Promise<void> {
 		if (ended || deadline() !== at) return;
 		ended = true;
-		await whileReporting(at);
-		await whileEnding(at);
-		// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report).
-		if (callHook()) {
-			await sleep(times.answer);
-			// The hook may have started a report that takes a while: it is written before anything is killed.
+		let debuggerChecked = false;
+		let saidHeld = false;
+		for (;;) {
 			await whileReporting(at);
+			await whileEnding(at);
+			// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report),
+			// or a debugger holds it.
+			const answer = callHook(debuggerChecked);
+			if (answer === undefined || (await within(answer, times.answer)) !== hookAsksDebuggerCheck) break;
+			// The inspector is open: a developer may hold the main thread at a breakpoint, which is theirs.
+			debuggerChecked = true;
+			if (!(await heldAtBreakpoint(session!))) continue;
+			if (!saidHeld) {
+				say('the force-quit deadline passed while a debugger holds the main thread at a breakpoint; it is left to the debugger, and the deadline holds again once it resumes');
+				saidHeld = true;
+			}
+			do await sleep(times.debuggerPoll);
+			while (await heldAtBreakpoint(session!));
+			// Resumed: the proc's own timer, overdue, ends the sequence as soon as the loop turns. Counted anew from here.
+			at = Date.now();
+			debuggerChecked = false;
+			await sleep(times.grace);
 		}
+		// The hook may have started a report that takes a while: it is written before anything is killed.
+		await whileReporting(at);
 		if (!answered && killWaitedChild()) {
 			// The system call returns now, and the hook, waiting in the inspector's queue, runs (without the
 			// inspector, the proc's own timer does, overdue: the same forced end, with the full report).

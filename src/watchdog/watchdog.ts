@@ -4,7 +4,8 @@
  * `layout.ts` describes the protocol between them.
  */
 import type * as WorkerThreads from 'node:worker_threads';
-import { BUFFER_BYTES, LAYOUT, PHASE, WATCHDOG_HOOK, WATCHDOG_TIMES, type WatchdogThreadData } from './layout.js';
+import type * as Inspector from 'node:inspector';
+import { BUFFER_BYTES, HOOK_ASKS_DEBUGGER_CHECK, LAYOUT, PHASE, WATCHDOG_HOOK, WATCHDOG_TIMES, type WatchdogThreadData } from './layout.js';
 import { watchdogThread } from './thread.js';
 
 export interface WatchdogOptions {
@@ -109,6 +110,7 @@ export class Watchdog {
 			layout: LAYOUT,
 			phase: PHASE,
 			times: WATCHDOG_TIMES,
+			hookAsksDebuggerCheck: HOOK_ASKS_DEBUGGER_CHECK,
 		};
 		this.#worker = new threads.Worker(source, {
 			eval: true,
@@ -125,7 +127,17 @@ export class Watchdog {
 		});
 		// The hook's key names the thread, so that two procs (or two copies of the package) never share one.
 		this.#hook = Symbol.for(`${WATCHDOG_HOOK}#${this.#worker.threadId}`);
-		const hook = (signal: string | null, arrivedAt: number | null, exitCode: number) => options.onDeadline(signal, arrivedAt, exitCode);
+		const hook = (signal: string | null, arrivedAt: number | null, exitCode: number, debuggerChecked = false) => {
+			const inspector = openInspector();
+			if (inspector !== undefined) {
+				// Past the deadline, this process's exit (now, or once a debugger lets it go) waits for no debugger.
+				closeAtExit(inspector);
+				// A developer may be debugging: the thread first looks whether a debugger holds this thread at a breakpoint.
+				if (!debuggerChecked) return HOOK_ASKS_DEBUGGER_CHECK;
+			}
+			options.onDeadline(signal, arrivedAt, exitCode);
+			return undefined;
+		};
 		// For tests: settles once the thread has booted, with whether it watches the signals itself.
 		hook.watching = new Promise<boolean>((resolve) => {
 			this.#worker.once('message', resolve);
@@ -231,4 +243,35 @@ function warnNoInspector(because: string): void {
 			'still ends with exit code 1 and the report.',
 		{ code: WATCHDOG_LIMITED },
 	);
+}
+
+/** The inspector module when the inspector is open (`--inspect`, `inspector.open()`, SIGUSR1), else undefined. */
+function openInspector(): typeof Inspector | undefined {
+	try {
+		const inspector = process.getBuiltinModule('node:inspector') as typeof Inspector;
+		return inspector.url() === undefined ? undefined : inspector;
+	} catch {
+		return undefined;
+	}
+}
+
+/** Set once the process's exit is to close the inspector. */
+let closingAtExit = false;
+
+/**
+ * Past the deadline with the inspector open: the inspector is closed as the process exits, after the report, so
+ * that Node does not wait for debuggers to disconnect (the thread's own session among them, which kept a
+ * `--inspect` process waiting until its SIGKILL; or a developer's debugger, still attached after it let a
+ * breakpoint go). Closed at once if the process is already exiting: it is waiting for a debugger, past the deadline.
+ */
+function closeAtExit(inspector: typeof Inspector): void {
+	const close = () => {
+		try {
+			inspector.close();
+		} catch {}
+	};
+	if ((process as { _exiting?: boolean })._exiting === true) return close();
+	if (closingAtExit) return;
+	closingAtExit = true;
+	process.once('exit', close);
 }
