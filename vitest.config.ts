@@ -25,6 +25,7 @@ const inProcess = [
   'proc.properties',
   'public-api.fuzz',
   'repeat-rule',
+  'systemd-listen-fds',
   'samples-harness',
   'supervise-backoff',
   'supervise-validation',

@@ -8,6 +8,7 @@ import { registerDrain } from './drain.js';
 import { nodeHttp } from './node-http.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './options.js';
 import { localUrl } from './server-kind.js';
+import { pickInheritedSocket } from '../systemd/listen-fds.js';
 import { notifyReady } from '../systemd/service.js';
 
 /** A Koa application, or anything else with a `callback()` that returns a request listener. */
@@ -31,6 +32,11 @@ export interface ServeOptions extends DrainOptions {
 	 * @example { host: '127.0.0.1' }
 	 */
 	host?: string;
+	/**
+	 * Under systemd socket activation with several sockets, the one to serve on (its `FileDescriptorName=`). With
+	 * one passed socket it is taken by itself; without socket activation `port` and `host` are used.
+	 */
+	socketName?: string;
 }
 
 export interface Served {
@@ -42,7 +48,7 @@ export interface Served {
 	wait: WaitFunction;
 }
 
-const SERVE_OPTION_KEYS = ['port', 'host', ...DRAIN_OPTION_KEYS] as const;
+const SERVE_OPTION_KEYS = ['port', 'host', 'socketName', ...DRAIN_OPTION_KEYS] as const;
 
 function toRequestListener(app: unknown): http.RequestListener {
 	// Koa first: its app is an object whose callback() builds the listener; Express's app is the listener.
@@ -79,6 +85,11 @@ export async function serve(app: ServeApp, options: ServeOptions = {}): Promise<
 	if (options.host !== undefined && typeof options.host !== 'string') {
 		throw new TypeError(expected('options.host', 'a string', options.host));
 	}
+	if (options.socketName !== undefined && typeof options.socketName !== 'string') {
+		throw new TypeError(expected('options.socketName', 'a string', options.socketName));
+	}
+	// systemd's socket, when it passed one: it stays open across restarts, so no connection is refused meanwhile.
+	const inherited = pickInheritedSocket(options.socketName);
 	const server = nodeHttp().createServer(listener);
 	await new Promise<void>((resolve, reject) => {
 		const onError = (error: Error) => {
@@ -91,7 +102,8 @@ export async function serve(app: ServeApp, options: ServeOptions = {}): Promise<
 		};
 		server.once('error', onError);
 		server.once('listening', onListening);
-		server.listen(port, options.host);
+		if (inherited) server.listen({ fd: inherited.fd });
+		else server.listen(port, options.host);
 	});
 	let wait: WaitFunction;
 	try {
