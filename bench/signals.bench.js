@@ -14,7 +14,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const SETTLE_MS = 250;
 /** A person's second Ctrl+C, well past any window in which a repeat could be a copy of the first. */
 const GAP_MS = 300;
-const LIBRARIES = ['graceful-proc', 'close-with-grace'];
+const LIBRARIES = ['graceful-proc', 'graceful-proc-no-watchdog', 'close-with-grace', 'bare'];
 const LOADS = [0, 2];
 
 const progress = (message) => process.stderr.write(`signals: ${message}\n`);
@@ -78,7 +78,11 @@ print(
 	`says it is stopping, and gets a second SIGINT ${GAP_MS} ms later. The parent measures from just before the second \`kill()\` to the`,
 	"child's `exit` event, its stdout and stderr being read (pipes). close-with-grace exits at once on any second signal",
 	'(`process.exit(1)`); graceful-proc first judges whether the repeat is a copy of the first, then writes the forced report',
-	`and the summary and hands them to the OS. ${ROUNDS} rounds per row, alternating the libraries; "hogs": busy CPU loops beside it.`,
+	'and the summary and hands them to the OS, and Node ends its idle watchdog thread at exit. "bare" is a',
+	"`process.on('SIGINT')` that exits at once on the second: the cost of delivering a signal and exiting.",
+	'"graceful-proc-no-watchdog" runs with `exit: false` and an `onReport` that exits, so no watchdog thread: the difference',
+	'from the graceful-proc row is what ending the thread costs at exit, the rest what the forced report and summary cost.',
+	`${ROUNDS} rounds per row, alternating the libraries; "hogs": busy CPU loops beside it.`,
 	'',
 	'| load | library | median ms | p90 ms | max ms | exit code 1 |',
 	'|---|---|---|---|---|---|',

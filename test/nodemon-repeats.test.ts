@@ -41,7 +41,7 @@ describe.skipIf(!linux)("nodemon's second SIGUSR2, late", () => {
 			env: { PATH: `${slowPs(ms)}:${process.env.PATH}`, DEBUG: 'graceful-proc:proc', SLOW_MS: '4000' },
 		});
 		apps.push(app);
-		const [, port] = await app.waitFor(/^listening (\d+) (\d+)$/, 0, 20_000);
+		const [, port] = await app.waitFor(/^listening (\d+) (\d+) (\d+)$/, 0, 20_000);
 		const inFlight = get(Number(port), '/slow');
 		await app.waitFor(/^started \/slow$/);
 		const from = app.lines.length;
@@ -54,7 +54,7 @@ describe.skipIf(!linux)("nodemon's second SIGUSR2, late", () => {
 		expect(first?.state).toBe('running');
 		expect(second?.state).toMatch(/^(wrapping-up|shutting-down)$/);
 		expect(second!.at - first!.at).toBeGreaterThanOrEqual(ms - 20);
-		const [, again] = await app.waitFor(/^listening (\d+) (\d+)$/, from, 20_000);
+		const [, again] = await app.waitFor(/^listening (\d+) (\d+) (\d+)$/, from, 20_000);
 		expect(await get(Number(again), '/')).toEqual({ status: 200, body: 'hello\n' });
 	}, 40_000);
 });
