@@ -1,5 +1,6 @@
 // serve() and drain() in-process, with an isolated proc on a fake process (graceful-proc/testing).
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -124,6 +125,13 @@ describe('the listener’s name and serve()’s url name the server the same way
 		expect(url).toBe(`http://${shown}:${port}`);
 		expect(wait.listenerName).toBe(`http ${shown}:${port}`);
 		expect(await (await fetch(url)).text()).toBe('plain\n');
+	});
+
+	it('the `url` documented in the published types says so: `localhost` with the default host', () => {
+		const types = readFileSync(new URL('../dist/http/serve.d.ts', import.meta.url), 'utf8');
+		const doc = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*url: string;/.exec(types)?.[1] ?? '';
+		expect(doc).toMatch(/`http:\/\/localhost:3000` with the default host/);
+		expect(doc).toMatch(/`http:\/\/127\.0\.0\.1:3000` with `host: '127\.0\.0\.1'`/);
 	});
 });
 

@@ -42,7 +42,10 @@ export interface ServeOptions extends DrainOptions {
 export interface Served {
 	/** The listening node http server. */
 	server: http.Server;
-	/** Where a client on this machine reaches it, e.g. `http://127.0.0.1:3000`. */
+	/**
+	 * Where a client on this machine reaches it: `http://localhost:3000` with the default host (every interface),
+	 * `http://127.0.0.1:3000` with `host: '127.0.0.1'` or `'0.0.0.0'`, `http://[::1]:3000` with `host: '::1'`.
+	 */
 	url: string;
 	/** The drain listener's `wait`: settles once the server has drained. */
 	wait: WaitFunction;

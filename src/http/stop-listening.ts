@@ -10,8 +10,35 @@ const closeListeningSocket = net.Server.prototype.close;
  * http server's. Bun's node:http server is no net.Server; its own close() is the only way there (see ListeningStop).
  */
 export function stopListening(server: net.Server, onClosed?: () => void): void {
-	if ((server as unknown) instanceof net.Server) closeListeningSocket.call(server, onClosed === undefined ? undefined : () => onClosed());
-	else server.close();
+	if ((server as unknown) instanceof net.Server) {
+		closeListeningSocket.call(server, onClosed === undefined ? undefined : () => onClosed());
+		answerLaterCloses(server);
+	} else {
+		server.close();
+	}
+}
+
+/**
+ * An application may keep its own `server.close(callback)` beside drain(), in a listener of its own or through a
+ * framework. Once the drain has closed the listening socket, node would call that callback with
+ * ERR_SERVER_NOT_RUNNING and fail the application's listener, though the server is drained as it asked; and
+ * node's http close() would destroy the idle keep-alive connections the drain still gives their grace. So the
+ * server's close() answers as if it had come first: nothing more is done, and the callback is called once the
+ * server has closed (at once if it has). While the server listens (again), node's own close() is used.
+ */
+function answerLaterCloses(server: net.Server): void {
+	const original = server.close;
+	let closed = false;
+	server.once('close', () => (closed = true));
+	const close = function (this: net.Server, callback?: (error?: Error) => void): net.Server {
+		if (this.listening) return Reflect.apply(original, this, [callback]) as net.Server;
+		if (typeof callback === 'function') {
+			if (closed) process.nextTick(callback);
+			else this.once('close', () => callback());
+		}
+		return this;
+	};
+	Object.defineProperty(server, 'close', { value: close, writable: true, configurable: true, enumerable: false });
 }
 
 /** What a stop needs to know of the connections the drain follows. */
