@@ -3,10 +3,11 @@
  * (a TypeError or RangeError naming the option and the value) before anything is spawned or registered.
  */
 import { constants } from 'node:os';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Proc } from '../types.js';
 import type { OutputDestination } from './forward-output.js';
-import { assertBoolean, assertDuration, assertNumber, assertOneOf, assertOptions, assertProc, assertString, expected } from '../validate.js';
+import { assertBoolean, assertDuration, assertNumber, assertOneOf, assertOptions, assertProc, assertString, describe, expected } from '../validate.js';
 
 /** Where a supervised child is in its life. */
 export type SuperviseState = 'starting' | 'running' | 'backoff' | 'stopping' | 'exited' | 'fatal';
@@ -37,6 +38,19 @@ export interface BackoffOptions {
 	 */
 	jitter?: number;
 }
+
+/**
+ * How a child says it is ready:
+ * - `'message'`: it sends the IPC message `'ready'` (`process.send('ready')`, as under PM2's `wait_ready`);
+ *   the child gets an IPC channel for it, so this is for Node children.
+ * - `{ file }`: it creates (or touches, or replaces) this file; a file that was there before the spawn, as it
+ *   was, does not count. For children of any kind.
+ * - `{ url }`: a GET to this http(s) URL answers 2xx; it is asked every 100 ms. For children of any kind.
+ */
+export type ReadyOption = 'message' | { file: string | URL } | { url: string | URL };
+
+/** `ready` as checked: what to watch for. */
+export type Readiness = { readonly kind: 'message' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'url'; readonly url: URL };
 
 export interface SuperviseOptions {
 	/**
@@ -97,6 +111,22 @@ export interface SuperviseOptions {
 	 */
 	startSecs?: number;
 	/**
+	 * Wait for the child to say it is ready (see `ReadyOption`) before its start counts: `startSecs` is then
+	 * counted from readiness, `reload()` replaces the old child only once the new one is ready, and a child
+	 * that is not ready within `readyTimeout` is a failed start. Without it, a start is judged by time alone.
+	 * @example 'message' // and in the child, once it serves: process.send?.('ready')
+	 * @example { url: 'http://127.0.0.1:3000/readyz' }
+	 * @default undefined (a start counts `startSecs` after the spawn)
+	 */
+	ready?: ReadyOption;
+	/**
+	 * Milliseconds from the spawn for the child to be ready (with `ready`). A child not ready by then is
+	 * stopped (`stopSignal`, SIGKILL after `stopTimeout`) and counts as a failed start; a reload's replacement
+	 * is stopped and the old child keeps running.
+	 * @default 30000
+	 */
+	readyTimeout?: number;
+	/**
 	 * Restarts after failed starts in a row before giving up: after `maxRestarts + 1` failed starts in a row
 	 * the state is `'fatal'` and `'error'` is emitted. `Infinity` never gives up.
 	 * @default 10
@@ -144,6 +174,9 @@ export interface ResolvedOptions {
 	readonly expectedExitCodes: readonly number[];
 	readonly backoff: Required<BackoffOptions>;
 	readonly startMs: number;
+	/** Undefined: a start is judged by time alone. */
+	readonly ready: Readiness | undefined;
+	readonly readyTimeout: number;
 	readonly maxRestarts: number;
 	readonly stopSignal: NodeJS.Signals;
 	readonly stopTimeout: number;
@@ -163,6 +196,8 @@ const OPTIONS = [
 	'expectedExitCodes',
 	'backoff',
 	'startSecs',
+	'ready',
+	'readyTimeout',
 	'maxRestarts',
 	'stopSignal',
 	'stopTimeout',
@@ -184,6 +219,35 @@ function assertWritable(argument: string, value: unknown): asserts value is Outp
 function assertNoNullBytes(argument: string, value: string): void {
 	// spawn() would throw on it; saying so here names the argument.
 	if (value.includes('\u0000')) throw new RangeError(expected(argument, 'a string without null bytes', value));
+}
+
+const DEFAULT_READY_TIMEOUT = 30_000;
+const READY_WHAT = "`'message'`, `{ file: path }` or `{ url: 'http://...' }`";
+
+/** Checks `ready`; a relative file is taken from the child's working directory, where the child writes it. */
+function resolveReadiness(ready: unknown, cwd: string | URL | undefined): Readiness {
+	if (ready === 'message') return { kind: 'message' };
+	if (ready === null || typeof ready !== 'object' || Array.isArray(ready)) {
+		throw new (typeof ready === 'string' ? RangeError : TypeError)(expected('options.ready', READY_WHAT, ready));
+	}
+	assertOptions('options.ready', ready, ['file', 'url']);
+	const { file, url } = ready as { file?: unknown; url?: unknown };
+	if ((file === undefined) === (url === undefined)) {
+		throw new TypeError(expected('options.ready', `${READY_WHAT}: one of \`file\` and \`url\``, ready));
+	}
+	if (file !== undefined) {
+		if (!(file instanceof URL)) assertString('options.ready.file', file);
+		const path = file instanceof URL ? fileURLToPath(file) : (file as string);
+		assertNoNullBytes('options.ready.file', path);
+		const base = cwd === undefined ? process.cwd() : cwd instanceof URL ? fileURLToPath(cwd) : cwd;
+		return { kind: 'file', path: resolve(base, path) };
+	}
+	if (!(url instanceof URL)) assertString('options.ready.url', url);
+	const parsed = URL.canParse(String(url)) ? new URL(String(url)) : undefined;
+	if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+		throw new RangeError(expected('options.ready.url', 'an http: or https: URL', url));
+	}
+	return { kind: 'url', url: parsed };
 }
 
 /** `value` unless it was left out; `null` is kept, so that the check after it refuses it. */
@@ -244,6 +308,12 @@ export function resolveOptions(
 
 	const startSecs = given(o.startSecs, 1);
 	assertDuration('options.startSecs', startSecs, { scale: 1000 });
+	const ready = o.ready === undefined ? undefined : resolveReadiness(o.ready, o.cwd);
+	const readyTimeout = given(o.readyTimeout, DEFAULT_READY_TIMEOUT);
+	assertDuration('options.readyTimeout', readyTimeout, { exclusiveMin: true });
+	if (o.readyTimeout !== undefined && ready === undefined) {
+		throw new TypeError(`\`options.readyTimeout\` (${describe(readyTimeout)}) needs \`options.ready\`: without it, a start is judged by time alone`);
+	}
 	const maxRestarts = given(o.maxRestarts, 10);
 	if (maxRestarts !== Number.POSITIVE_INFINITY) assertNumber('options.maxRestarts', maxRestarts, { integer: true });
 
@@ -276,6 +346,8 @@ export function resolveOptions(
 			expectedExitCodes: [...expectedExitCodes],
 			backoff: { initial, max, factor, jitter },
 			startMs: startSecs * 1000,
+			ready,
+			readyTimeout,
 			maxRestarts,
 			stopSignal: stopSignal as NodeJS.Signals,
 			stopTimeout,
