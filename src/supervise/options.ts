@@ -255,6 +255,59 @@ function given<T>(value: T | undefined, fallback: T): T {
 	return value === undefined ? fallback : value;
 }
 
+function resolveArgs(args: unknown): string[] {
+	if (args !== undefined && !Array.isArray(args)) throw new TypeError(expected('args', 'an array of strings', args));
+	const argv = [...((args as unknown[] | undefined) ?? [])];
+	argv.forEach((arg, index) => {
+		assertString(`args[${index}]`, arg, { nonEmpty: false });
+		assertNoNullBytes(`args[${index}]`, arg);
+	});
+	return argv as string[];
+}
+
+function resolveBackoff(backoff: BackoffOptions | undefined): Required<BackoffOptions> {
+	assertOptions('options.backoff', backoff, BACKOFF_OPTIONS);
+	const initial = given(backoff?.initial, defaultBackoff.initial);
+	assertDuration('options.backoff.initial', initial);
+	const max = given(backoff?.max, Math.max(defaultBackoff.max, initial));
+	assertDuration('options.backoff.max', max, { min: initial });
+	const factor = given(backoff?.factor, defaultBackoff.factor);
+	assertNumber('options.backoff.factor', factor, { min: 1 });
+	const jitter = given(backoff?.jitter, defaultBackoff.jitter);
+	assertNumber('options.backoff.jitter', jitter);
+	if (jitter > 1) throw new RangeError(expected('options.backoff.jitter', 'a finite number from 0 to 1', jitter));
+	return { initial, max, factor, jitter };
+}
+
+/** When a start counts: `startSecs` after the spawn, or after readiness with `ready` (within `readyTimeout`). */
+function resolveStart(o: SuperviseOptions): Pick<ResolvedOptions, 'startMs' | 'ready' | 'readyTimeout'> {
+	const startSecs = given(o.startSecs, 1);
+	assertDuration('options.startSecs', startSecs, { scale: 1000 });
+	const ready = o.ready === undefined ? undefined : resolveReadiness(o.ready, o.cwd);
+	const readyTimeout = given(o.readyTimeout, DEFAULT_READY_TIMEOUT);
+	assertDuration('options.readyTimeout', readyTimeout, { exclusiveMin: true });
+	if (o.readyTimeout !== undefined && ready === undefined) {
+		throw new TypeError(`\`options.readyTimeout\` (${describe(readyTimeout)}) needs \`options.ready\`: without it, a start is judged by time alone`);
+	}
+	return { startMs: startSecs * 1000, ready, readyTimeout };
+}
+
+/** How a child is stopped: on shutdown, by hand, and by the parent watchdog. */
+function resolveStop(o: SuperviseOptions): Pick<ResolvedOptions, 'stopSignal' | 'stopTimeout' | 'killGroup' | 'watchdog'> {
+	const stopSignal = given(o.stopSignal, 'SIGTERM');
+	assertString('options.stopSignal', stopSignal);
+	if (!(stopSignal in constants.signals)) {
+		throw new RangeError(expected('options.stopSignal', 'a signal name such as `SIGTERM`', stopSignal));
+	}
+	const stopTimeout = given(o.stopTimeout, 5000);
+	assertDuration('options.stopTimeout', stopTimeout);
+	const killGroup = given(o.killGroup, false);
+	assertBoolean('options.killGroup', killGroup);
+	const watchdog = given(o.watchdog, true);
+	assertBoolean('options.watchdog', watchdog);
+	return { stopSignal: stopSignal as NodeJS.Signals, stopTimeout, killGroup, watchdog };
+}
+
 /** Checks everything and fills in the defaults; throws before anything is registered or spawned. */
 export function resolveOptions(
 	command: unknown,
@@ -264,13 +317,7 @@ export function resolveOptions(
 ): { command: string; args: string[]; options: ResolvedOptions } {
 	assertString('command', command);
 	assertNoNullBytes('command', command);
-	if (args !== undefined && !Array.isArray(args)) throw new TypeError(expected('args', 'an array of strings', args));
-	const argv = [...((args as unknown[] | undefined) ?? [])];
-	argv.forEach((arg, index) => {
-		assertString(`args[${index}]`, arg, { nonEmpty: false });
-		assertNoNullBytes(`args[${index}]`, arg);
-	});
-
+	const argv = resolveArgs(args);
 	assertOptions('options', options, OPTIONS);
 	const o = options ?? {};
 
@@ -295,46 +342,19 @@ export function resolveOptions(
 	}
 	expectedExitCodes.forEach((code, index) => assertNumber(`options.expectedExitCodes[${index}]`, code, { integer: true }));
 
-	assertOptions('options.backoff', o.backoff, BACKOFF_OPTIONS);
-	const initial = given(o.backoff?.initial, defaultBackoff.initial);
-	assertDuration('options.backoff.initial', initial);
-	const max = given(o.backoff?.max, Math.max(defaultBackoff.max, initial));
-	assertDuration('options.backoff.max', max, { min: initial });
-	const factor = given(o.backoff?.factor, defaultBackoff.factor);
-	assertNumber('options.backoff.factor', factor, { min: 1 });
-	const jitter = given(o.backoff?.jitter, defaultBackoff.jitter);
-	assertNumber('options.backoff.jitter', jitter);
-	if (jitter > 1) throw new RangeError(expected('options.backoff.jitter', 'a finite number from 0 to 1', jitter));
-
-	const startSecs = given(o.startSecs, 1);
-	assertDuration('options.startSecs', startSecs, { scale: 1000 });
-	const ready = o.ready === undefined ? undefined : resolveReadiness(o.ready, o.cwd);
-	const readyTimeout = given(o.readyTimeout, DEFAULT_READY_TIMEOUT);
-	assertDuration('options.readyTimeout', readyTimeout, { exclusiveMin: true });
-	if (o.readyTimeout !== undefined && ready === undefined) {
-		throw new TypeError(`\`options.readyTimeout\` (${describe(readyTimeout)}) needs \`options.ready\`: without it, a start is judged by time alone`);
-	}
+	const backoff = resolveBackoff(o.backoff);
+	const { startMs, ready, readyTimeout } = resolveStart(o);
 	const maxRestarts = given(o.maxRestarts, 10);
 	if (maxRestarts !== Number.POSITIVE_INFINITY) assertNumber('options.maxRestarts', maxRestarts, { integer: true });
 
-	const stopSignal = given(o.stopSignal, 'SIGTERM');
-	assertString('options.stopSignal', stopSignal);
-	if (!(stopSignal in constants.signals)) {
-		throw new RangeError(expected('options.stopSignal', 'a signal name such as `SIGTERM`', stopSignal));
-	}
-	const stopTimeout = given(o.stopTimeout, 5000);
-	assertDuration('options.stopTimeout', stopTimeout);
-	const killGroup = given(o.killGroup, false);
-	assertBoolean('options.killGroup', killGroup);
-	const watchdog = given(o.watchdog, true);
-	assertBoolean('options.watchdog', watchdog);
+	const { stopSignal, stopTimeout, killGroup, watchdog } = resolveStop(o);
 
 	const proc = o.proc === undefined ? defaultProc() : o.proc;
 	assertProc('options.proc', proc);
 
 	return {
 		command,
-		args: argv as string[],
+		args: argv,
 		options: {
 			name,
 			cwd: o.cwd,
@@ -344,12 +364,12 @@ export function resolveOptions(
 			stderr: o.stderr,
 			restart,
 			expectedExitCodes: [...expectedExitCodes],
-			backoff: { initial, max, factor, jitter },
-			startMs: startSecs * 1000,
+			backoff,
+			startMs,
 			ready,
 			readyTimeout,
 			maxRestarts,
-			stopSignal: stopSignal as NodeJS.Signals,
+			stopSignal,
 			stopTimeout,
 			killGroup,
 			watchdog,

@@ -152,17 +152,14 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			},
 			started: () => this.#started(this.#child),
 			notReady: (error) => this.#stopUnready(this.#child, error),
-			keepOld: () => this.#resume(),
+			keepOld: () => {
+				if (this.#state === 'starting' && this.#child !== undefined) this.#setState('running');
+			},
 			ended: (reload) => {
 				if (this.#reload === reload) this.#reload = undefined;
 			},
 			setState: (state) => this.#setState(state),
 		};
-	}
-
-	/** A reload that did not take over is given up: the old child is the handle's running child again. */
-	#resume(): void {
-		if (this.#state === 'starting' && this.#child !== undefined) this.#setState('running');
 	}
 
 	/** Shutdown has started: from now on nothing is started again. The child itself is stopped in the shutdown phase. */
