@@ -161,12 +161,12 @@ describe('reload() with readiness: the replacement takes over once it is ready',
 	});
 
 	it('a replacement that is never ready is stopped at readyTimeout, and the old child keeps running', async () => {
-		const { handle, out } = start({ ready: 'message', readyTimeout: 1500 });
+		const { handle, out } = start({ ready: 'message', readyTimeout: 2500 });
 		const oldPid = await servingPid(handle, out);
 		await writeFile(version, 'silent');
 		const exited = new Promise((resolve) => handle.once('exit', (code, signal) => resolve([code, signal])));
 		await expect(handle.reload()).rejects.toThrow(
-			new SuperviseError('The replacement for `app` was not ready within readyTimeout (1500 ms); the old child keeps running', { child: 'app' }),
+			new SuperviseError('The replacement for `app` was not ready within readyTimeout (2500 ms); the old child keeps running', { child: 'app' }),
 		);
 		const [, newPid] = (await out.waitFor(/^\[app\] stopping (\d+)$/))!;
 		expect(Number(newPid)).not.toBe(oldPid);
@@ -202,10 +202,10 @@ describe('a start with readiness counts from readiness', () => {
 
 	it('a child not ready within readyTimeout is stopped and counts as a failed start', async () => {
 		await writeFile(version, 'silent');
-		const { handle, out } = start({ ready: 'message', readyTimeout: 800, maxRestarts: 0 });
+		const { handle, out } = start({ ready: 'message', readyTimeout: 2000, maxRestarts: 0 });
 		const failed = new Promise<SuperviseError>((resolve) => handle.on('error', resolve));
 		const error = await failed;
-		expect(error.message).toBe('`app` failed 1 start in a row (the last was not ready within readyTimeout (800 ms)), more than maxRestarts (0); not restarting it');
+		expect(error.message).toBe('`app` failed 1 start in a row (the last was not ready within readyTimeout (2000 ms)), more than maxRestarts (0); not restarting it');
 		expect(handle.state).toBe('fatal');
 		// It was asked to stop (it exits 0 then, which under 'on-failure' would not count as a failure by itself).
 		expect(out.lines.some((line) => line.startsWith('[app] stopping '))).toBe(true);
