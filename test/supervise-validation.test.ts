@@ -2,7 +2,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createProc } from '../src/index.js';
 import {
 	exitWithParent,
+	type ReadyOption,
 	type SupervisedProcess,
+	type SuperviseOptions,
 	SuperviseError,
 	type SuperviseState,
 	supervise,
@@ -48,6 +50,22 @@ const cases: Array<[string, (proc: Proc) => unknown, typeof TypeError | typeof R
 	['an empty name', (proc) => supervise(node, [], { proc, name: '' }), RangeError, 'Expected `options.name` to be a non-empty string, got `""` (string)'],
 	['an env that is not an object', (proc) => supervise(node, [], { proc, env: 'A=1' as never }), TypeError, /^Expected `options.env` to be an object/],
 	['a stdout that is not a stream', (proc) => supervise(node, [], { proc, stdout: console.log as never }), TypeError, /^Expected `options.stdout` to be a writable stream or an object with a `write\(\)` method, got `\[Function log\]`/],
+	['an unknown ready kind', (proc) => supervise(node, [], { proc, ready: 'listening' as never }), RangeError, "Expected `options.ready` to be `'message'`, `{ file: path }` or `{ url: 'http://...' }`, got `\"listening\"` (string)"],
+	['a ready that is a number', (proc) => supervise(node, [], { proc, ready: 1 as never }), TypeError, /^Expected `options.ready` to be `'message'`, .*, got `1` \(number\)$/],
+	['a ready with neither file nor url', (proc) => supervise(node, [], { proc, ready: {} as never }), TypeError, /^Expected `options.ready` to be .*: one of `file` and `url`, got `\[Object\]` \(object\)$/],
+	['a ready with both file and url', (proc) => supervise(node, [], { proc, ready: { file: 'ready', url: 'http://127.0.0.1:1/' } as never }), TypeError, /: one of `file` and `url`/],
+	['an unknown ready option', (proc) => supervise(node, [], { proc, ready: { path: 'ready' } as never }), TypeError, /^Unknown option `options.ready.path`; known options are `file`, `url`$/],
+	['an empty ready file', (proc) => supervise(node, [], { proc, ready: { file: '' } }), RangeError, 'Expected `options.ready.file` to be a non-empty string, got `""` (string)'],
+	['a ready file with a null byte', (proc) => supervise(node, [], { proc, ready: { file: 'a\u0000b' } }), RangeError, /^Expected `options.ready.file` to be a string without null bytes/],
+	['a ready url that is not a URL', (proc) => supervise(node, [], { proc, ready: { url: 'localhost:3000/readyz' } }), RangeError, 'Expected `options.ready.url` to be an http: or https: URL, got `"localhost:3000/readyz"` (string)'],
+	['a ready url that is not http', (proc) => supervise(node, [], { proc, ready: { url: 'ftp://127.0.0.1/ready' } }), RangeError, /^Expected `options.ready.url` to be an http: or https: URL, got `"ftp:\/\/127.0.0.1\/ready"`/],
+	['a ready url that is a number', (proc) => supervise(node, [], { proc, ready: { url: 3000 as never } }), TypeError, 'Expected `options.ready.url` to be a non-empty string, got `3000` (number)'],
+	['a null ready file', (proc) => supervise(node, [], { proc, ready: { file: null as never } }), TypeError, 'Expected `options.ready.file` to be a non-empty string, got `null` (null)'],
+	['a zero readyTimeout', (proc) => supervise(node, [], { proc, ready: 'message', readyTimeout: 0 }), RangeError, 'Expected `options.readyTimeout` to be a finite number > 0, got `0` (number)'],
+	['a negative readyTimeout', (proc) => supervise(node, [], { proc, ready: 'message', readyTimeout: -1 }), RangeError, 'Expected `options.readyTimeout` to be a finite number > 0, got `-1` (number)'],
+	['a readyTimeout no timer can wait', (proc) => supervise(node, [], { proc, ready: 'message', readyTimeout: 2 ** 31 }), RangeError, 'Expected `options.readyTimeout` to be a finite number <= 2147483647 (the longest a timer can wait), got `2147483648` (number)'],
+	['a readyTimeout given in words', (proc) => supervise(node, [], { proc, ready: 'message', readyTimeout: '10s' as never }), TypeError, 'Expected `options.readyTimeout` to be a finite number > 0, got `"10s"` (string)'],
+	['a readyTimeout without ready', (proc) => supervise(node, [], { proc, readyTimeout: 5000 }), TypeError, '`options.readyTimeout` (`5000` (number)) needs `options.ready`: without it, a start is judged by time alone'],
 	['a proc that is not a proc', (proc) => supervise(node, [], { proc: {} as never }), TypeError, /^Expected `options.proc` to be a proc \(from `createProc\(\)` or the process-wide `proc`\)/],
 	// null is bad input, never "use the default".
 	...(
@@ -67,6 +85,8 @@ const cases: Array<[string, (proc: Proc) => unknown, typeof TypeError | typeof R
 			['stdout', 'a writable stream or an object with a `write()` method'],
 			['stderr', 'a writable stream or an object with a `write()` method'],
 			['backoff', 'an object'],
+			['ready', "`'message'`, `{ file: path }` or `{ url: 'http://...' }`"],
+			['readyTimeout', 'a finite number > 0'],
 		] as const
 	).map(
 		([option, what]): (typeof cases)[number] => [
@@ -148,5 +168,11 @@ describe('types', () => {
 			});
 			handle.on('error', (error) => expectTypeOf(error).toEqualTypeOf<SuperviseError>());
 		}
+	});
+
+	it('types the readiness options', () => {
+		expectTypeOf<SuperviseOptions['ready']>().toEqualTypeOf<ReadyOption | undefined>();
+		expectTypeOf<ReadyOption>().toEqualTypeOf<'message' | { file: string | URL } | { url: string | URL }>();
+		expectTypeOf<SuperviseOptions['readyTimeout']>().toEqualTypeOf<number | undefined>();
 	});
 });

@@ -13,4 +13,4 @@ export type { SupervisedProcess } from './supervise.js';
 export type { OutputDestination } from './forward-output.js';
 export type { ExitWithParentOptions } from './exit-with-parent.js';
 export { SuperviseError } from './supervise-error.js';
-export type { BackoffOptions, RestartPolicy, SuperviseOptions, SuperviseState } from './options.js';
+export type { BackoffOptions, ReadyOption, RestartPolicy, SuperviseOptions, SuperviseState } from './options.js';

@@ -29,6 +29,8 @@ export function signalsGroup(o: ResolvedOptions): boolean {
 /** Spawns a child as the options say; throws what spawn() throws synchronously. */
 export function launch(command: string, args: readonly string[], o: ResolvedOptions): ChildProcess {
 	const stdio: StdioOptions = o.stdio === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', o.stdio, o.stdio];
+	// A child that says it is ready with a message needs a channel to send it on.
+	if (o.ready?.kind === 'message') stdio.push('ipc');
 	// No shell: the arguments reach the program exactly as given.
 	return spawn(command, args, { cwd: o.cwd, env: o.env, stdio, detached: signalsGroup(o), windowsHide: true });
 }

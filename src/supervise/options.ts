@@ -3,10 +3,11 @@
  * (a TypeError or RangeError naming the option and the value) before anything is spawned or registered.
  */
 import { constants } from 'node:os';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Proc } from '../types.js';
 import type { OutputDestination } from './forward-output.js';
-import { assertBoolean, assertDuration, assertNumber, assertOneOf, assertOptions, assertProc, assertString, expected } from '../validate.js';
+import { assertBoolean, assertDuration, assertNumber, assertOneOf, assertOptions, assertProc, assertString, describe, expected } from '../validate.js';
 
 /** Where a supervised child is in its life. */
 export type SuperviseState = 'starting' | 'running' | 'backoff' | 'stopping' | 'exited' | 'fatal';
@@ -37,6 +38,19 @@ export interface BackoffOptions {
 	 */
 	jitter?: number;
 }
+
+/**
+ * How a child says it is ready:
+ * - `'message'`: it sends the IPC message `'ready'` (`process.send('ready')`, as under PM2's `wait_ready`);
+ *   the child gets an IPC channel for it, so this is for Node children.
+ * - `{ file }`: it creates (or touches, or replaces) this file; a file that was there before the spawn, as it
+ *   was, does not count. For children of any kind.
+ * - `{ url }`: a GET to this http(s) URL answers 2xx; it is asked every 100 ms. For children of any kind.
+ */
+export type ReadyOption = 'message' | { file: string | URL } | { url: string | URL };
+
+/** `ready` as checked: what to watch for. */
+export type Readiness = { readonly kind: 'message' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'url'; readonly url: URL };
 
 export interface SuperviseOptions {
 	/**
@@ -97,6 +111,22 @@ export interface SuperviseOptions {
 	 */
 	startSecs?: number;
 	/**
+	 * Wait for the child to say it is ready (see `ReadyOption`) before its start counts: `startSecs` is then
+	 * counted from readiness, `reload()` replaces the old child only once the new one is ready, and a child
+	 * that is not ready within `readyTimeout` is a failed start. Without it, a start is judged by time alone.
+	 * @example 'message' // and in the child, once it serves: process.send?.('ready')
+	 * @example { url: 'http://127.0.0.1:3000/readyz' }
+	 * @default undefined (a start counts `startSecs` after the spawn)
+	 */
+	ready?: ReadyOption;
+	/**
+	 * Milliseconds from the spawn for the child to be ready (with `ready`). A child not ready by then is
+	 * stopped (`stopSignal`, SIGKILL after `stopTimeout`) and counts as a failed start; a reload's replacement
+	 * is stopped and the old child keeps running.
+	 * @default 30000
+	 */
+	readyTimeout?: number;
+	/**
 	 * Restarts after failed starts in a row before giving up: after `maxRestarts + 1` failed starts in a row
 	 * the state is `'fatal'` and `'error'` is emitted. `Infinity` never gives up.
 	 * @default 10
@@ -144,6 +174,9 @@ export interface ResolvedOptions {
 	readonly expectedExitCodes: readonly number[];
 	readonly backoff: Required<BackoffOptions>;
 	readonly startMs: number;
+	/** Undefined: a start is judged by time alone. */
+	readonly ready: Readiness | undefined;
+	readonly readyTimeout: number;
 	readonly maxRestarts: number;
 	readonly stopSignal: NodeJS.Signals;
 	readonly stopTimeout: number;
@@ -163,6 +196,8 @@ const OPTIONS = [
 	'expectedExitCodes',
 	'backoff',
 	'startSecs',
+	'ready',
+	'readyTimeout',
 	'maxRestarts',
 	'stopSignal',
 	'stopTimeout',
@@ -186,9 +221,91 @@ function assertNoNullBytes(argument: string, value: string): void {
 	if (value.includes('\u0000')) throw new RangeError(expected(argument, 'a string without null bytes', value));
 }
 
+const DEFAULT_READY_TIMEOUT = 30_000;
+const READY_WHAT = "`'message'`, `{ file: path }` or `{ url: 'http://...' }`";
+
+/** Checks `ready`; a relative file is taken from the child's working directory, where the child writes it. */
+function resolveReadiness(ready: unknown, cwd: string | URL | undefined): Readiness {
+	if (ready === 'message') return { kind: 'message' };
+	if (ready === null || typeof ready !== 'object' || Array.isArray(ready)) {
+		throw new (typeof ready === 'string' ? RangeError : TypeError)(expected('options.ready', READY_WHAT, ready));
+	}
+	assertOptions('options.ready', ready, ['file', 'url']);
+	const { file, url } = ready as { file?: unknown; url?: unknown };
+	if ((file === undefined) === (url === undefined)) {
+		throw new TypeError(expected('options.ready', `${READY_WHAT}: one of \`file\` and \`url\``, ready));
+	}
+	if (file !== undefined) {
+		if (!(file instanceof URL)) assertString('options.ready.file', file);
+		const path = file instanceof URL ? fileURLToPath(file) : (file as string);
+		assertNoNullBytes('options.ready.file', path);
+		const base = cwd === undefined ? process.cwd() : cwd instanceof URL ? fileURLToPath(cwd) : cwd;
+		return { kind: 'file', path: resolve(base, path) };
+	}
+	if (!(url instanceof URL)) assertString('options.ready.url', url);
+	const parsed = URL.canParse(String(url)) ? new URL(String(url)) : undefined;
+	if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+		throw new RangeError(expected('options.ready.url', 'an http: or https: URL', url));
+	}
+	return { kind: 'url', url: parsed };
+}
+
 /** `value` unless it was left out; `null` is kept, so that the check after it refuses it. */
 function given<T>(value: T | undefined, fallback: T): T {
 	return value === undefined ? fallback : value;
+}
+
+function resolveArgs(args: unknown): string[] {
+	if (args !== undefined && !Array.isArray(args)) throw new TypeError(expected('args', 'an array of strings', args));
+	const argv = [...((args as unknown[] | undefined) ?? [])];
+	argv.forEach((arg, index) => {
+		assertString(`args[${index}]`, arg, { nonEmpty: false });
+		assertNoNullBytes(`args[${index}]`, arg);
+	});
+	return argv as string[];
+}
+
+function resolveBackoff(backoff: BackoffOptions | undefined): Required<BackoffOptions> {
+	assertOptions('options.backoff', backoff, BACKOFF_OPTIONS);
+	const initial = given(backoff?.initial, defaultBackoff.initial);
+	assertDuration('options.backoff.initial', initial);
+	const max = given(backoff?.max, Math.max(defaultBackoff.max, initial));
+	assertDuration('options.backoff.max', max, { min: initial });
+	const factor = given(backoff?.factor, defaultBackoff.factor);
+	assertNumber('options.backoff.factor', factor, { min: 1 });
+	const jitter = given(backoff?.jitter, defaultBackoff.jitter);
+	assertNumber('options.backoff.jitter', jitter);
+	if (jitter > 1) throw new RangeError(expected('options.backoff.jitter', 'a finite number from 0 to 1', jitter));
+	return { initial, max, factor, jitter };
+}
+
+/** When a start counts: `startSecs` after the spawn, or after readiness with `ready` (within `readyTimeout`). */
+function resolveStart(o: SuperviseOptions): Pick<ResolvedOptions, 'startMs' | 'ready' | 'readyTimeout'> {
+	const startSecs = given(o.startSecs, 1);
+	assertDuration('options.startSecs', startSecs, { scale: 1000 });
+	const ready = o.ready === undefined ? undefined : resolveReadiness(o.ready, o.cwd);
+	const readyTimeout = given(o.readyTimeout, DEFAULT_READY_TIMEOUT);
+	assertDuration('options.readyTimeout', readyTimeout, { exclusiveMin: true });
+	if (o.readyTimeout !== undefined && ready === undefined) {
+		throw new TypeError(`\`options.readyTimeout\` (${describe(readyTimeout)}) needs \`options.ready\`: without it, a start is judged by time alone`);
+	}
+	return { startMs: startSecs * 1000, ready, readyTimeout };
+}
+
+/** How a child is stopped: on shutdown, by hand, and by the parent watchdog. */
+function resolveStop(o: SuperviseOptions): Pick<ResolvedOptions, 'stopSignal' | 'stopTimeout' | 'killGroup' | 'watchdog'> {
+	const stopSignal = given(o.stopSignal, 'SIGTERM');
+	assertString('options.stopSignal', stopSignal);
+	if (!(stopSignal in constants.signals)) {
+		throw new RangeError(expected('options.stopSignal', 'a signal name such as `SIGTERM`', stopSignal));
+	}
+	const stopTimeout = given(o.stopTimeout, 5000);
+	assertDuration('options.stopTimeout', stopTimeout);
+	const killGroup = given(o.killGroup, false);
+	assertBoolean('options.killGroup', killGroup);
+	const watchdog = given(o.watchdog, true);
+	assertBoolean('options.watchdog', watchdog);
+	return { stopSignal: stopSignal as NodeJS.Signals, stopTimeout, killGroup, watchdog };
 }
 
 /** Checks everything and fills in the defaults; throws before anything is registered or spawned. */
@@ -200,13 +317,7 @@ export function resolveOptions(
 ): { command: string; args: string[]; options: ResolvedOptions } {
 	assertString('command', command);
 	assertNoNullBytes('command', command);
-	if (args !== undefined && !Array.isArray(args)) throw new TypeError(expected('args', 'an array of strings', args));
-	const argv = [...((args as unknown[] | undefined) ?? [])];
-	argv.forEach((arg, index) => {
-		assertString(`args[${index}]`, arg, { nonEmpty: false });
-		assertNoNullBytes(`args[${index}]`, arg);
-	});
-
+	const argv = resolveArgs(args);
 	assertOptions('options', options, OPTIONS);
 	const o = options ?? {};
 
@@ -231,40 +342,19 @@ export function resolveOptions(
 	}
 	expectedExitCodes.forEach((code, index) => assertNumber(`options.expectedExitCodes[${index}]`, code, { integer: true }));
 
-	assertOptions('options.backoff', o.backoff, BACKOFF_OPTIONS);
-	const initial = given(o.backoff?.initial, defaultBackoff.initial);
-	assertDuration('options.backoff.initial', initial);
-	const max = given(o.backoff?.max, Math.max(defaultBackoff.max, initial));
-	assertDuration('options.backoff.max', max, { min: initial });
-	const factor = given(o.backoff?.factor, defaultBackoff.factor);
-	assertNumber('options.backoff.factor', factor, { min: 1 });
-	const jitter = given(o.backoff?.jitter, defaultBackoff.jitter);
-	assertNumber('options.backoff.jitter', jitter);
-	if (jitter > 1) throw new RangeError(expected('options.backoff.jitter', 'a finite number from 0 to 1', jitter));
-
-	const startSecs = given(o.startSecs, 1);
-	assertDuration('options.startSecs', startSecs, { scale: 1000 });
+	const backoff = resolveBackoff(o.backoff);
+	const { startMs, ready, readyTimeout } = resolveStart(o);
 	const maxRestarts = given(o.maxRestarts, 10);
 	if (maxRestarts !== Number.POSITIVE_INFINITY) assertNumber('options.maxRestarts', maxRestarts, { integer: true });
 
-	const stopSignal = given(o.stopSignal, 'SIGTERM');
-	assertString('options.stopSignal', stopSignal);
-	if (!(stopSignal in constants.signals)) {
-		throw new RangeError(expected('options.stopSignal', 'a signal name such as `SIGTERM`', stopSignal));
-	}
-	const stopTimeout = given(o.stopTimeout, 5000);
-	assertDuration('options.stopTimeout', stopTimeout);
-	const killGroup = given(o.killGroup, false);
-	assertBoolean('options.killGroup', killGroup);
-	const watchdog = given(o.watchdog, true);
-	assertBoolean('options.watchdog', watchdog);
+	const { stopSignal, stopTimeout, killGroup, watchdog } = resolveStop(o);
 
 	const proc = o.proc === undefined ? defaultProc() : o.proc;
 	assertProc('options.proc', proc);
 
 	return {
 		command,
-		args: argv as string[],
+		args: argv,
 		options: {
 			name,
 			cwd: o.cwd,
@@ -274,10 +364,12 @@ export function resolveOptions(
 			stderr: o.stderr,
 			restart,
 			expectedExitCodes: [...expectedExitCodes],
-			backoff: { initial, max, factor, jitter },
-			startMs: startSecs * 1000,
+			backoff,
+			startMs,
+			ready,
+			readyTimeout,
 			maxRestarts,
-			stopSignal: stopSignal as NodeJS.Signals,
+			stopSignal,
 			stopTimeout,
 			killGroup,
 			watchdog,

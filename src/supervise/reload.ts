@@ -8,7 +8,7 @@ import { createDebug } from '../debug.js';
 import { type Deferred, deferred } from './deferred.js';
 import type { ResolvedOptions, SuperviseState } from './options.js';
 import type { SideStops } from './side-stops.js';
-import { StartWatch } from './start-watch.js';
+import { StartWatch, startRule } from './start-watch.js';
 import { describeExit, SuperviseError } from './supervise-error.js';
 
 const log = createDebug('supervise');
@@ -23,6 +23,8 @@ export interface ReloadHost {
 	adopt(child: ChildProcess, watch: StartWatch): ChildProcess | undefined;
 	/** The handle's child counts as started: state `'running'`, and the count of failed starts begins again. */
 	started(): void;
+	/** The handle's child was not ready in time: it is stopped, as a failed start. */
+	notReady(error: SuperviseError): void;
 	/** The old child keeps running: state back to `'running'` if the reload had made it `'starting'`. */
 	keepOld(): void;
 	/** This reload is over: it is no longer the handle's reload. */
@@ -71,6 +73,7 @@ export class Reload {
 	/** Spawns the replacement; the handle is `'starting'` until it takes over or fails. */
 	begin(): void {
 		const host = this.#host;
+		const watch = new StartWatch(host.options);
 		let child: ChildProcess;
 		try {
 			child = host.spawn();
@@ -87,8 +90,8 @@ export class Reload {
 			return;
 		}
 		this.#replacement = child;
-		this.#watch = new StartWatch(host.options.startMs);
-		this.#watch.arm(() => this.#takeOver());
+		this.#watch = watch;
+		watch.arm(child, { started: () => this.#takeOver(), notReady: (error) => this.#notReady(error) });
 	}
 
 	/**
@@ -120,7 +123,7 @@ export class Reload {
 	/** The replacement ended before it counted as started. */
 	replacementEnded(code: number | null, signal: NodeJS.Signals | null): void {
 		const host = this.#host;
-		const { name, startMs } = host.options;
+		const { name } = host.options;
 		const promoted = this.#promoted;
 		this.#over();
 		// Promoted, it was the handle's only child: its exit goes on to the restart policy.
@@ -129,7 +132,7 @@ export class Reload {
 		const keeps = promoted ? '' : '; the old child keeps running';
 		this.#done.reject(
 			new SuperviseError(
-				`The replacement for \`${name}\` ended with ${describeExit(code, signal)} before it counted as started (${startMs / 1000}s)${keeps}`,
+				`The replacement for \`${name}\` ended with ${describeExit(code, signal)} before it counted as started (${startRule(host.options)})${keeps}`,
 				{ child: name, exitCode: code, signalCode: signal },
 			),
 		);
@@ -161,6 +164,24 @@ export class Reload {
 		host.started();
 		const { stopSignal, stopTimeout } = host.options;
 		host.sideStops.stop(old, stopSignal, Date.now() + stopTimeout).then(this.#done.resolve, this.#done.reject);
+	}
+
+	/** The replacement was not ready within `readyTimeout`: it is stopped, and the old child, if any, keeps running. */
+	#notReady(error: SuperviseError): void {
+		if (!this.#active) return;
+		const host = this.#host;
+		const { name, stopSignal, stopTimeout, readyTimeout } = host.options;
+		const replacement = this.#replacement;
+		const promoted = this.#promoted;
+		this.#over();
+		if (promoted) host.notReady(error);
+		else {
+			host.keepOld();
+			void host.sideStops.stop(replacement!, stopSignal, Date.now() + stopTimeout);
+		}
+		log('%s: reloading: the replacement was not ready within %d ms', name, readyTimeout);
+		const keeps = promoted ? '' : '; the old child keeps running';
+		this.#done.reject(new SuperviseError(`The replacement for \`${name}\` was not ready within readyTimeout (${readyTimeout} ms)${keeps}`, { child: name }));
 	}
 
 	#couldNotStart(cause: unknown): void {

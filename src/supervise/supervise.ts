@@ -45,6 +45,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#generation = 0;
 	#backoffTimer: ReturnType<typeof setTimeout> | undefined;
 	#stop: StopRequest | undefined;
+	/** A child stopped because it was not ready in time, until it has exited. */
+	#unready: { readonly error: SuperviseError; readonly stop: StopRequest } | undefined;
 	/** True while 'exit' listeners run: the child is gone but what follows is not decided yet. */
 	#exiting = false;
 	#reload: Reload | undefined;
@@ -148,21 +150,16 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 				this.#restarts += 1;
 				return old;
 			},
-			started: () => {
-				this.#failures = 0;
-				this.#setState('running');
+			started: () => this.#started(this.#child),
+			notReady: (error) => this.#stopUnready(this.#child, error),
+			keepOld: () => {
+				if (this.#state === 'starting' && this.#child !== undefined) this.#setState('running');
 			},
-			keepOld: () => this.#resume(),
 			ended: (reload) => {
 				if (this.#reload === reload) this.#reload = undefined;
 			},
 			setState: (state) => this.#setState(state),
 		};
-	}
-
-	/** A reload that did not take over is given up: the old child is the handle's running child again. */
-	#resume(): void {
-		if (this.#state === 'starting' && this.#child !== undefined) this.#setState('running');
 	}
 
 	/** Shutdown has started: from now on nothing is started again. The child itself is stopped in the shutdown phase. */
@@ -201,6 +198,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		this.#spawnScheduled = false;
 		const spawned = this.#spawned;
 		const generation = ++this.#generation;
+		const watch = new StartWatch(this.#o);
 		let child: ChildProcess;
 		try {
 			child = this.#launch();
@@ -220,23 +218,28 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			return;
 		}
 		this.#child = child;
-		const watch = (this.#watch = new StartWatch(this.#o.startMs));
+		this.#watch = watch;
 		log('%s: spawned %d', this.name, pid);
 		this.#spawned = deferred();
 		spawned.resolve();
-		if (this.#o.startMs === 0) {
-			this.#failures = 0;
-			this.#setState('starting');
-			this.#setState('running');
-			return;
-		}
-		watch.arm(() => {
-			if (this.#child !== child || this.#state !== 'starting') return;
-			// A good start: the next crash starts the backoff over.
-			this.#failures = 0;
-			this.#setState('running');
-		});
 		this.#setState('starting');
+		if (watch.immediate) this.#started(child);
+		else watch.arm(child, { started: () => this.#started(child), notReady: (error) => this.#stopUnready(child, error) });
+	}
+
+	/** A good start: the state is 'running', and the next crash starts the backoff over. */
+	#started(child: ChildProcess | undefined): void {
+		if (this.#child !== child || this.#state !== 'starting') return;
+		this.#failures = 0;
+		this.#setState('running');
+	}
+
+	/** The child was not ready in time: it is stopped, and its exit counts as a failed start. */
+	#stopUnready(child: ChildProcess | undefined, error: SuperviseError): void {
+		if (this.#child !== child || this.#state !== 'starting' || this.#stop !== undefined) return;
+		log('%s: %s; stopping it', this.name, error.message);
+		this.#unready = { error, stop: new StopRequest('exit', child, this.#o, () => this.#registration.watchdog) };
+		this.#unready.stop.begin();
 	}
 
 	/** Spawns a child and, once it runs, watches it (its exit, its output, the parent watchdog). */
@@ -296,12 +299,15 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	}
 
 	#afterExit(code: number | null, signal: NodeJS.Signals | null, good: boolean): void {
+		const unready = this.#unready;
+		this.#unready = undefined;
+		unready?.stop.dispose();
 		if (this.#stop !== undefined) {
 			this.#afterStop(this.#stop);
 			return;
 		}
 		const shuttingDown = this.#o.proc.signal.aborted;
-		const decision = decideRestart({ code, signal, good, failures: this.#failures, shuttingDown }, this.#o);
+		const decision = decideRestart({ code, signal, good, notReady: unready?.error, failures: this.#failures, shuttingDown }, this.#o);
 		if (decision.then === 'exit') this.#finish('exited');
 		else if (decision.then === 'give-up') this.#fail(decision.error);
 		else {
@@ -369,8 +375,12 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 				this.#finish('exited');
 				return undefined;
 			}
-			stop = this.#stop = new StopRequest(then, this.#child, this.#o, () => this.#registration.watchdog);
-			if (stop.begin()) this.#setState('stopping');
+			// A child being stopped for not being ready has had its stop signal: this stop takes that one over.
+			const unready = this.#unready?.stop;
+			this.#unready = undefined;
+			stop = this.#stop = unready ?? new StopRequest(then, this.#child, this.#o, () => this.#registration.watchdog);
+			stop.then = then;
+			if (unready !== undefined || stop.begin()) this.#setState('stopping');
 		} else {
 			stop.then = then;
 		}

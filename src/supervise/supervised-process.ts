@@ -34,10 +34,11 @@ export interface SupervisedProcess extends EventEmitter {
 	restart(): Promise<void>;
 	/**
 	 * A graceful replacement of a `'running'` child: a new child is spawned first (state `'starting'`) and, once
-	 * it has stayed up for `startSecs`, takes over (state `'running'`, `restarts` + 1) while the old one is
-	 * stopped as `stop()` does. Resolves once the old child has exited; at no moment does no child run. If the
-	 * replacement cannot be spawned or exits before `startSecs`, the old child keeps running (state back to
-	 * `'running'`) and it rejects with the reason. Rejects at once during shutdown, while stopping, and when no
+	 * it counts as started (up for `startSecs`; with `ready`, ready and then up for `startSecs`), takes over
+	 * (state `'running'`, `restarts` + 1) while the old one is stopped as `stop()` does. Resolves once the old
+	 * child has exited; at no moment does no child run. If the replacement cannot be spawned, exits before it
+	 * counts as started or is not ready within `readyTimeout`, the old child keeps running (state back to
+	 * `'running'`) and it rejects with the reason. Without `ready`, the replacement is judged by time alone. Rejects at once during shutdown, while stopping, and when no
 	 * child is running; `stop()` and shutdown during a reload stop both children and reject it.
 	 */
 	reload(): Promise<void>;
