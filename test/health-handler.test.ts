@@ -1,6 +1,8 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
 import express from 'express';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHealthTicker, type HealthTicker } from '../src/health/index.js';
@@ -131,6 +133,33 @@ const servers: Array<[string, (ticker: HealthTicker) => Promise<Mounted>]> = [
 			});
 			const server = createServer(app.callback());
 			return { base: await listen(server), close: closer(server) };
+		},
+	],
+	[
+		'health.fetch as the whole fetch handler of a server',
+		async (ticker) => {
+			const server = createAdaptorServer({ fetch: ticker.fetch }) as Server;
+			return { base: await listen(server), close: closer(server) };
+		},
+	],
+	[
+		'Hono app.get(path, (c) => health.fetch(c.req.raw)) per route',
+		async (ticker) => {
+			const app = new Hono();
+			for (const path of ['/livez', '/readyz', '/healthz']) app.get(path, (c) => ticker.fetch(c.req.raw));
+			const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+			return { base: await listen(server), getOnly: true, close: closer(server) };
+		},
+	],
+	[
+		"Hono app.all('/health/*', (c) => health.fetch(c.req.raw)) at a sub-path",
+		async (ticker) => {
+			const app = new Hono();
+			app.all('/health/*', (c) => ticker.fetch(c.req.raw));
+			app.get('/livez', (c) => c.text("the app's own /livez, not the mounted one"));
+			const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+			const root = await listen(server);
+			return { base: `${root}/health`, app: { path: `${root}/livez`, body: "the app's own /livez, not the mounted one" }, close: closer(server) };
 		},
 	],
 ];
@@ -312,6 +341,28 @@ describe.each(servers)('the handler serves the probes: %s', (_, mount) => {
 		expect((await request(`${base}/healthz`)).status).toBe(200);
 		ticker.setReady(true);
 		expect((await request(`${base}/readyz`)).status).toBe(200);
+	});
+});
+
+describe('health.fetch(request) answers the probes with a web Response', () => {
+	it('answers in-process, without a server, by the last segment of the path', async () => {
+		const ticker = jar.track(createHealthTicker({ checks: { a: () => true }, interval: 60_000, proc: false }));
+		const answer = ticker.fetch(new Request('http://app.local/readyz'));
+		expect(answer).toBeInstanceOf(Response);
+		expect(answer.status).toBe(503);
+		expect(await answer.json()).toEqual({ status: 'fail', reason: 'starting' });
+		await ticker.check();
+		expect(ticker.fetch(new Request('http://app.local/api/v1/health/readyz/')).status).toBe(200);
+		expect(ticker.fetch(new Request('http://app.local/readyz-not')).status).toBe(404);
+		expect(ticker.fetch(new Request('http://app.local/')).status).toBe(404);
+	});
+
+	it('refuses what is not a Request with a TypeError naming the argument and the value', () => {
+		const ticker = jar.track(createHealthTicker({ checks: { a: () => true }, interval: 60_000, proc: false }));
+		expect(() => ticker.fetch('/readyz' as never)).toThrow(
+			new TypeError('Expected `request` to be a web Request (what Hono’s `c.req.raw`, Bun.serve and Deno.serve give), got `"/readyz"` (string)'),
+		);
+		expect(() => ticker.fetch(null as never)).toThrow(TypeError);
 	});
 });
 

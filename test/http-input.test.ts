@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
+import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProc } from '../src/index.js';
 import { drain, serve } from '../src/http/index.js';
@@ -100,6 +101,10 @@ describe('serve() rejects bad input before it listens, and registers nothing', (
 		['a port that is not a number', () => {}, { port: 'http' }, TypeError, 'Expected `options.port` to be an integer from 0 to 65535, got `"http"` (string)'],
 		['a host that is not a string', () => {}, { host: 127 }, TypeError, 'Expected `options.host` to be a string, got `127` (number)'],
 		['a negative delay', () => {}, { delay: -1 }, RangeError, 'Expected `options.delay` to be a finite number >= 0, got `-1` (number)'],
+		['a Hono app', new Hono(), {}, TypeError, 'Expected `app` to be an Express app, a Koa app or a `(req, res)` handler, got `[Hono]` (object): a fetch-style app (it has `fetch()`, which takes a web Request); serve it with @hono/node-server'],
+		['an object with fetch() and no callback()', { fetch: () => new Response('x') }, {}, TypeError, 'got `[Object]` (object): a fetch-style app (it has `fetch()`'],
+		["Hono's app.fetch", new Hono().fetch, {}, TypeError, 'Expected `app` to be an Express app, a Koa app or a `(req, res)` handler, got `[Function fetch]` (function): a function of one parameter, as a fetch-style handler `(request) => Response` is, never answers a node request; serve it with @hono/node-server'],
+		['a function of one parameter', (request: Request) => new Response(request.url), {}, TypeError, 'a function of one parameter, as a fetch-style handler'],
 		['an unknown option', () => {}, { prot: 80 }, TypeError, 'Unknown option `options.prot`; known options are `port`, `host`, `delay`, `idleGrace`, `timeout`, `spread`, `name`, `proc`, `devWatch`'],
 	];
 	it.each(bad)('%s', async (_what, app, options, type, message) => {

@@ -90,6 +90,40 @@ describe('serve() takes an Express app, a Koa app or a plain handler, listens, a
 	});
 });
 
+describe('serve() never leaves a request hanging on a handler that returns a web Response', () => {
+	it('answers 500 at once, for a Response returned or resolved, and warns once with GRACEFUL_PROC_FETCH_HANDLER', async () => {
+		const warnings: Error[] = [];
+		const onWarning = (warning: Error) => warnings.push(warning);
+		process.on('warning', onWarning);
+		cleanup.push(() => process.off('warning', onWarning));
+		const proc = isolatedProc();
+		// Two parameters, as `(request, env) => Response` has: serve() cannot tell it apart from a node handler.
+		const fetchStyle = (request: unknown, _env: unknown) => {
+			const url = (request as { url: string }).url;
+			return url.startsWith('/async') ? Promise.resolve(new Response('never sent')) : new Response('never sent');
+		};
+		const { server } = await serve(fetchStyle as never, { port: 0, host: '127.0.0.1', proc });
+		cleanup.push(() => server.close());
+		const port = portOf(server);
+		const answers = await Promise.all([request({ port, path: '/' }), request({ port, path: '/async' }), request({ port, path: '/' })]);
+		expect(answers.map((answer) => [answer.status, answer.body])).toEqual(Array(3).fill([500, 'Internal Server Error\n']));
+		await new Promise((resolve) => setImmediate(resolve));
+		const ours = warnings.filter((warning) => (warning as { code?: string }).code === 'GRACEFUL_PROC_FETCH_HANDLER');
+		expect(ours).toHaveLength(1);
+		expect(ours[0]!.message).toContain('returned a web Response');
+		expect((await proc.shutdown('test')).outcome).toBe('clean');
+	});
+
+	it('leaves a handler that answers, and returns something else, alone', async () => {
+		const proc = isolatedProc();
+		const { server } = await serve(async (_req, res) => void res.end('answered'), { port: 0, host: '127.0.0.1', proc });
+		cleanup.push(() => server.close());
+		const answer = await request({ port: portOf(server), path: '/' });
+		expect([answer.status, answer.body]).toEqual([200, 'answered']);
+		await proc.shutdown('test');
+	});
+});
+
 describe('serve() resolves to { server, url }, with a url a client on this machine can use', () => {
 	it('turns the wildcard address into loopback, and takes the port as a numeric string', async () => {
 		const proc = isolatedProc();

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type http2 from 'node:http2';
 import express from 'express';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Proc, WaitFunction } from '../src/index.js';
@@ -38,6 +39,31 @@ describe('the types of graceful-proc/http are part of the API', () => {
 		expectTypeOf<http.RequestListener>().toMatchTypeOf<Parameters<typeof serve>[0]>();
 		// @ts-expect-error a string is no app
 		void (() => serve('app'));
+	});
+
+	it('infers node’s request and response for a (req, res) handler under strict TypeScript, and refuses fetch-style apps', () => {
+		void (() =>
+			serve((req, res) => {
+				expectTypeOf(req).toEqualTypeOf<http.IncomingMessage>();
+				expectTypeOf(res).toEqualTypeOf<http.ServerResponse>();
+				res.end(req.url);
+			}));
+		void (() =>
+			serve((req, res, next) => {
+				expectTypeOf(next).toEqualTypeOf<((error?: unknown) => void) | undefined>();
+				res.end();
+			}));
+		// A handler typed with Express's own request and response still fits.
+		void (() => serve((req: express.Request, res: express.Response) => void res.send(req.path)));
+		const hono = new Hono();
+		// @ts-expect-error Hono's app.fetch takes a web Request: serve it with @hono/node-server
+		void (() => serve(hono.fetch));
+		// @ts-expect-error a Hono app has no node callback()
+		void (() => serve(hono));
+		// @ts-expect-error a fetch-style handler
+		void (() => serve((request: Request) => new Response(request.url)));
+		// @ts-expect-error an object with fetch() is no node app
+		void (() => serve({ fetch: (request: Request) => new Response(request.url) }));
 	});
 
 	it('cuts are reported with a DrainTimeoutError that counts the requests', () => {

@@ -5,6 +5,7 @@ import { proc as defaultProc } from '../index.js';
 import type { Proc, WaitFunction } from '../types.js';
 import { assertBoolean, assertFunction, assertNumber, assertString, expected } from '../validate.js';
 import { CheckRunner } from './check-runner.js';
+import { createHealthFetch, type HealthFetch } from './fetch-handler.js';
 import { createHealthHandler, type Endpoint, type HealthView, type Verdict } from './handler.js';
 import { closeServer, listenHealth } from './listen-health.js';
 import { type LoopDelayMonitor, startLoopDelayMonitor } from './loop-delay-monitor.js';
@@ -62,6 +63,7 @@ export class Ticker implements HealthView {
 	#rounds = 0;
 	version = 0;
 	readonly handler: HealthHandler;
+	readonly fetch: HealthFetch;
 
 	constructor(options: HealthTickerOptions) {
 		const resolved = resolveOptions(options);
@@ -71,6 +73,7 @@ export class Ticker implements HealthView {
 		);
 		this.#proc = resolved.proc === false ? undefined : (resolved.proc ?? defaultProc);
 		this.handler = createHealthHandler(this);
+		this.fetch = createHealthFetch(this);
 		this.#lastNotified = this.status();
 
 		const proc = this.#proc;
@@ -332,6 +335,7 @@ export function createHealthTicker(options: HealthTickerOptions): HealthTicker {
 		check: () => ticker.check(),
 		onChange: atCallSite((listener: HealthChangeListener) => ticker.onChange(listener)),
 		handler: ticker.handler,
+		fetch: ticker.fetch,
 		listen: (port, host) => ticker.listen(port, host),
 		stop: () => ticker.stop(),
 	};

@@ -55,6 +55,12 @@ export interface HealthTicker {
 	onChange(listener: HealthChangeListener): () => void;
 	/** Serves `/livez`, `/readyz`, `/healthz` from the cache. */
 	readonly handler: HealthHandler;
+	/**
+	 * Answers `/livez`, `/readyz`, `/healthz` for fetch-style servers (Hono, Bun.serve, Deno.serve): a web
+	 * `Request` in, a `Response` out, from the same cache. The probe is named by the path's last segment.
+	 * @example app.get('/readyz', (c) => health.fetch(c.req.raw))
+	 */
+	readonly fetch: (request: Request) => Response;
 	/** Serves `handler` on its own port (closed when the ticker stops). */
 	listen(port: number, host?: string): Promise<HealthServer>;
 	/** Stops the schedule, aborts running checks and closes the servers from `listen()`. Idempotent. */

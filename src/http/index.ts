@@ -11,4 +11,4 @@ export { DrainTimeoutError } from './drain-timeout-error.js';
 export type { DrainableRequest } from './drain-signal.js';
 export type { DrainOptions } from './options.js';
 export { serve } from './serve.js';
-export type { CallbackApp, Served, ServeApp, ServeOptions } from './serve.js';
+export type { CallbackApp, RequestHandler, Served, ServeApp, ServeOptions } from './serve.js';

@@ -7,6 +7,7 @@ import { expected } from '../validate.js';
 import { registerDrain } from './drain.js';
 import { nodeHttp } from './node-http.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './options.js';
+import { answerReturnedResponses, refuseFetchStyle } from './fetch-style.js';
 import { localUrl } from './server-kind.js';
 import { pickInheritedSocket } from '../systemd/listen-fds.js';
 import { notifyReady } from '../systemd/service.js';
@@ -16,8 +17,21 @@ export interface CallbackApp {
 	callback(): http.RequestListener;
 }
 
-/** An Express app (itself a request listener), a Koa app, or a plain `(req, res)` handler. */
-export type ServeApp = http.RequestListener | CallbackApp | ((request: any, response: any, next?: any) => unknown);
+/**
+ * A node request handler: `(req, res) => ...` gets node's `IncomingMessage` and `ServerResponse` (an Express
+ * app is one too). Handlers typed with a framework's subtypes of them fit; a fetch-style handler, which takes a
+ * web `Request`, does not.
+ */
+export type RequestHandler<Req extends http.IncomingMessage = http.IncomingMessage, Res extends http.ServerResponse = http.ServerResponse> = (
+	req: Req,
+	res: Res,
+	next?: (error?: unknown) => void,
+) => unknown;
+
+/** An Express app (itself a request handler), a Koa app, or a plain `(req, res)` handler. Not a fetch-style app. */
+export type ServeApp<Req extends http.IncomingMessage = http.IncomingMessage, Res extends http.ServerResponse = http.ServerResponse> =
+	| RequestHandler<Req, Res>
+	| CallbackApp;
 
 export interface ServeOptions extends DrainOptions {
 	/**
@@ -62,7 +76,8 @@ function toRequestListener(app: unknown): http.RequestListener {
 		}
 		return listener;
 	}
-	if (typeof app === 'function') return app as http.RequestListener;
+	refuseFetchStyle(app);
+	if (typeof app === 'function') return answerReturnedResponses(app as http.RequestListener);
 	throw new TypeError(expected('app', 'an Express app, a Koa app or a `(req, res)` handler', app));
 }
 
@@ -81,7 +96,10 @@ function resolvePort(port: unknown): number {
  * @example
  * const { url } = await serve(app, { port: 3000, delay: 5000 })
  */
-export async function serve(app: ServeApp, options: ServeOptions = {}): Promise<Served> {
+export async function serve<Req extends http.IncomingMessage = http.IncomingMessage, Res extends http.ServerResponse = http.ServerResponse>(
+	app: ServeApp<Req, Res>,
+	options: ServeOptions = {},
+): Promise<Served> {
 	const listener = toRequestListener(app);
 	const drainOptions = resolveDrainOptions(options, { known: SERVE_OPTION_KEYS });
 	const port = resolvePort(options.port);
