@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const childPath = (name) => fileURLToPath(new URL(`core/${name}`, import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const ROUNDS = Number(process.env.ROUNDS ?? 20);
+const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const IMPORT_RUNS = Number(process.env.IMPORT_RUNS ?? 30);
 const LISTENERS = Number(process.env.LISTENERS ?? 100_000);
 /** Listeners per phase: a realistic service, and a stress case. */
@@ -151,6 +151,7 @@ print(
 const SHUTDOWN_LIBRARIES = [
 	['graceful-proc', 'graceful-proc', (n) => `${n} \`addWrapUpListener\` + ${n} \`addShutdownListener\`, each a listener of its own`],
 	['hand-written', 'hand-written', (n) => `\`process.on('SIGTERM')\`: \`Promise.all\` of the ${n} wrap-up tasks, then of the ${n} shutdown tasks, then \`process.exit(0)\`, with a \`setTimeout\` deadline`],
+	['hand-written + one idle worker thread', 'hand-written+worker', () => "the hand-written code beside one idle `new Worker('setInterval(() => {}, 1e9)', { eval: true })`: what any resident thread costs an exit"],
 	['exit-hook', 'exit-hook', (n) => `${2 * n} \`asyncExitHook\`s; the ${n} shutdown ones first await a promise that the last wrap-up one resolves`],
 	['async-exit-hook', 'async-exit-hook', (n) => `${2 * n} callback hooks, the shutdown ones chained after the wrap-up ones as for exit-hook`],
 	['@godaddy/terminus', 'terminus', (n) => `\`onSignal\` awaits all ${n} wrap-up tasks, then \`onShutdown\` all ${n} shutdown tasks; on a listening HTTP server with no connections, which terminus stops first`],
@@ -395,6 +396,9 @@ const IDLE = [
 	['graceful-proc', 'graceful-proc'],
 	['exit-hook', 'exit-hook'],
 	['close-with-grace', 'close-with-grace'],
+	['async-exit-hook', 'async-exit-hook'],
+	['@godaddy/terminus (on an http server that is not listening)', 'terminus'],
+	['one idle worker thread, no library', 'worker'],
 ];
 const IDLE_RUNS = Math.max(1, Math.ceil(IMPORT_RUNS / 3));
 progress(`idle cost: ${IDLE.length} x ${IDLE_RUNS} processes`);

@@ -1,5 +1,5 @@
 // Imports one library, registers one listener, idles for a second, and prints what that cost the process.
-//   node idle-child.mjs <none | graceful-proc | exit-hook | close-with-grace>
+//   node idle-child.mjs <none | graceful-proc | exit-hook | close-with-grace | async-exit-hook | terminus | worker>
 import { readFileSync } from 'node:fs';
 
 const [specifier] = process.argv.slice(2);
@@ -8,6 +8,9 @@ const start = performance.now();
 if (specifier === 'graceful-proc') (await import('graceful-proc')).addWrapUpListener(() => {});
 else if (specifier === 'exit-hook') (await import('exit-hook')).asyncExitHook(() => {}, { wait: 1000 });
 else if (specifier === 'close-with-grace') (await import('close-with-grace')).default({ logger: false }, () => {});
+else if (specifier === 'async-exit-hook') (await import('async-exit-hook')).default(() => {});
+else if (specifier === 'terminus') (await import('@godaddy/terminus')).createTerminus((await import('node:http')).createServer(), { onSignal: async () => {} });
+else if (specifier === 'worker') new (await import('node:worker_threads')).Worker('setInterval(() => {}, 1e9)', { eval: true }).unref();
 else if (specifier !== 'none') throw new Error(`unknown library ${specifier}`);
 const readyMs = performance.now() - start;
 

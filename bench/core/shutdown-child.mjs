@@ -1,6 +1,6 @@
 // A service that registers its shutdown work with one library, prints `ready`, and waits for SIGTERM.
 //   node shutdown-child.mjs <library> <mode>
-// library: graceful-proc | exit-hook | async-exit-hook | terminus | close-with-grace | hand-written | bare
+// library: graceful-proc | exit-hook | async-exit-hook | terminus | close-with-grace | hand-written | hand-written+worker | bare
 // mode:
 //   work   N wrap-up and N shutdown tasks of WORK_MS each (a timer), the shutdown ones after every wrap-up one
 //   hang   one task that never settles; the library's deadline is DEADLINE_MS
@@ -113,6 +113,10 @@ switch (library) {
 		});
 		break;
 	}
+	case 'hand-written+worker':
+		// The same, beside one idle worker thread (the smallest Node makes): what any resident thread costs an exit.
+		new (await import('node:worker_threads')).Worker('setInterval(() => {}, 1e9)', { eval: true }).unref();
+	// falls through
 	case 'hand-written':
 		// What a service would write without a library: on SIGTERM, every wrap-up task, then every shutdown task,
 		// then exit; and the same two-step deadline, so that a hung or blocked task cannot keep it alive (the

@@ -5,6 +5,7 @@ import { proc as defaultProc } from '../index.js';
 import { expected } from '../validate.js';
 import { nodeHttp, nodeHttp2 } from './node-http.js';
 import { type DrainableRequest, requestEnd } from './request-end.js';
+import { GIVEN_SIGNAL, reusableController } from './reusable-controller.js';
 import { signalFromDrains } from './spread-registry.js';
 
 export type { DrainableRequest } from './request-end.js';
@@ -37,7 +38,9 @@ function assertServerRequest(argument: string, value: unknown): asserts value is
  * - A request that is already over (its response finished; its upgraded socket closed) gets a signal that never
  *   aborts: there is nothing left to end.
  *
- * Nothing is kept for requests that never ask, and nothing outlives the request that asked.
+ * Nothing is kept for requests that never ask. Requests of one connection that ask may share a signal (making an
+ * AbortSignal costs node about as much as a small request): what a connection holds stays the same however many
+ * requests it carries.
  *
  * @example
  * app.get('/events', (req, res) => {
@@ -48,31 +51,64 @@ function assertServerRequest(argument: string, value: unknown): asserts value is
  */
 export function drainSignal(req: DrainableRequest): AbortSignal {
 	assertServerRequest('req', req);
-	const drained = signalFromDrains(req);
-	if (drained !== undefined) return drained;
-	const end = requestEnd(req);
-	// Over: nothing left to end, and nothing to hold for it.
-	if (end === null) return new AbortController().signal;
-	return followShutdown(req, end);
+	const given = (req as Asked)[GIVEN_SIGNAL];
+	if (given !== undefined) return given;
+	const signal = signalFromDrains(req) ?? undrainedSignal(req);
+	(req as Asked)[GIVEN_SIGNAL] = signal;
+	return signal;
 }
 
-/** Signals that follow the shutdown, by request, so that asking twice gives the same one. */
-const following = new WeakMap<DrainableRequest, AbortSignal>();
+type Asked = DrainableRequest & { [GIVEN_SIGNAL]?: AbortSignal };
 
-/** A signal of its own per request, so that listeners added to it go with the request, not onto `proc.signal`. */
-function followShutdown(request: DrainableRequest, end: EventEmitter): AbortSignal {
-	const known = following.get(request);
-	if (known !== undefined) return known;
+function undrainedSignal(req: DrainableRequest): AbortSignal {
+	// Over: nothing left to end, and nothing to hold for it.
+	if (requestEnd(req) === null) return new AbortController().signal;
+	return followShutdown(req);
+}
+
+/**
+ * Connections of servers that drain() does not drain, whose requests asked: socket (HTTP/1, upgrades included) or
+ * HTTP/2 stream → the controller they share. Each is dropped when its connection closes (one 'close' listener per
+ * connection, none per request); a connection holds one controller, made again when a request asks and an
+ * earlier one left listeners on it (see reusableController), so what a keep-alive connection holds does not grow
+ * with the requests it carries. Node gives a plain handler no way from a request to its response, so the
+ * connection is what ends. One listener on `proc.signal` serves them all.
+ */
+const following = new Map<object, AbortController>();
+let listeningTo: AbortSignal | undefined;
+
+/** Connections held for signals that follow the shutdown (for white-box tests). */
+export function followingCount(): number {
+	return following.size;
+}
+
+function onShutdown(this: AbortSignal): void {
+	const { reason } = this;
+	const controllers = [...following.values()];
+	following.clear();
+	for (const controller of controllers) controller.abort(reason);
+}
+
+/** A signal shared by the request's connection, so that listeners added to it go with the connection, not onto `proc.signal`. */
+function followShutdown(request: DrainableRequest): AbortSignal {
 	const shutdown = defaultProc.signal;
-	const controller = new AbortController();
-	following.set(request, controller.signal);
 	if (shutdown.aborted) {
 		// A moment later, as for a drain that has passed the connection (see Spread#signal).
+		const controller = new AbortController();
 		queueMicrotask(() => controller.abort(shutdown.reason));
 		return controller.signal;
 	}
-	const onShutdown = () => controller.abort(shutdown.reason);
-	shutdown.addEventListener('abort', onShutdown, { once: true });
-	end.once('close', () => shutdown.removeEventListener('abort', onShutdown));
+	if (listeningTo !== shutdown) {
+		listeningTo?.removeEventListener('abort', onShutdown);
+		listeningTo = shutdown;
+		shutdown.addEventListener('abort', onShutdown, { once: true });
+	}
+	const connection: EventEmitter = 'stream' in request ? request.stream : request.socket;
+	const previous = following.get(connection);
+	const controller = reusableController(previous);
+	if (controller !== previous) {
+		if (previous === undefined) connection.once('close', () => following.delete(connection));
+		following.set(connection, controller);
+	}
 	return controller.signal;
 }

@@ -47,6 +47,8 @@ export interface DrainerSnapshot {
 	handedOff: number;
 	/** Requests holding a drainSignal() that has not aborted yet. */
 	signals: number;
+	/** Connections those requests are on (they share one signal per connection). */
+	signalConnections: number;
 	/** Requests read behind a response that closes their connection, never handed to a handler (see Http1Connections#admit). */
 	withheld: number;
 }
@@ -125,6 +127,7 @@ export class Drainer implements SignalSource {
 			sessions: this.#http2.size,
 			handedOff,
 			signals: this.#spread.size,
+			signalConnections: this.#spread.connections,
 			withheld,
 		};
 	}
@@ -147,7 +150,7 @@ export class Drainer implements SignalSource {
 		}
 		// Over: nothing left to end, and nothing to hold for it.
 		if (end === null) return new AbortController().signal;
-		return this.#spread.signal(connection, request, end);
+		return this.#spread.signal(connection, end);
 	}
 
 	/** watching → soft: the wrap-up listener. Resolves once the last connection is gone, rejects when it had to cut requests. */

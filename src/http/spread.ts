@@ -1,6 +1,7 @@
 // The spread: drainSignal()'s signals for one server's connections, and the schedule that aborts them one
 // connection at a time over `spread` ms, so that the clients of long-lived streams do not all reconnect at once.
 import type { EventEmitter } from 'node:events';
+import { reusableController } from './reusable-controller.js';
 
 /**
  * 10 s: with Kubernetes' default grace period of 30 s, a 5 s `delay` + 10 s of spread + 1 s for the last streams
@@ -21,19 +22,30 @@ export function spreadWindow(spread: number, msLeft: number): number {
 	return Math.max(0, Math.min(spread, msLeft - Math.min(SPREAD_TAIL, msLeft / 4)));
 }
 
+interface ConnectionEntry {
+	/** Shared by the connection's requests that asked and are not over yet. */
+	readonly controller: AbortController;
+	/** How many of them. */
+	live: number;
+}
+
 /**
  * The signals drainSignal() handed out for one server's connections, and the schedule that aborts them: after
  * the drain's `delay`, one connection at a time, evenly over the `spread`, so that the clients of long-lived
  * streams do not all reconnect to the remaining instances in the same instant.
  *
- * Only requests that asked are kept, each until it is over (its response closed; for an upgraded socket, the
- * socket closed): a long poll that asks on every request of a keep-alive connection holds one entry at a time.
+ * Only connections whose requests asked are kept, each until those requests are over (their responses closed; for
+ * an upgraded socket, the socket closed): a long poll that asks on every request of a keep-alive connection holds
+ * one entry at a time, and one AbortController that later requests reuse while nothing listens to it.
  */
 export class Spread {
-	/** Connection (socket, or HTTP/2 stream) → its requests that asked, with their controllers. */
-	readonly #connections = new Map<object, Map<object, AbortController>>();
-	/** Every signal handed out, by request, also once aborted: asking again gives the same one. Weak: no request is kept. */
-	readonly #given = new WeakMap<object, AbortSignal>();
+	/** Connection (socket, or HTTP/2 stream) → the controller its live requests that asked share. */
+	readonly #connections = new Map<object, ConnectionEntry>();
+	/**
+	 * A connection's controller once its requests are over, kept for the next request on it that asks (see
+	 * reusableController). Weak: nothing is kept for a connection that is gone.
+	 */
+	readonly #spare = new WeakMap<object, AbortController>();
 	#live = 0;
 	/** Connections the schedule has yet to reach, once it has started; a request asking on another is reached at once. */
 	#pending: Set<object> | undefined;
@@ -53,36 +65,40 @@ export class Spread {
 		return this.#live;
 	}
 
+	/** Connections held for their live requests (for white-box tests). */
+	get connections(): number {
+		return this.#connections.size;
+	}
+
 	/**
-	 * The signal of `request` on `connection`; the same one when asked again. `over` emits `'close'` when the
-	 * request no longer needs it (its response, or its upgraded socket, closed).
+	 * The signal of `request` on `connection`, shared with the connection's other requests that asked and are not
+	 * over (the drain reaches them together anyway). `over` emits `'close'` when the request no longer needs it (its
+	 * response, or its upgraded socket, closed). drainSignal() keeps it on the request: asking again gives the same one.
 	 */
-	signal(connection: object, request: object, over: EventEmitter): AbortSignal {
-		const known = this.#given.get(request);
-		if (known !== undefined) return known;
+	signal(connection: object, over: EventEmitter): AbortSignal {
 		if (this.#onFirst !== undefined) {
 			const onFirst = this.#onFirst;
 			this.#onFirst = undefined;
 			onFirst();
 		}
-		const controller = new AbortController();
-		this.#given.set(request, controller.signal);
 		if (this.#pending !== undefined && !this.#pending.has(connection)) {
 			// The schedule has passed this connection, or it was not open when the spread began. Aborted a moment
 			// later, not now: a listener added right after the call (what every handler does) still hears it.
+			const controller = new AbortController();
 			const reason = this.#reason();
 			queueMicrotask(() => controller.abort(reason));
 			return controller.signal;
 		}
-		let requests = this.#connections.get(connection);
-		if (requests === undefined) {
-			requests = new Map();
-			this.#connections.set(connection, requests);
+		let entry = this.#connections.get(connection);
+		if (entry === undefined) {
+			entry = { controller: reusableController(this.#spare.get(connection)), live: 0 };
+			this.#connections.set(connection, entry);
 		}
-		requests.set(request, controller);
+		entry.live += 1;
 		this.#live += 1;
-		over.once('close', () => this.#forget(connection, request));
-		return controller.signal;
+		const held = entry;
+		over.once('close', () => this.#forget(connection, held));
+		return entry.controller.signal;
 	}
 
 	/**
@@ -132,21 +148,23 @@ export class Spread {
 
 	#reach(connection: object): void {
 		this.#pending?.delete(connection);
-		const requests = this.#connections.get(connection);
-		if (requests === undefined) return;
+		const entry = this.#connections.get(connection);
+		if (entry === undefined) return;
 		this.#connections.delete(connection);
-		this.#live -= requests.size;
-		const reason = this.#reason();
-		for (const controller of requests.values()) controller.abort(reason);
+		this.#live -= entry.live;
+		entry.live = 0;
+		entry.controller.abort(this.#reason());
 	}
 
-	#forget(connection: object, request: object): void {
-		const requests = this.#connections.get(connection);
-		if (requests === undefined || !requests.delete(request)) return;
+	#forget(connection: object, entry: ConnectionEntry): void {
+		// Reached already (its requests were counted out then), or a later entry of the same connection.
+		if (entry.live === 0 || this.#connections.get(connection) !== entry) return;
+		entry.live -= 1;
 		this.#live -= 1;
-		if (requests.size === 0) {
+		if (entry.live === 0) {
 			this.#connections.delete(connection);
 			this.#pending?.delete(connection);
+			this.#spare.set(connection, entry.controller);
 		}
 	}
 }
