@@ -3,10 +3,13 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type http2 from 'node:http2';
 import express from 'express';
+import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Proc, WaitFunction } from '../src/index.js';
+import gracefulProc, { type GracefulProcFastifyOptions } from '../src/fastify.js';
+import { createHealthTicker } from '../src/health/index.js';
 import { type DrainOptions, DrainTimeoutError, drain, type Served, type ServeOptions, serve } from '../src/http/index.js';
 
 describe('the types of graceful-proc/http are part of the API', () => {
@@ -69,5 +72,21 @@ describe('the types of graceful-proc/http are part of the API', () => {
 	it('cuts are reported with a DrainTimeoutError that counts the requests', () => {
 		expectTypeOf<DrainTimeoutError>().toMatchTypeOf<Error>();
 		expectTypeOf<DrainTimeoutError['requests']>().toBeNumber();
+	});
+});
+
+describe('the types of graceful-proc/fastify are part of the API', () => {
+	it('registers on a real Fastify instance, with its options typed', () => {
+		const app = Fastify();
+		const health = createHealthTicker({ checks: { db: () => true }, interval: 60_000, proc: false });
+		void (() => app.register(gracefulProc, { delay: 5000, idleGrace: 1000, health }));
+		void (() => app.register(gracefulProc));
+		expectTypeOf(gracefulProc).parameter(1).toEqualTypeOf<GracefulProcFastifyOptions | undefined>();
+		expectTypeOf<GracefulProcFastifyOptions['delay']>().toEqualTypeOf<number | undefined>();
+		void health.stop();
+	});
+
+	it('gives health.fetch a web Request in and a Response out', () => {
+		expectTypeOf<ReturnType<typeof createHealthTicker>['fetch']>().toEqualTypeOf<(request: Request) => Response>();
 	});
 });

@@ -6,8 +6,10 @@ const { drain, serve } = require('graceful-proc/http');
 const { createHealthTicker } = require('graceful-proc/health');
 const { supervise } = require('graceful-proc/supervise');
 const { createFakeProcess } = require('graceful-proc/testing');
+// Fastify unwraps `default`: app.register(require('graceful-proc/fastify')) works; Fastify itself is not installed here.
+const { default: gracefulProc } = require('graceful-proc/fastify');
 
-for (const fn of [proc.addWrapUpListener, proc.createProc, proc.run, drain, serve, createHealthTicker, supervise, createFakeProcess]) {
+for (const fn of [proc.addWrapUpListener, proc.createProc, proc.run, drain, serve, createHealthTicker, supervise, createFakeProcess, gracefulProc]) {
 	if (typeof fn !== 'function') throw new Error('missing export');
 }
 if (!require.resolve('graceful-proc').endsWith('.cjs')) throw new Error('require() did not get the CommonJS build');

@@ -6,9 +6,10 @@ import { drain, serve } from 'graceful-proc/http';
 import { createHealthTicker } from 'graceful-proc/health';
 import { supervise } from 'graceful-proc/supervise';
 import { createFakeProcess } from 'graceful-proc/testing';
+import gracefulProc from 'graceful-proc/fastify';
 import { createRequire } from 'node:module';
 
-const exported = { addWrapUpListener: proc.addWrapUpListener, createProc: proc.createProc, run: proc.run, drain, serve, createHealthTicker, supervise, createFakeProcess };
+const exported = { addWrapUpListener: proc.addWrapUpListener, createProc: proc.createProc, run: proc.run, drain, serve, createHealthTicker, supervise, createFakeProcess, gracefulProc };
 for (const [name, value] of Object.entries(exported)) {
 	if (typeof value !== 'function') throw new Error(`${name} is not exported`);
 }
