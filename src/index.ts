@@ -1,3 +1,7 @@
+/**
+ * The core entry point, `graceful-proc`: the process-wide proc, its functions as named exports (so that
+ * `import * as proc` works like go-zero's package), `createProc`, `run`, the error classes and the types.
+ */
 import { createProc } from './proc.js';
 import { run } from './run.js';
 import { processWideProc } from './shared-instance.js';
