@@ -7,7 +7,7 @@ import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
 import { type Leaving, leave } from './exit.js';
 import { type ListenerEntry, waitFunctions } from './listener-entry.js';
-import { assertFinalListener, FinalListeners, finalSlice } from './final-listeners.js';
+import { FinalListeners } from './final-listeners.js';
 import { checkForeignHandlers } from './foreign-handlers.js';
 import { ListenerTable } from './listeners.js';
 import { stderrLogger, warnTimes, writeDiagnosticReport, writeLog } from './logger.js';
@@ -154,13 +154,7 @@ export class ProcImpl implements Proc {
 
 	/** The last step (final-listeners.ts): called with the report, in a slice of the deadline of its own. */
 	addFinalListener(fn: FinalListener, options?: { name?: string }): () => boolean {
-		assertFinalListener(fn, options);
-		return this.#finals.add(fn, options?.name ?? (fn.name || `final#${this.#finals.size + 1}`));
-	}
-
-	/** The slice of the deadline the last step keeps: none without final listeners. */
-	#finalSlice(): number {
-		return this.#finals.size === 0 ? 0 : finalSlice(this.#options.timeForFinal, this.timeToForceQuit);
+		return this.#finals.add(fn, options);
 	}
 
 	setTimeToForceQuit(ms: number): void {
@@ -236,7 +230,8 @@ export class ProcImpl implements Proc {
 		const sequence = (this.#sequence = createSequence({ reason, startedAt: at, deadline: at + this.timeToForceQuit, exitCode, failed }));
 		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
 		// With final listeners, the others are forced when only the last step's slice is left.
-		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, sequence.deadline - this.#finalSlice() - Date.now()));
+		const forceAt = sequence.deadline - this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit);
+		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, forceAt - Date.now()));
 		this.#router.install();
 		this.#foreignAtTrigger = this.#checkForeignHandlers();
 		this.#watchdog.setDeadline(sequence.deadline);
