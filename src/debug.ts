@@ -1,3 +1,7 @@
+/**
+ * Debug logging under `graceful-proc:<area>`, enabled the usual way (`DEBUG=graceful-proc:*`). The `debug`
+ * package is loaded only when `DEBUG` is set, so neither importing the core nor a quiet shutdown pays for it.
+ */
 import type * as NodeModule from 'node:module';
 
 type DebugFn = ((formatter: string, ...args: unknown[]) => void) & { enabled?: boolean };

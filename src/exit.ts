@@ -22,12 +22,12 @@ const FLUSH_GRACE_MS = 250;
 export interface ExitHost {
 	readonly process: ProcessLike;
 	readonly options: CoreOptions;
+	/** From here it holds the deadline, for the hooks and the output too; it stays until the process exits. */
+	readonly watchdog: { ending(exitCode: number): void };
+	/** The proc's handlers, taken off a process that is left running. */
+	readonly router: { uninstall(): void };
 	/** The application's logger, called safely. */
 	log(message: string): void;
-	/** From here the watchdog holds the deadline, for the hooks and the output too; it stays until the process exits. */
-	ending(exitCode: number): void;
-	/** Takes the proc's handlers off the process. */
-	uninstall(): void;
 }
 
 export interface Leaving {
@@ -47,7 +47,7 @@ export function leave(sequence: Sequence, leaving: Leaving, host: ExitHost): voi
 	clearTimeout(sequence.forceTimer);
 	clearTimeout(sequence.wrapUpTimer);
 	// The logger and onReport are the application's: from here the watchdog holds the deadline, it no longer waits.
-	host.ending(code);
+	host.watchdog.ending(code);
 	log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, code);
 	announce(report, omitted, host);
 	// Still library work, which the watchdog lets finish; the application's hook comes after.
@@ -56,7 +56,7 @@ export function leave(sequence: Sequence, leaving: Leaving, host: ExitHost): voi
 	sequence.resolve(final);
 	if (!host.options.exit) {
 		// Left running: Node's default signal behaviour comes back, so the next SIGTERM is not swallowed.
-		host.uninstall();
+		host.router.uninstall();
 	} else if (leaving.atOnce) {
 		host.process.exit(code);
 	} else {

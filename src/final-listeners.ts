@@ -32,9 +32,18 @@ export class FinalListeners {
 		return this.#listeners.size;
 	}
 
-	/** Returns the function that takes it out again (true if it was still there). */
-	add(fn: FinalListener, name: string): () => boolean {
-		const item = { fn, name };
+	/** The slice of the deadline the last step keeps (see finalSlice): none without final listeners. */
+	slice(set: number | undefined, timeToForceQuit: number): number {
+		return this.#listeners.size === 0 ? 0 : finalSlice(set, timeToForceQuit);
+	}
+
+	/**
+	 * Checks and adds `fn`, named by `options.name`, else its own name, else its place. Returns the function that
+	 * takes it out again (true if it was still there).
+	 */
+	add(fn: FinalListener, options: { name?: string } | undefined): () => boolean {
+		assertFinalListener(fn, options);
+		const item = { fn, name: options?.name ?? (fn.name || `final#${this.#listeners.size + 1}`) };
 		this.#listeners.add(item);
 		return () => this.#listeners.delete(item);
 	}

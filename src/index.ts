@@ -1,3 +1,8 @@
+/**
+ * The core entry point, `graceful-proc`: the process-wide proc, its functions as named exports (so that
+ * `import * as proc` works like go-zero's package), `createProc`, `run`, `notifyReady`, the error classes and the
+ * types. Each function throws at its caller's line (call-site.ts).
+ */
 import { atCallSite } from './call-site.js';
 import { createProc as createIsolatedProc } from './proc.js';
 import { run as runMain } from './run.js';

@@ -1,3 +1,7 @@
+/**
+ * One registered listener and what hangs off it: its run record once called, the promise behind its `wait()`,
+ * the `ctx` it is called with. A service may hold and churn thousands, so all but the essentials are made on demand.
+ */
 import { ListenerRemovedError } from './errors.js';
 import type { Listener, ListenerContext, ListenerOutcome, Phase, WaitFunction } from './types.js';
 import { expected } from './validate.js';

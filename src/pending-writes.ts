@@ -1,3 +1,7 @@
+/**
+ * Whether a write of this process may still be on its way to the operating system, asked without making
+ * `process.stdout` or `process.stderr`: the way out waits for output only when there is some.
+ */
 import type { ProcessLike } from './types.js';
 
 /**

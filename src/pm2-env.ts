@@ -1,3 +1,7 @@
+/**
+ * What PM2 tells an app through its environment: how long after its stop signal it SIGKILLs the app, which the
+ * core's unset times fit inside.
+ */
 /** PM2's own default, used when neither the app nor the daemon's environment sets one. */
 export const PM2_DEFAULT_KILL_TIMEOUT = 1600;
 

@@ -1,11 +1,13 @@
 /**
  * The core's options: which there are, how each is checked, and what a `createProc()` or `configure()` call
- * resolves to against the options in force. Pure: everything is validated before anything is returned, so a
- * refused call changes nothing, and applying the result is the proc's business.
+ * resolves to against the options in force. Pure (but for `outsideKillOf`, which reads PM2's environment):
+ * everything is validated before anything is returned, so a refused call changes nothing; the proc applies it.
  */
 import { assertForeignHandlersOption, type ForeignHandlersOption } from './foreign-handlers.js';
+import { pm2KillTimeout } from './pm2-env.js';
 import { assertSignalName } from './signals.js';
 import { terminationLogPath } from './termination-log.js';
+import type { OutsideKill } from './time-budget.js';
 import type { ListenerOptions, Logger, ProcessLike, ProcOptions, ShutdownReport } from './types.js';
 import { assertBoolean, assertDuration, assertFunction, assertOptions, assertString, expected } from './validate.js';
 
@@ -35,16 +37,21 @@ export interface CoreOptions {
 	readonly onReport: ((report: ShutdownReport) => void) | undefined;
 	/** Where the termination message goes when the sequence ends; undefined: nowhere. */
 	readonly terminationLog: string | undefined;
+	/** What the signal router listens for. */
+	readonly router: RouterSettings;
+	/** Whether other handlers on the signals are warned about (see foreign-handlers.ts). */
+	readonly foreignHandlers: ForeignHandlersOption;
+	/** The last step's slice of the deadline as set; undefined: the default (final-listeners.ts). */
+	readonly timeForFinal: number | undefined;
+}
+
+export interface RouterSettings {
 	/** undefined: the defaults, resolved when the handlers are installed (nodemon adds SIGUSR2). */
 	readonly signals: readonly string[] | undefined;
 	readonly handleErrors: boolean;
 	readonly pm2: boolean;
 	/** The signal that writes a diagnostic report; undefined: none. */
 	readonly diagnosticSignal: string | undefined;
-	/** Whether other handlers on the signals are warned about (see foreign-handlers.ts). */
-	readonly foreignHandlers: ForeignHandlersOption;
-	/** The last step's slice of the deadline as set; undefined: the default (final-listeners.ts). */
-	readonly timeForFinal: number | undefined;
 }
 
 /** What one call resolves to: the options in force after it, and the times it sets (undefined: left as they are). */
@@ -59,13 +66,20 @@ export function defaultOptions(logger: Logger | false): CoreOptions {
 		logger,
 		onReport: undefined,
 		terminationLog: undefined,
-		signals: undefined,
-		handleErrors: false,
-		pm2: true,
-		diagnosticSignal: undefined,
+		router: { signals: undefined, handleErrors: false, pm2: true, diagnosticSignal: undefined },
 		foreignHandlers: 'warn',
 		timeForFinal: undefined,
 	};
+}
+
+/**
+ * The kill that will come from outside at a fixed time after the stop signal, for the real process: PM2 SIGKILLs
+ * an app kill_timeout ms after its stop signal, so unset times fit inside it and set ones are checked.
+ */
+export function outsideKillOf(process: ProcessLike): OutsideKill | undefined {
+	const ms = process === globalThis.process ? pm2KillTimeout() : undefined;
+	if (ms === undefined) return undefined;
+	return { ms, who: 'PM2 (kill_timeout)', fix: (ms) => `set kill_timeout to ${ms} or more in the ecosystem file (or pm2 start --kill-timeout ${ms})` };
 }
 
 /** The process-like object a proc is given, checked before anything uses it. */
@@ -107,7 +121,7 @@ function diagnosticSignalOf(value: unknown, current: string | undefined): string
 export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: CoreOptions): ResolvedOptions {
 	// `null` is bad input, not "unset": only `undefined` falls back to the current value.
 	const pick = <T,>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
-	const signals = pick<readonly string[] | undefined>(options.signals, current.signals);
+	const signals = pick<readonly string[] | undefined>(options.signals, current.router.signals);
 	if (options.signals !== undefined) {
 		if (!Array.isArray(signals)) throw new TypeError(expected('options.signals', 'an array of signal names', signals));
 		signals.forEach((name, index) => assertSignalName(`options.signals[${index}]`, name));
@@ -117,9 +131,9 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 	if (options.timeForFinal !== undefined) assertDuration('options.timeForFinal', options.timeForFinal);
 	const exit = pick(options.exit, current.exit);
 	assertBoolean('options.exit', exit);
-	const handleErrors = pick(options.handleErrors, current.handleErrors);
+	const handleErrors = pick(options.handleErrors, current.router.handleErrors);
 	assertBoolean('options.handleErrors', handleErrors);
-	const pm2 = pick(options.pm2, current.pm2);
+	const pm2 = pick(options.pm2, current.router.pm2);
 	assertBoolean('options.pm2', pm2);
 	const logger = pick(options.logger, current.logger);
 	if (logger !== false && (logger === null || typeof logger !== 'object' || typeof logger.error !== 'function')) {
@@ -127,7 +141,7 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 	}
 	if (options.onReport !== undefined) assertFunction('options.onReport', options.onReport);
 	const terminationLog = options.terminationLog === undefined ? current.terminationLog : terminationLogPath('options.terminationLog', options.terminationLog);
-	const diagnosticSignal = diagnosticSignalOf(options.diagnosticReport, current.diagnosticSignal);
+	const diagnosticSignal = diagnosticSignalOf(options.diagnosticReport, current.router.diagnosticSignal);
 	const foreignHandlers = pick<ForeignHandlersOption>(options.foreignHandlers, current.foreignHandlers);
 	if (options.foreignHandlers !== undefined) assertForeignHandlersOption('options.foreignHandlers', foreignHandlers);
 	return {
@@ -136,10 +150,7 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 			logger,
 			onReport: pick(options.onReport, current.onReport),
 			terminationLog,
-			signals: signals && [...new Set(signals)],
-			handleErrors,
-			pm2,
-			diagnosticSignal,
+			router: { signals: signals && [...new Set(signals)], handleErrors, pm2, diagnosticSignal },
 			foreignHandlers: Array.isArray(foreignHandlers) ? [...foreignHandlers] : foreignHandlers,
 			timeForFinal: pick(options.timeForFinal, current.timeForFinal),
 		},

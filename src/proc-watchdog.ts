@@ -4,7 +4,7 @@
  * sequence is ending) and what it asks it (when the signals arrived).
  */
 import { describeError } from './describe-error.js';
-import { DUPLICATE_SIGNAL_MS, type SignalArrivals } from './sequence.js';
+import { arrivalOf, DUPLICATE_SIGNAL_MS, type SignalArrivals } from './sequence.js';
 import type { SignalRouter } from './signals.js';
 import type { ProcessLike } from './types.js';
 import { Watchdog } from './watchdog/watchdog.js';
@@ -111,9 +111,14 @@ export class ProcWatchdog {
 		this.#watchdog?.ending(exitCode);
 	}
 
-	/** When the signals arrived, where the watchdog watches `name` too: it saw them even while this loop was busy. */
-	arrivals(name: string): SignalArrivals | undefined {
-		return this.#host.router().signals.includes(name) ? this.#watchdog?.arrivals() : undefined;
+	/**
+	 * When a signal handled now arrived. Where the watchdog watches `name` too, it saw the arrivals even while this
+	 * loop was busy: `seen` is what it saw, and `arrivedAt` the first arrival.
+	 */
+	arrival(name: string): { now: number; seen: SignalArrivals | undefined; arrivedAt: number } {
+		const now = Date.now();
+		const seen = this.#host.router().signals.includes(name) ? this.#watchdog?.arrivals() : undefined;
+		return { now, seen, arrivedAt: arrivalOf(now, seen) };
 	}
 
 	#failed(error: unknown): void {

@@ -1,78 +1,56 @@
+/**
+ * A proc: the core's public API (listeners, times, `shutdown()`, `configure()`) around the shutdown sequence,
+ * whose states and transitions are one block below. What the block uses has a module each: the sequence's record
+ * and rules, the listener table, the report, the way out, the options, and the watchdog's side of the proc.
+ */
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
 import { type Leaving, leave } from './exit.js';
 import { type ListenerEntry, waitFunctions } from './listener-entry.js';
-import { assertFinalListener, FinalListeners, finalSlice } from './final-listeners.js';
+import { FinalListeners } from './final-listeners.js';
 import { checkForeignHandlers } from './foreign-handlers.js';
 import { ListenerTable } from './listeners.js';
-import {
-	appExitCode,
-	arrivalOf,
-	createSequence,
-	endsFailed,
-	exitCodeOf,
-	isDuplicate,
-	joinSequence,
-	recordFirstSignal,
-	recordSignal,
-	type Sequence,
-} from './sequence.js';
 import { stderrLogger, warnTimes, writeDiagnosticReport, writeLog } from './logger.js';
-import { assertListener, assertProcessLike, type CoreOptions, defaultOptions, PROC_OPTIONS, resolveOptions, type ResolvedOptions } from './proc-options.js';
+import { assertListener, assertProcessLike, type CoreOptions, defaultOptions, outsideKillOf, PROC_OPTIONS, resolveOptions, type ResolvedOptions } from './proc-options.js';
+import { ProcWatchdog } from './proc-watchdog.js';
+import { RepeatJudge } from './repeat-judge.js';
+import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
+import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
 import { SignalRouter } from './signals.js';
-import { type SignalSenders, sendersNow, signalSenders } from './signal-senders.js';
 import { writeTerminalNotice } from './terminal-notice.js';
-import { pm2KillTimeout } from './pm2-env.js';
-import { BLOCKED_REPORT_MS, briefRows, buildReport, listenerRows } from './report.js';
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
-import type {
-	ForcedBy,
-	FinalListener,
-	ForeignHandler,
-	Listener,
-	ListenerOptions,
-	Phase,
-	Proc,
-	ProcessLike,
-	ProcOptions,
-	ProcState,
-	ShutdownOptions,
-	ShutdownReport,
-	WaitFunction,
-} from './types.js';
+import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
 import { methodsAtCallSite } from './call-site.js';
 import { assertDuration, assertNumber, assertOptions, expected } from './validate.js';
-import { ProcWatchdog } from './proc-watchdog.js';
 import { warmUpOnce } from './warm-up.js';
 
 const log = createDebug('proc');
 
 /**
- * Lets `run()` start the sequence with an exit code floor without widening the public API. Registered, so that
- * `run()` of the CommonJS build finds it on a proc made by the ESM build (or another copy), and vice versa.
+ * How `run()` ends the sequence when its main threw: as a failure, exit code 1 unless the application set its own
+ * (a code given to `shutdown()` would win over the application's). Registered, so that `run()` of one build or copy
+ * finds it on a proc made by another.
  */
 export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
 
-/**
- * The state machine: running → wrapping-up → shutting-down → done, or → forced at the deadline or on a
- * repeated signal. Everything else (signals, watchdog, report text) lives in its own module.
- */
 export class ProcImpl implements Proc {
 	readonly #process: ProcessLike;
 	#options: CoreOptions = defaultOptions(stderrLogger);
 	#router: SignalRouter;
 	readonly #times = new TimeBudget((message) => warnTimes(this.#process, message));
 	#state: ProcState = 'running';
-	#abort = new AbortController();
-	readonly #listeners = new ListenerTable(() => this.#advance());
+	readonly #abort = new AbortController();
+	readonly #listeners = new ListenerTable(() => this.#advance('settled'));
 	#sequence: Sequence | undefined;
 	readonly #watchdog: ProcWatchdog;
+	readonly #repeats: RepeatJudge;
 
 	constructor(options: ProcOptions = {}) {
 		assertOptions('options', options, PROC_OPTIONS);
 		const proc = options.process ?? globalThis.process;
 		assertProcessLike('options.process', proc);
 		this.#process = proc;
+		this.#repeats = new RepeatJudge(proc);
 		this.#watchdog = new ProcWatchdog({
 			process: proc,
 			exit: () => this.#options.exit,
@@ -83,11 +61,8 @@ export class ProcImpl implements Proc {
 			log: (message) => this.#log(message),
 			started: (watchdog) => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => watchdog.arrivals() }),
 		});
-		// PM2 SIGKILLs an app kill_timeout ms after its stop signal: unset times fit inside it, set ones are checked.
-		const pm2Kill = proc === globalThis.process ? pm2KillTimeout() : undefined;
-		if (pm2Kill !== undefined) {
-			this.#times.setOutsideKill({ ms: pm2Kill, who: 'PM2 (kill_timeout)', fix: (ms) => `set kill_timeout to ${ms} or more in the ecosystem file (or pm2 start --kill-timeout ${ms})` });
-		}
+		const outsideKill = outsideKillOf(proc);
+		if (outsideKill !== undefined) this.#times.setOutsideKill(outsideKill);
 		this.#router = this.#apply(resolveOptions(options, this.#options));
 	}
 
@@ -116,13 +91,9 @@ export class ProcImpl implements Proc {
 		this.#times.set(times);
 		this.#watchdog.timesChanged();
 		this.#options = options;
-		const { signals, handleErrors, pm2, diagnosticSignal } = options;
 		return new SignalRouter({
+			...options.router,
 			process: this.#process,
-			signals,
-			handleErrors,
-			pm2,
-			diagnosticSignal,
 			onSignal: (name) => this.#onSignal(name),
 			onError: (error, kind) => this.#onError(error, kind),
 			onDiagnostic: () => writeDiagnosticReport(this.#process, (message) => this.#log(message)),
@@ -169,11 +140,6 @@ export class ProcImpl implements Proc {
 		};
 	}
 
-	/** A running sequence keeps the times it started with: changing them then would promise what it cannot keep. */
-	#assertNotStarted(method: string): void {
-		if (this.#state !== 'running') throw new Error(`graceful-proc: ${method}() is not possible once shutdown has started`);
-	}
-
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
 		assertListener('fn', fn, options);
 		return this.#add('wrap-up', fn, options);
@@ -188,26 +154,25 @@ export class ProcImpl implements Proc {
 
 	/** The last step (final-listeners.ts): called with the report, in a slice of the deadline of its own. */
 	addFinalListener(fn: FinalListener, options?: { name?: string }): () => boolean {
-		assertFinalListener(fn, options);
-		return this.#finals.add(fn, options?.name ?? (fn.name || `final#${this.#finals.size + 1}`));
-	}
-
-	/** The slice of the deadline the last step keeps: none without final listeners. */
-	#finalSlice(): number {
-		return this.#finals.size === 0 ? 0 : finalSlice(this.#options.timeForFinal, this.timeToForceQuit);
+		return this.#finals.add(fn, options);
 	}
 
 	setTimeToForceQuit(ms: number): void {
 		assertDuration('ms', ms);
-		this.#assertNotStarted('setTimeToForceQuit');
-		this.#times.set({ timeToForceQuit: ms });
-		this.#watchdog.timesChanged();
+		this.#setTimes('setTimeToForceQuit', { timeToForceQuit: ms });
 	}
 
 	setTimeToWrapUp(ms: number): void {
 		assertDuration('ms', ms);
-		this.#assertNotStarted('setTimeToWrapUp');
-		this.#times.set({ timeToWrapUp: ms });
+		this.#setTimes('setTimeToWrapUp', { timeToWrapUp: ms });
+	}
+
+	/** A running sequence keeps the times it started with: changing them then would promise what it cannot keep. */
+	#setTimes(method: string, times: { timeToForceQuit?: number; timeToWrapUp?: number }): void {
+		if (this.#state !== 'running') throw new Error(`graceful-proc: ${method}() is not possible once shutdown has started`);
+		this.#times.set(times);
+		// An unset force-quit time follows the wrap-up time: the watchdog follows both.
+		this.#watchdog.timesChanged();
 	}
 
 	shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport> {
@@ -215,34 +180,29 @@ export class ProcImpl implements Proc {
 		// `null` is bad input, not "unset".
 		const exitCode = options?.exitCode === undefined ? 0 : options.exitCode;
 		assertNumber('options.exitCode', exitCode, { integer: true, max: 255, maxWhy: ' (an exit code)' });
-		return this.#start(reason, exitCode, false);
+		return this.#trigger({ reason, exitCode });
 	}
 
-	/** `run()`: a non-zero code means its main failed. Kept for copies of `run()` older than `shutdown()`'s options. */
+	/** `run()`'s end: a non-zero code means its main failed (see kShutdownWithCode). */
 	[kShutdownWithCode](reason: unknown, exitCode: number): Promise<ShutdownReport> {
-		return this.#start(reason, 0, exitCode !== 0);
+		return this.#trigger({ reason, failed: exitCode !== 0 });
 	}
 
-	/**
-	 * Makes this proc's wait functions: one small bound function per listener (see waitFunctions). Made with the
-	 * first listener, not with the proc: the process-wide proc is made when the package is imported.
-	 */
+	/** Makes wait functions (see waitFunctions); made with the first listener, not at import with the proc. */
 	#waitFor: ((entry: ListenerEntry) => WaitFunction) | undefined;
 
 	#add(phase: Phase, fn: Listener, options: ListenerOptions | undefined): WaitFunction {
 		const entry = this.#listeners.add(phase, fn, options);
-		const state = this.#state;
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
-		if (state !== 'done' && state !== 'forced') {
+		if (!this.#ended) {
 			this.#router.install();
 			this.#watchdog.armSoon();
-			this.#readSendersSoon();
+			this.#repeats.readSoon();
 		}
-		if (state !== 'running' && (phase === 'wrap-up' || state !== 'wrapping-up')) {
-			// Added during shutdown: called at once and awaited (go-zero's late listeners never ran).
-			this.#listeners.call(entry, this.#sequence!.reason, this.#sequence!.deadline);
-		}
-
+		// Added during shutdown: called at once and awaited (go-zero's late listeners never ran); a shutdown
+		// listener added while wrapping up waits for its phase.
+		const state = this.#state;
+		if (state !== 'running' && (phase === 'wrap-up' || state !== 'wrapping-up')) this.#listeners.call(entry, this.#sequence!.reason, this.#sequence!.deadline);
 		return (this.#waitFor ??= waitFunctions((entry) => this.#remove(entry)))(entry);
 	}
 
@@ -256,170 +216,97 @@ export class ProcImpl implements Proc {
 		return true;
 	}
 
+	get #ended(): boolean {
+		return this.#state === 'done' || this.#state === 'forced';
+	}
+
+	// ── The sequence: every state and transition ─────────────────────────────────────────────────────────────
+	// running ─#trigger→ wrapping-up ─#advance: wrap-up settled, or timeToWrapUp→ shutting-down ─#advance→ done
+	// before done ─#force: the deadline's timer, a repeat in #onSignal, a blocked loop in #onWatchdogDeadline→ forced
+	// done or forced (but blocked) ─#endAfterFinal→ the final listeners, then the way out
+
+	#trigger({ reason, exitCode = 0, failed = false, at = Date.now(), callListeners = true }: Trigger): Promise<ShutdownReport> {
+		if (this.#sequence) return joinSequence(this.#sequence, { exitCode, failed, ended: this.#ended });
+		const sequence = (this.#sequence = createSequence({ reason, startedAt: at, deadline: at + this.timeToForceQuit, exitCode, failed }));
+		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
+		// With final listeners, the others are forced when only the last step's slice is left.
+		const forceAt = sequence.deadline - this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit);
+		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, forceAt - Date.now()));
+		this.#router.install();
+		this.#foreignAtTrigger = this.#checkForeignHandlers();
+		this.#watchdog.setDeadline(sequence.deadline);
+		if (!callListeners) return sequence.promise;
+		this.#state = 'wrapping-up';
+		this.#abort.abort(reason);
+		this.#listeners.callPhase('wrap-up', reason, sequence.deadline);
+		sequence.wrapUpTimer = setTimeout(() => this.#advance('wrap-up time is up'), this.timeToWrapUp);
+		sequence.wrapUpTimer.unref?.();
+		this.#advance('settled');
+		return sequence.promise;
+	}
+
+	#advance(why: 'settled' | 'wrap-up time is up'): void {
+		const { running } = this.#listeners;
+		if (this.#state === 'wrapping-up' && (why === 'wrap-up time is up' || running['wrap-up'] === 0)) {
+			clearTimeout(this.#sequence!.wrapUpTimer);
+			this.#state = 'shutting-down';
+			this.#listeners.callPhase('shutdown', this.#sequence!.reason, this.#sequence!.deadline);
+		}
+		if (this.#state !== 'shutting-down' || running['wrap-up'] + running.shutdown > 0) return;
+		this.#state = 'done';
+		this.#endAfterFinal(settledReport(this.#reporting()));
+	}
+
+	#force(forcedBy: ForcedBy): void {
+		if (this.#ended) return;
+		this.#state = 'forced';
+		log('forced by %s', forcedBy);
+		if (forcedBy === 'blocked') return this.#end({ ...blockedReports(this.#reporting()), atOnce: true });
+		const report = forcedReport(this.#reporting(), forcedBy);
+		this.#listeners.forceQuit(Date.now() - this.#sequence!.startedAt);
+		this.#endAfterFinal(report);
+	}
+
 	#onSignal(name: string): void {
-		const sequence = this.#sequence;
-		const now = Date.now();
-		const seen = this.#watchdog.arrivals(name);
-		const arrivedAt = arrivalOf(now, seen);
 		log('received %s in state %s', name, this.#state);
+		const { now, seen, arrivedAt } = this.#watchdog.arrival(name);
+		const sequence = this.#sequence;
 		if (sequence === undefined) {
 			// A person at a terminal learns what the stop waits for before the listeners print anything.
 			if (this.#process === globalThis.process) writeTerminalNotice(name, this.#listeners.entries, arrivedAt + this.timeToForceQuit - now);
 			// The deadline counts from the signal's arrival, not from when a busy loop got round to it.
-			this.#start(name, 0, false, arrivedAt);
-			this.#firstSignal(this.#sequence!, name, arrivedAt, Date.now());
-			return;
+			this.#trigger({ reason: name, at: arrivedAt });
+			return this.#repeats.firstSignal(this.#sequence!, name, arrivedAt, Date.now());
 		}
-		if (this.#state === 'done' || this.#state === 'forced') {
-			// Ended, and waiting for stdout to take the last lines: a second Ctrl+C means "now".
-			if (sequence.exitNow === undefined) return;
-			recordSignal(sequence, name);
-			if (!this.#isDuplicate(sequence, name, now, seen)) sequence.exitNow();
-			return;
-		}
-		// The sequence was started by hand; this is the first signal, and it joins it.
-		if (sequence.firstSignalAt === undefined) return this.#firstSignal(sequence, name, arrivedAt, now);
+		if (sequence.firstSignalAt === undefined && !this.#ended) return this.#repeats.firstSignal(sequence, name, arrivedAt, now);
+		// Once ended, a repeat matters only while the way out waits for stdout and stderr: it means "now".
+		if (this.#ended && sequence.exitNow === undefined) return;
 		recordSignal(sequence, name);
-		if (this.#isDuplicate(sequence, name, now, seen)) return;
-		log('forced by a repeated %s', name);
-		this.#force('signal');
+		if (this.#repeats.isDuplicate(sequence, name, now, seen)) return;
+		if (this.#ended) sequence.exitNow!();
+		else this.#force('signal');
 	}
 
-	#firstSignal(sequence: Sequence, name: string, arrivedAt: number, handledAt: number): void {
-		recordFirstSignal(sequence, { name, arrivedAt, handledAt });
-		// Closes after the loop has polled once more (a signal then waiting is read before the second immediate).
-		// Not unref'd: with only unref'd immediates pending, the poll would wait, and the turn stay open until the
-		// next thing to happen, a repeat included.
-		sequence.firstSignalTurn = true;
-		setImmediate(() => setImmediate(() => (sequence.firstSignalTurn = false)));
-	}
-
-	#isDuplicate(sequence: Sequence, name: string, now: number, seen: ReturnType<ProcWatchdog['arrivals']>): boolean {
-		const senders = this.#senders();
-		const duplicate = isDuplicate(sequence, { name, now }, seen, senders && sendersNow(senders));
-		if (log.enabled) log('%s is %s (senders: %s)', name, duplicate ? 'a copy of the first' : 'a repeat', senders?.sender ?? 'not known');
-		return duplicate;
-	}
-
-	/**
-	 * Who may send this process copies of a signal (see signal-senders.ts): the real process's, on Linux, read in
-	 * an idle moment after the handlers are installed (about 0.1 ms), or at the first repeat if none came yet.
-	 */
-	#senders(): SignalSenders | undefined {
-		return this.#process === globalThis.process ? signalSenders() : undefined;
-	}
-
-	#readSendersSoon(): void {
-		if (this.#sendersSoon || this.#process !== globalThis.process) return;
-		this.#sendersSoon = true;
-		setImmediate(() => this.#senders()).unref?.();
-	}
-	#sendersSoon = false;
-
-	/**
-	 * The watchdog's call at the deadline, made through the inspector from inside whatever blocks this thread.
-	 * `signal`/`arrivedAt`: the first signal the watchdog saw, for a sequence that a loop blocked before the
-	 * handler could run never started.
-	 */
 	#onWatchdogDeadline(signal: string | null, arrivedAt: number | null, exitCode: number): void {
-		if (this.#state === 'done' || this.#state === 'forced') {
-			// The report is out; what runs after it (onReport, the logger, flushing output) outlived the deadline.
-			this.#process.exit(exitCode);
-			return;
-		}
-		// No listener is called from here: they would run inside the code that blocks the loop.
-		if (this.#sequence === undefined) this.#start(signal ?? 'deadline', 0, false, arrivedAt ?? Date.now(), false);
-		this.#force('blocked', true);
+		// The report is out; what runs after it (final listeners, onReport, the logger, output) outlived the deadline.
+		if (this.#ended) return void this.#process.exit(exitCode);
+		// A loop blocked before any handler ran: the first signal the watchdog saw starts the sequence, calling no listener.
+		if (this.#sequence === undefined) this.#trigger({ reason: signal ?? 'deadline', at: arrivedAt ?? Date.now(), callListeners: false });
+		this.#force('blocked');
 	}
 
-	/** The logger, called so that nothing it throws or rejects with can break the sequence. */
-	#log(message: string): void {
-		writeLog(this.#options.logger, message);
-	}
+	// ── What the transitions use ─────────────────────────────────────────────────────────────────────────────
 
 	#onError(error: unknown, kind: 'uncaughtException' | 'unhandledRejection'): void {
 		this.#log(`graceful-proc: ${kind}${this.#state === 'running' ? ', shutting down' : ' during shutdown'}: ${describeError(error, { stack: true })}`);
-		if (this.#sequence === undefined) this.#start(error, 0, true);
+		if (this.#sequence === undefined) void this.#trigger({ reason: error, failed: true });
 		else this.#sequence.failed = true;
 	}
 
-	/** `at`: when the trigger happened (a signal's arrival); `call`: false when the watchdog ends it at once. */
-	#start(reason: unknown, exitCode: number, failed: boolean, at = Date.now(), call = true): Promise<ShutdownReport> {
-		if (this.#sequence) return joinSequence(this.#sequence, { exitCode, failed, ended: this.#state === 'done' || this.#state === 'forced' });
-		const sequence = createSequence({ reason, startedAt: at, deadline: at + this.timeToForceQuit, exitCode, failed });
-		const promise = sequence.promise;
-		this.#sequence = sequence;
-		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
-		// Keeps the shutdown alive: listeners may await promises that hold nothing in the event loop.
-		// With final listeners, the others are forced when only the last step's slice is left.
-		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, sequence.deadline - this.#finalSlice() - Date.now()));
-		this.#router.install();
-		this.#foreignAtTrigger = this.#checkForeignHandlers();
-		// Already running since the handlers were installed: this only tells it the deadline.
-		this.#watchdog.setDeadline(sequence.deadline);
-		if (!call) return promise;
-
-		this.#state = 'wrapping-up';
-		this.#abort.abort(reason);
-		this.#listeners.callPhase('wrap-up', reason, sequence.deadline);
-		const wrapUpTimer = setTimeout(() => this.#enterShutdownPhase(), this.timeToWrapUp);
-		wrapUpTimer.unref?.();
-		sequence.wrapUpTimer = wrapUpTimer;
-		this.#advance();
-		return promise;
-	}
-
-	#advance(): void {
-		const running = this.#listeners.running;
-		if (this.#state === 'wrapping-up') {
-			if (running['wrap-up'] === 0) this.#enterShutdownPhase();
-		} else if (this.#state === 'shutting-down' && running['wrap-up'] === 0 && running.shutdown === 0) {
-			this.#finish();
-		}
-	}
-
-	#enterShutdownPhase(): void {
-		if (this.#state !== 'wrapping-up') return;
-		clearTimeout(this.#sequence!.wrapUpTimer);
-		this.#state = 'shutting-down';
-		log('shutdown phase');
-		this.#listeners.callPhase('shutdown', this.#sequence!.reason, this.#sequence!.deadline);
-		this.#advance();
-	}
-
-	/** The report of this sequence; `listeners`: every listener's row unless given. */
-	#report(outcome: ShutdownReport['outcome'], exitCode: number, forcedBy?: ForcedBy, listeners = listenerRows(this.#listeners.entries, outcome === 'forced')!): ShutdownReport {
-		return buildReport({ sequence: this.#sequence!, outcome, exitCode, forcedBy, listeners, process: this.#process, foreignHandlers: this.#foreignAtTrigger });
-	}
-
-	/**
-	 * The exit code: one asked for with `shutdown(reason, { exitCode })`, else a non-zero `process.exitCode`
-	 * the application set, else 1 for a failure and 0 for a clean end.
-	 */
-	#exitCode(failure: boolean): number {
-		return exitCodeOf(this.#sequence!, appExitCode(this.#process), failure);
-	}
-
-	#finish(): void {
-		const sequence = this.#sequence!;
+	/** What the report is made from. Building it is bounded work that the watchdog lets finish before any SIGKILL. */
+	#reporting(): ReportSource {
 		this.#watchdog.reporting();
-		const failed = endsFailed(sequence, this.#listeners.failures);
-		this.#state = 'done';
-		this.#endAfterFinal(this.#report(failed ? 'failed' : 'clean', this.#exitCode(failed)));
-	}
-
-	/** Ends the sequence before its listeners did: `forcedBy` says why; `now`: from inside a blocked loop, exit at once (#endBlocked). */
-	#force(forcedBy: ForcedBy, now = false): void {
-		if (this.#state === 'done' || this.#state === 'forced') return;
-		const sequence = this.#sequence!;
-		// Building the report is bounded work that the watchdog lets finish before any SIGKILL.
-		this.#watchdog.reporting();
-		this.#state = 'forced';
-		log('forced by %s', forcedBy);
-		if (now) return this.#endBlocked(forcedBy);
-		const report = this.#report('forced', this.#exitCode(true), forcedBy);
-		this.#listeners.forceQuit(Date.now() - sequence.startedAt);
-		this.#endAfterFinal(report);
+		return { table: this.#listeners, sequence: this.#sequence!, process: this.#process, foreignHandlers: this.#foreignAtTrigger };
 	}
 
 	/** The last step, if there is one, with the report and until the deadline; then the way out. */
@@ -430,36 +317,14 @@ export class ProcImpl implements Proc {
 		void this.#finals.run(report, this.#sequence!.deadline, (message) => this.#log(message)).then(() => this.#end({ report, atOnce: false }));
 	}
 
-	/**
-	 * The forced end that the watchdog calls from inside a blocked loop. Code run from there is slow (one pass
-	 * over 100,000 listeners measured 200-300 ms there, against a few ms from a timer), so what must get out
-	 * comes first and costs O(1): the termination message and the summary, from the counters and the first
-	 * listeners that did not end well. The full report is built only for an `onReport` that wants it, and only
-	 * while it cannot take the process past a second after the deadline. Nothing can observe the waits and
-	 * signals of listeners any more, so they are left as they are.
-	 */
-	#endBlocked(forcedBy: ForcedBy): void {
-		const sequence = this.#sequence!;
-		const exitCode = this.#exitCode(true);
-		const { listeners, omitted } = briefRows(this.#listeners);
-		const brief = this.#report('forced', exitCode, forcedBy, listeners);
-		const finalReport = () => {
-			const all = listenerRows(this.#listeners.entries, true, sequence.deadline + BLOCKED_REPORT_MS);
-			if (all) return this.#report('forced', exitCode, forcedBy, all);
-			log('no time left to name every listener: onReport gets the brief report');
-			return brief;
-		};
-		this.#end({ report: brief, omitted, finalReport, atOnce: true });
+	#end(leaving: Leaving): void {
+		const host = { process: this.#process, options: this.#options, watchdog: this.#watchdog, router: this.#router };
+		leave(this.#sequence!, leaving, { ...host, log: (message) => this.#log(message) });
 	}
 
-	#end(leaving: Leaving): void {
-		leave(this.#sequence!, leaving, {
-			process: this.#process,
-			options: this.#options,
-			log: (message) => this.#log(message),
-			ending: (exitCode) => this.#watchdog.ending(exitCode),
-			uninstall: () => this.#router.uninstall(),
-		});
+	/** The logger, called so that nothing it throws or rejects with can break the sequence. */
+	#log(message: string): void {
+		writeLog(this.#options.logger, message);
 	}
 }
 

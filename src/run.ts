@@ -1,3 +1,7 @@
+/**
+ * `run(main)`: the program's body under a proc. `main` is a wrap-up listener that a signal aborts; the process is
+ * kept alive while it is pending, and its end starts the sequence (exit code 1 when it threw).
+ */
 import { kShutdownWithCode, type ProcImpl } from './proc.js';
 import { processWideProc } from './shared-instance.js';
 import type { Proc, ShutdownReport } from './types.js';

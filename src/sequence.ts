@@ -48,10 +48,25 @@ export interface Sequence {
 	firstSignalTurn: boolean;
 	/** How many of each signal the handlers took, from the first on (the first included). */
 	readonly signalsSeen: Record<string, number>;
+	/** Fires at the deadline. Not unref'd: it keeps the shutdown alive, as listeners may await promises that hold nothing in the loop. */
 	forceTimer: ReturnType<typeof setTimeout> | undefined;
 	wrapUpTimer: ReturnType<typeof setTimeout> | undefined;
 	/** Set while the ended sequence waits for stdout and stderr: a repeated signal exits at once. */
 	exitNow: (() => void) | undefined;
+}
+
+/** What starts a sequence, or joins the one running, named: its callers each give a different part of it. */
+export interface Trigger {
+	/** The signal's name, `shutdown()`'s reason, `run()`'s outcome, or the uncaught error. */
+	readonly reason: unknown;
+	/** Asked for with `shutdown(reason, { exitCode })`; 0: none. */
+	readonly exitCode?: number;
+	/** Started by a failure (`run()`'s main threw, an uncaught error): exit code 1 unless another is set. */
+	readonly failed?: boolean;
+	/** When it happened (epoch ms): a signal's arrival, which a busy loop may have handled later. Default: now. */
+	readonly at?: number;
+	/** false: the watchdog ends the sequence at once, from inside a blocked loop, and no listener may be called. */
+	readonly callListeners?: boolean;
 }
 
 export interface SequenceStart {

@@ -1,3 +1,7 @@
+/**
+ * The process-wide proc: made on first use (installing nothing), and shared through a registered symbol by every
+ * copy and build of the package loaded in the process.
+ */
 import { ProcImpl } from './proc.js';
 import type { Proc } from './types.js';
 

@@ -1,3 +1,7 @@
+/**
+ * The signal router: every listener a proc puts on the process (its stop signals, the diagnostic signal, uncaught
+ * errors, PM2's 'shutdown' message), installed with the first listener and removed with the last; signal names.
+ */
 import type * as NodeOs from 'node:os';
 import { markOurs } from './foreign-handlers.js';
 import { underNodemon } from './nodemon.js';

@@ -1,3 +1,7 @@
+/**
+ * The short text a failed or forced shutdown prints on the logger, one screen however many listeners there are,
+ * and the lines the termination message shares with it.
+ */
 import { describeError } from './describe-error.js';
 import type { ListenerReport, ShutdownReport } from './types.js';
 

@@ -1,3 +1,7 @@
+/**
+ * The termination message (`configure({ terminationLog })`): written synchronously when the sequence ends, where
+ * Kubernetes reads it, within its 4096 bytes; a missing or unwritable file is ignored.
+ */
 import type * as Fs from 'node:fs';
 import { addOmitted, countLine, headLine, listenerLine, type Omitted } from './summary.js';
 import type { ShutdownReport } from './types.js';

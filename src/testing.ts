@@ -1,3 +1,7 @@
+/**
+ * `graceful-proc/testing`: `createFakeProcess()`, a process-like object for `createProc({ process })` on which a
+ * test delivers signals and IPC messages and sees how the process would have exited, without touching the real one.
+ */
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { atCallSite, methodsAtCallSite } from './call-site.js';

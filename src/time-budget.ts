@@ -1,3 +1,7 @@
+/**
+ * A proc's two times, `timeToWrapUp` and `timeToForceQuit`: as the user set them, or, left unset, following what
+ * the registered listeners reserve; a time that cannot hold them, or an outside kill such as PM2's, is reported.
+ */
 import type { Phase } from './types.js';
 import { assertDuration, assertOneOf, assertString } from './validate.js';
 

@@ -1,3 +1,7 @@
+/**
+ * The core's public types: a proc and its options, listeners and the context they get, the report, and the
+ * process-like object a proc works on.
+ */
 /** The phase a listener belongs to. */
 export type Phase = 'wrap-up' | 'shutdown';
 

@@ -1,9 +1,8 @@
-import type { Proc } from './types.js';
-
 /**
  * Argument checks. Every message follows one template, so users can grep for it:
  * Expected `timeout` to be a finite number >= 0, got `-1` (number)
  */
+import type { Proc } from './types.js';
 
 /** How a received value is shown in an error message: its value (short) and its type. */
 export function describe(value: unknown): string {

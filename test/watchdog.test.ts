@@ -102,6 +102,18 @@ describe('the deadline holds from the signal’s arrival', () => {
 		},
 	);
 
+	it.skipIf(!watchesSignals)(
+		'follows a force-quit time that moved with setTimeToWrapUp() after the watchdog started, for a loop blocked before SIGTERM',
+		async () => {
+			// Left unset, timeToForceQuit is at least timeToWrapUp + 4500 ms: 2000 ms to wrap up make it 6500 ms.
+			const child = start(script, ['blocked-before'], { env: { TIME_TO_FORCE_QUIT: 'unset', WRAP_UP_LATE: '2000' } });
+			await signalWhen(child, /^blocking watching=true$/);
+			expect(await child.closed).toEqual([1, null]);
+			expect(reportOf(child)).toMatchObject({ reason: 'SIGTERM', outcome: 'forced', forcedBy: 'blocked' });
+			expect(reportOf(child).durationMs).toBeGreaterThanOrEqual(6500);
+		},
+	);
+
 	it('takes a second SIGINT 5 ms after the first as the same Ctrl+C, though a listener kept the loop busy for 150 ms', async () => {
 		const child = start(script, ['busy-listener']);
 		await signalWhen(child, /^ready/, 'SIGINT');
@@ -115,7 +127,7 @@ describe('the deadline holds from the signal’s arrival', () => {
 		const child = start(script, ['busy-listener']);
 		await signalWhen(child, /^ready/, 'SIGINT');
 		// Counted from when the child got to it: without the watchdog's arrival times (Node 24) the window
-		// is measured from the end of the first signal's handler (see #isDuplicate).
+		// is measured from the end of the first signal's handler (see isDuplicate in src/sequence.ts).
 		await child.waitFor(/^wrapping-up$/);
 		await new Promise((resolve) => setTimeout(resolve, 400));
 		child.process.kill('SIGINT');
