@@ -4,9 +4,15 @@
 import { describe, it } from 'vitest';
 import { fixture, startNode } from './helpers/child.js';
 
-describe('importing `graceful-proc/http` creates no handle, with stdout and stderr as pipes', () => {
-	it.concurrent.for(['import', 'require'])('%s', async (how, { expect }) => {
-		const child = startNode(fixture('http-import-handles.mjs'), [how]);
+const entries = ['graceful-proc', 'graceful-proc/http', 'graceful-proc/health', 'graceful-proc/supervise', 'graceful-proc/testing'];
+const cases = entries.flatMap((entry) => [
+	[entry, 'import'],
+	[entry, 'require'],
+]);
+
+describe('importing an entry of graceful-proc creates no handle, with stdout and stderr as pipes', () => {
+	it.concurrent.for(cases)('%s by %s', async ([entry, how], { expect }) => {
+		const child = startNode(fixture('http-import-handles.mjs'), [how!, entry!]);
 		expect(await child.closed).toEqual([0, null]);
 		const { before, after } = JSON.parse(child.stdout[0]!);
 		expect(after).toEqual(before);

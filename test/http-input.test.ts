@@ -105,7 +105,7 @@ describe('serve() rejects bad input before it listens, and registers nothing', (
 		['an object with fetch() and no callback()', { fetch: () => new Response('x') }, {}, TypeError, 'got `[Object]` (object): a fetch-style app (it has `fetch()`'],
 		["Hono's app.fetch", new Hono().fetch, {}, TypeError, 'Expected `app` to be an Express app, a Koa app or a `(req, res)` handler, got `[Function fetch]` (function): a function of one parameter, as a fetch-style handler `(request) => Response` is, never answers a node request; serve it with @hono/node-server'],
 		['a function of one parameter', (request: Request) => new Response(request.url), {}, TypeError, 'a function of one parameter, as a fetch-style handler'],
-		['an unknown option', () => {}, { prot: 80 }, TypeError, 'Unknown option `options.prot`; known options are `port`, `host`, `delay`, `idleGrace`, `timeout`, `spread`, `name`, `proc`, `devWatch`'],
+		['an unknown option', () => {}, { prot: 80 }, TypeError, 'Unknown option `options.prot`; known options are `port`, `host`, `socketName`, `delay`, `idleGrace`, `timeout`, `spread`, `name`, `proc`, `devWatch`'],
 	];
 	it.each(bad)('%s', async (_what, app, options, type, message) => {
 		const proc = isolatedProc();

@@ -11,7 +11,8 @@ const hasPython = spawnSync('python3', ['--version']).status === 0;
 
 function startHolder(restarts: number, plain: boolean) {
 	const args = [fixture('socket-holder.py'), ...(plain ? ['--plain'] : []), String(restarts + 1), process.execPath, fixture('activated-app.mjs')];
-	const holder = spawn('python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+	// A group of its own, so that the end of the test ends the holder and every service it started at once.
+	const holder = spawn('python3', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 	const lines: string[] = [];
 	const waiters: Array<{ pattern: RegExp; count: number; resolve: (line: string) => void }> = [];
 	let partial = '';
@@ -99,13 +100,9 @@ async function roll(restarts: number, plain: boolean) {
 		throw new Error(`${(error as Error).message}\nholder:\n${run.lines.join('\n')}\n${run.stderr()}\ntally: ${JSON.stringify(traffic.tally)}`);
 	} finally {
 		await traffic.stop();
-		// The last start is still serving: end it with the holder, or its stdout (the holder's) stays open.
-		for (const line of run.lines.filter((l) => /^child \d+$/.test(l))) {
-			try {
-				process.kill(Number(line.split(' ')[1]), 'SIGKILL');
-			} catch {}
-		}
-		run.holder.kill('SIGKILL');
+		try {
+			process.kill(-run.holder.pid!, 'SIGKILL');
+		} catch {}
 		await run.closed;
 	}
 	return traffic.tally;

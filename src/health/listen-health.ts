@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { nodeHttp } from '../http/node-http.js';
 import type { HealthHandler, HealthServer } from './types.js';
 
 function urlOf(server: Server): string {
@@ -15,7 +16,7 @@ function urlOf(server: Server): string {
  * and never is the reason a finished process stays up.
  */
 export function listenHealth(handler: HealthHandler, port: number, host: string | undefined): Promise<HealthServer> {
-	const server = createServer((req, res) => handler(req, res));
+	const server = nodeHttp().createServer((req, res) => handler(req, res));
 	// Probes (kubelet, load balancers) are short; no reason to hold idle sockets open during a shutdown.
 	server.keepAliveTimeout = 1000;
 	return new Promise((resolve, reject) => {

@@ -5,8 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { type BigIntStats, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type * as Https from 'node:https';
+import { nodeHttp } from '../http/node-http.js';
 import type { Readiness } from './options.js';
 
 /** How often a readiness file is looked at. */
@@ -100,7 +100,7 @@ async function fileChanged(path: string, baseline: FileBaseline): Promise<boolea
 /** One GET: true for a 2xx answer; false for any other answer, a refused connection or no answer in time. */
 function answers2xx(url: URL, signal: AbortSignal): Promise<boolean> {
 	return new Promise((resolve) => {
-		const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+		const request = (url.protocol === 'https:' ? (globalThis.process.getBuiltinModule('node:https') as typeof Https).request : nodeHttp().request)(url, {
 			method: 'GET',
 			agent: false,
 			signal,
