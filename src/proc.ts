@@ -241,7 +241,7 @@ export class ProcImpl implements Proc {
 			if (this.#process === globalThis.process) writeTerminalNotice(name, this.#listeners.entries, arrivedAt + this.timeToForceQuit - now);
 			// The deadline counts from the signal's arrival, not from when a busy loop got round to it.
 			this.#start(name, 0, false, arrivedAt);
-			this.#firstSignal(this.#sequence!, name, arrivedAt, Date.now());
+			this.#firstSignal(this.#sequence!, name, arrivedAt, now, Date.now());
 			return;
 		}
 		if (this.#state === 'done' || this.#state === 'forced') {
@@ -252,20 +252,26 @@ export class ProcImpl implements Proc {
 			return;
 		}
 		// The sequence was started by hand; this is the first signal, and it joins it.
-		if (sequence.firstSignalAt === undefined) return this.#firstSignal(sequence, name, arrivedAt, now);
+		if (sequence.firstSignalAt === undefined) return this.#firstSignal(sequence, name, arrivedAt, now, now);
 		recordSignal(sequence, name);
 		if (this.#isDuplicate(sequence, name, now, seen)) return;
 		log('forced by a repeated %s', name);
 		this.#force('signal');
 	}
 
-	#firstSignal(sequence: Sequence, name: string, arrivedAt: number, handledAt: number): void {
+	/** `takenAt`: when its handler began; `handledAt`: when it returned. */
+	#firstSignal(sequence: Sequence, name: string, arrivedAt: number, takenAt: number, handledAt: number): void {
 		recordFirstSignal(sequence, { name, arrivedAt, handledAt });
-		// Closes after the loop has polled once more (a signal then waiting is read before the second immediate).
-		// Not unref'd: with only unref'd immediates pending, the poll would wait, and the turn stay open until the
-		// next thing to happen, a repeat included.
+		// Open until the loop has polled once more: a signal waiting then is read before the second immediate runs.
+		// The timer closes it sooner when timers of the application run first (they may keep the loop busy
+		// meanwhile, and a signal arriving then is not one that waited for the first signal's handler). Node counts
+		// a timer from the loop's clock, which stood still while the handler ran: its delay makes up for that, so
+		// that it comes due a millisecond after the handler returned. Neither is unref'd: with nothing but unref'd
+		// callbacks pending, the poll would wait, and the turn stay open until the next event, a repeat too.
 		sequence.firstSignalTurn = true;
-		setImmediate(() => setImmediate(() => (sequence.firstSignalTurn = false)));
+		const close = () => (sequence.firstSignalTurn = false);
+		const timer = setTimeout(close, Math.max(0, handledAt - takenAt) + 1);
+		setImmediate(() => setImmediate(() => (close(), clearTimeout(timer))));
 	}
 
 	#isDuplicate(sequence: Sequence, name: string, now: number, seen: ReturnType<ProcWatchdog['arrivals']>): boolean {
