@@ -276,9 +276,9 @@ export class ProcImpl implements Proc {
 			if (this.#process === globalThis.process) writeTerminalNotice(name, this.#listeners.entries, arrivedAt + this.timeToForceQuit - now);
 			// The deadline counts from the signal's arrival, not from when a busy loop got round to it.
 			this.#trigger({ reason: name, at: arrivedAt });
-			return this.#repeats.firstSignal(this.#sequence!, name, arrivedAt, Date.now());
+			return this.#repeats.firstSignal(this.#sequence!, name, arrivedAt, now, Date.now());
 		}
-		if (sequence.firstSignalAt === undefined && !this.#ended) return this.#repeats.firstSignal(sequence, name, arrivedAt, now);
+		if (sequence.firstSignalAt === undefined && !this.#ended) return this.#repeats.firstSignal(sequence, name, arrivedAt, now, now);
 		// Once ended, a repeat matters only while the way out waits for stdout and stderr: it means "now".
 		if (this.#ended && sequence.exitNow === undefined) return;
 		recordSignal(sequence, name);

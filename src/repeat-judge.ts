@@ -34,13 +34,19 @@ export class RepeatJudge {
 	}
 
 	/** Records the first signal, and the turn of the loop it was handled in. */
-	firstSignal(sequence: Sequence, name: string, arrivedAt: number, handledAt: number): void {
+	/** `takenAt`: when the first signal's handler began; `handledAt`: when it returned. */
+	firstSignal(sequence: Sequence, name: string, arrivedAt: number, takenAt: number, handledAt: number): void {
 		recordFirstSignal(sequence, { name, arrivedAt, handledAt });
-		// Closes after the loop has polled once more (a signal then waiting is read before the second immediate).
-		// Not unref'd: with only unref'd immediates pending, the poll would wait, and the turn stay open until the
-		// next thing to happen, a repeat included.
+		// Open until the loop has polled once more: a signal waiting then is read before the second immediate runs.
+		// The timer closes it sooner when timers of the application run first (they may keep the loop busy
+		// meanwhile, and a signal arriving then is not one that waited for the first signal's handler). Node counts
+		// a timer from the loop's clock, which stood still while the handler ran: its delay makes up for that, so
+		// that it comes due a millisecond after the handler returned. Neither is unref'd: with nothing but unref'd
+		// callbacks pending, the poll would wait, and the turn stay open until the next event, a repeat too.
 		sequence.firstSignalTurn = true;
-		setImmediate(() => setImmediate(() => (sequence.firstSignalTurn = false)));
+		const close = () => (sequence.firstSignalTurn = false);
+		const timer = setTimeout(close, Math.max(0, handledAt - takenAt) + 1);
+		setImmediate(() => setImmediate(() => (close(), clearTimeout(timer))));
 	}
 
 	/** Whether a signal after the first is a copy of it (ignored) rather than a repeat (which forces the exit). */

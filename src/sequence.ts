@@ -42,8 +42,9 @@ export interface Sequence {
 	/** When the first signal's handler returned (the wrap-up listeners' synchronous work included). */
 	firstSignalDoneAt: number | undefined;
 	/**
-	 * True from the first signal's handling until the event loop has polled once more: a signal handled meanwhile
-	 * was already waiting when the first signal's handler returned, so it arrived while that handler ran.
+	 * True from the first signal's handling until the event loop has polled once more, and no timer of the
+	 * application ran before that poll: a signal handled meanwhile was already waiting when the first signal's
+	 * handler returned, so it arrived while that handler ran.
 	 */
 	firstSignalTurn: boolean;
 	/** How many of each signal the handlers took, from the first on (the first included). */
