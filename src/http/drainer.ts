@@ -135,7 +135,7 @@ export class Drainer implements SignalSource {
 	/** drainSignal()'s way in: the signal for `request`, if its connection is one this drainer follows. */
 	signalFor(request: DrainableRequest): AbortSignal | undefined {
 		if (this.#phase === 'done') return undefined;
-		let connection: object;
+		let connection: NodeJS.EventEmitter;
 		let end: NodeJS.EventEmitter | null;
 		if ('stream' in request) {
 			const stream = request.stream;

@@ -23,10 +23,12 @@ export function spreadWindow(spread: number, msLeft: number): number {
 }
 
 interface ConnectionEntry {
-	/** Shared by the connection's requests that asked and are not over yet. */
-	readonly controller: AbortController;
+	/** Shared by the connection's requests that asked and are not over yet; kept for the next ones while it lasts. */
+	controller: AbortController;
 	/** How many of them. */
 	live: number;
+	/** Called once per request that asked, when it is over (one function per connection, none per request). */
+	readonly release: () => void;
 }
 
 /**
@@ -34,19 +36,17 @@ interface ConnectionEntry {
  * the drain's `delay`, one connection at a time, evenly over the `spread`, so that the clients of long-lived
  * streams do not all reconnect to the remaining instances in the same instant.
  *
- * Only connections whose requests asked are kept, each until those requests are over (their responses closed; for
- * an upgraded socket, the socket closed): a long poll that asks on every request of a keep-alive connection holds
- * one entry at a time, and one AbortController that later requests reuse while nothing listens to it.
+ * A connection whose requests asked keeps one entry, with one AbortController, until it closes; it counts (for
+ * the schedule and the drain) only while one of those requests is not over (its response closed; for an upgraded
+ * socket, the socket closed). A long poll that asks on every request of a keep-alive connection holds one entry
+ * and one controller, which later requests reuse while nothing listens to it (see reusableController).
  */
 export class Spread {
-	/** Connection (socket, or HTTP/2 stream) → the controller its live requests that asked share. */
-	readonly #connections = new Map<object, ConnectionEntry>();
-	/**
-	 * A connection's controller once its requests are over, kept for the next request on it that asks (see
-	 * reusableController). Weak: nothing is kept for a connection that is gone.
-	 */
-	readonly #spare = new WeakMap<object, AbortController>();
+	/** Connection (socket, or HTTP/2 stream) → its entry, from its first request that asked until it closes. */
+	readonly #connections = new Map<EventEmitter, ConnectionEntry>();
+	/** Requests that asked and are not over, and the connections they are on. */
 	#live = 0;
+	#liveConnections = 0;
 	/** Connections the schedule has yet to reach, once it has started; a request asking on another is reached at once. */
 	#pending: Set<object> | undefined;
 	#timer: ReturnType<typeof setTimeout> | undefined;
@@ -65,17 +65,22 @@ export class Spread {
 		return this.#live;
 	}
 
-	/** Connections held for their live requests (for white-box tests). */
+	/** Connections those requests are on (for white-box tests). */
 	get connections(): number {
+		return this.#liveConnections;
+	}
+
+	/** Connections with an entry, their requests over or not (for white-box tests: one per open connection at most). */
+	get entries(): number {
 		return this.#connections.size;
 	}
 
 	/**
-	 * The signal of `request` on `connection`, shared with the connection's other requests that asked and are not
+	 * The signal of a request on `connection`, shared with the connection's other requests that asked and are not
 	 * over (the drain reaches them together anyway). `over` emits `'close'` when the request no longer needs it (its
 	 * response, or its upgraded socket, closed). drainSignal() keeps it on the request: asking again gives the same one.
 	 */
-	signal(connection: object, over: EventEmitter): AbortSignal {
+	signal(connection: EventEmitter, over: EventEmitter): AbortSignal {
 		if (this.#onFirst !== undefined) {
 			const onFirst = this.#onFirst;
 			this.#onFirst = undefined;
@@ -91,14 +96,45 @@ export class Spread {
 		}
 		let entry = this.#connections.get(connection);
 		if (entry === undefined) {
-			entry = { controller: reusableController(this.#spare.get(connection)), live: 0 };
-			this.#connections.set(connection, entry);
+			entry = this.#entry(connection);
+		} else if (entry.live === 0) {
+			entry.controller = reusableController(entry.controller);
 		}
+		if (entry.live === 0) this.#liveConnections += 1;
 		entry.live += 1;
 		this.#live += 1;
-		const held = entry;
-		over.once('close', () => this.#forget(connection, held));
+		// Not once(): a response or an upgraded socket closes once, and once() would make a wrapper per request.
+		over.on('close', entry.release);
 		return entry.controller.signal;
+	}
+
+	#entry(connection: EventEmitter): ConnectionEntry {
+		const entry: ConnectionEntry = {
+			controller: new AbortController(),
+			live: 0,
+			release: () => {
+				// 0: reached already, its requests counted out then.
+				if (entry.live === 0) return;
+				entry.live -= 1;
+				this.#live -= 1;
+				if (entry.live === 0) {
+					this.#liveConnections -= 1;
+					this.#pending?.delete(connection);
+				}
+			},
+		};
+		this.#connections.set(connection, entry);
+		connection.once('close', () => {
+			if (this.#connections.get(connection) === entry) this.#connections.delete(connection);
+		});
+		return entry;
+	}
+
+	/** Connections with a request that asked and is not over. */
+	#liveKeys(): EventEmitter[] {
+		const keys: EventEmitter[] = [];
+		for (const [connection, entry] of this.#connections) if (entry.live > 0) keys.push(connection);
+		return keys;
 	}
 
 	/**
@@ -108,7 +144,7 @@ export class Spread {
 	 */
 	start(window: number): void {
 		if (this.#pending !== undefined) return;
-		const queue: Array<object | undefined> = [...this.#connections.keys()];
+		const queue: Array<object | undefined> = this.#liveKeys();
 		this.#pending = new Set(queue as object[]);
 		const count = queue.length;
 		if (count === 0) return;
@@ -137,7 +173,7 @@ export class Spread {
 	reachAll(): void {
 		this.stop();
 		if (this.#pending === undefined) this.#pending = new Set();
-		for (const connection of [...this.#connections.keys()]) this.#reach(connection);
+		for (const connection of this.#liveKeys()) this.#reach(connection);
 	}
 
 	/** No more aborts (the drain is over, or was removed). */
@@ -148,23 +184,13 @@ export class Spread {
 
 	#reach(connection: object): void {
 		this.#pending?.delete(connection);
-		const entry = this.#connections.get(connection);
+		const entry = this.#connections.get(connection as EventEmitter);
 		if (entry === undefined) return;
-		this.#connections.delete(connection);
+		this.#connections.delete(connection as EventEmitter);
+		if (entry.live === 0) return;
 		this.#live -= entry.live;
+		this.#liveConnections -= 1;
 		entry.live = 0;
 		entry.controller.abort(this.#reason());
-	}
-
-	#forget(connection: object, entry: ConnectionEntry): void {
-		// Reached already (its requests were counted out then), or a later entry of the same connection.
-		if (entry.live === 0 || this.#connections.get(connection) !== entry) return;
-		entry.live -= 1;
-		this.#live -= 1;
-		if (entry.live === 0) {
-			this.#connections.delete(connection);
-			this.#pending?.delete(connection);
-			this.#spare.set(connection, entry.controller);
-		}
 	}
 }
