@@ -4,6 +4,7 @@
 // that whatever else the machine does weighs on all alike. Per setup: requests/s, p99 latency, and the server's
 // CPU time per request (its CPU use over the run divided by the requests it answered: the throughput a busy
 // single-threaded server would have, less sensitive to the rest of the machine than requests/s).
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,7 +15,7 @@ const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 const here = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(here, 'costs', 'server.mjs');
-const ROUNDS = Number(process.env.COSTS_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.COSTS_ROUNDS ?? 5);
 const SECONDS = Number(process.env.COSTS_SECONDS ?? 3);
 const CONNECTIONS = 32;
 
@@ -57,6 +58,11 @@ async function measure(setup) {
 	return { rate: result.requests.total / SECONDS, p99: result.latency.p99, cpu: (after - before) / result.requests.total, bad };
 }
 
+// drainSignal()'s own work, in-process (bench/costs/in-process.mjs), in fresh processes before the load runs.
+const IN_PROCESS_RUNS = 5;
+const inProcess = [];
+for (let run = 0; run < IN_PROCESS_RUNS; run++) inProcess.push(JSON.parse(execFileSync(process.execPath, [join(here, 'costs', 'in-process.mjs')], { encoding: 'utf8' })));
+
 const runs = Object.fromEntries(SETUPS.map((setup) => [setup.key, []]));
 const load = os.loadavg();
 const started = performance.now();
@@ -98,3 +104,22 @@ for (const setup of SETUPS) {
 	const ratios = runs[setup.key].map((run, i) => pct(run.rate / runs[setup.base][i].rate, 1));
 	console.log(`- ${setup.label}: ${ratios.join(', ')}`);
 }
+
+const ns = (key) => median(inProcess.map((run) => run[key]));
+// The least disturbed round: load on the machine inflates CPU per request too (caches, shared cores), so the lowest
+// is the fairest denominator and the largest share.
+const bareRequestNs = Math.min(...runs['node-bare'].map((run) => run.cpu)) * 1000;
+const share = (extra) => `${extra >= 0 ? '+' : ''}${Math.round(extra)} ns = ${((extra / bareRequestNs) * 100).toFixed(1)} %`;
+console.log('');
+console.log(`### drainSignal(req)'s own work per request, in-process\n`);
+console.log("node's 'request' event on a real http server, one keep-alive connection (a socket object) carrying 100,000 requests per");
+console.log("batch, the handler asking for `drainSignal(req)` and reading `.aborted`, then the response's 'finish' and 'close' as node");
+console.log(`emits them; CPU time of the process per request (not wall time: the machine was shared), median of 9 batches (setups`);
+console.log(`interleaved) per process, then of ${IN_PROCESS_RUNS} processes. The share is of the bare server's CPU per request measured above, the lowest`);
+console.log(`of its rounds (${(bareRequestNs / 1000).toFixed(2)} µs, the whole of a hello-world request: parsing, the handler, writing the response).\n`);
+console.log('| setup | CPU per request (ns) | added by drainSignal, of a bare request |');
+console.log('|---|---:|---:|');
+console.log(`| bare | ${Math.round(ns('bare'))} | |`);
+console.log(`| \`drain(server)\` | ${Math.round(ns('drain'))} | |`);
+console.log(`| \`drain(server)\` + \`drainSignal(req)\` | ${Math.round(ns('drain+drainSignal'))} | ${share(ns('drain+drainSignal') - ns('drain'))} (over \`drain()\` alone) |`);
+console.log(`| not drained + \`drainSignal(req)\` | ${Math.round(ns('undrained+drainSignal'))} | ${share(ns('undrained+drainSignal') - ns('bare'))} (over bare) |`);
