@@ -25,7 +25,11 @@ export const PROC_OPTIONS = [
 	'terminationLog',
 	'foreignHandlers',
 	'timeForFinal',
+	'watchdog',
 ] as const;
+
+const WATCHDOG_MODES = ['resident', 'at-shutdown'] as const;
+export type WatchdogMode = (typeof WATCHDOG_MODES)[number];
 
 const LISTENER_OPTIONS = ['name', 'timeout', 'after'] as const;
 
@@ -43,6 +47,8 @@ export interface CoreOptions {
 	readonly foreignHandlers: ForeignHandlersOption;
 	/** The last step's slice of the deadline as set; undefined: the default (final-listeners.ts). */
 	readonly timeForFinal: number | undefined;
+	/** When the watchdog thread is made (see ProcOptions.watchdog). */
+	readonly watchdog: WatchdogMode;
 }
 
 export interface RouterSettings {
@@ -69,6 +75,7 @@ export function defaultOptions(logger: Logger | false): CoreOptions {
 		router: { signals: undefined, handleErrors: false, pm2: true, diagnosticSignal: undefined },
 		foreignHandlers: 'warn',
 		timeForFinal: undefined,
+		watchdog: 'resident',
 	};
 }
 
@@ -144,6 +151,8 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 	const diagnosticSignal = diagnosticSignalOf(options.diagnosticReport, current.router.diagnosticSignal);
 	const foreignHandlers = pick<ForeignHandlersOption>(options.foreignHandlers, current.foreignHandlers);
 	if (options.foreignHandlers !== undefined) assertForeignHandlersOption('options.foreignHandlers', foreignHandlers);
+	const watchdog = pick<unknown>(options.watchdog, current.watchdog);
+	if (!WATCHDOG_MODES.includes(watchdog as WatchdogMode)) throw new TypeError(expected('options.watchdog', "'resident' or 'at-shutdown'", watchdog));
 	return {
 		options: {
 			exit,
@@ -153,6 +162,7 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 			router: { signals: signals && [...new Set(signals)], handleErrors, pm2, diagnosticSignal },
 			foreignHandlers: Array.isArray(foreignHandlers) ? [...foreignHandlers] : foreignHandlers,
 			timeForFinal: pick(options.timeForFinal, current.timeForFinal),
+			watchdog: watchdog as WatchdogMode,
 		},
 		times: { timeToForceQuit: options.timeToForceQuit, timeToWrapUp: options.timeToWrapUp },
 	};

@@ -25,6 +25,10 @@ export interface WatchdogHost {
 	log(message: string): void;
 	/** A thread was made, with the first listener: the moment to compile the sequence (see warm-up.ts). */
 	started(watchdog: Watchdog): void;
+	/** `'at-shutdown'`: no thread until the sequence starts (see ProcOptions.watchdog). */
+	madeAtShutdown(): boolean;
+	/** Compiles the sequence without a thread, in the idle moment where a resident one would have been made. */
+	warmUp(): void;
 }
 
 export class ProcWatchdog {
@@ -45,12 +49,14 @@ export class ProcWatchdog {
 	 */
 	armSoon(): void {
 		if (this.#watchdog?.armed === true) return;
-		if (this.#watchdog !== undefined) return this.arm();
+		if (this.#watchdog !== undefined && !this.#host.madeAtShutdown()) return this.arm();
 		const host = this.#host;
 		if (this.#armSoon !== undefined || !host.exit() || host.process !== globalThis.process) return;
 		this.#armSoon = setImmediate(() => {
 			this.#armSoon = undefined;
-			if (host.running()) this.arm();
+			if (!host.running()) return;
+			if (host.madeAtShutdown()) host.warmUp();
+			else this.arm();
 		});
 		this.#armSoon.unref?.();
 	}

@@ -212,6 +212,17 @@ export interface ProcOptions {
 	 * @default 500
 	 */
 	timeForFinal?: number;
+	/**
+	 * When the force-quit watchdog thread is made. `'resident'`: in the first idle moment after the first listener,
+	 * so that it is booted when the signal comes; it holds about 10 MB and one thread while the service runs, and
+	 * Node joins it at exit (a few ms as the parent sees it). `'at-shutdown'`: when the sequence starts, so that an
+	 * idle service holds neither; the shutdown pays for making it (about 3 ms of the main thread, then its boot on
+	 * another core), and a loop that is already blocked when the signal arrives is not ended at the deadline (no
+	 * thread is watching yet). Set it before the first listener.
+	 * @default 'resident'
+	 * @example { watchdog: 'at-shutdown' }
+	 */
+	watchdog?: 'resident' | 'at-shutdown';
 }
 
 /** The second argument of `shutdown()`. */

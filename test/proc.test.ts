@@ -1000,3 +1000,13 @@ describe('many listeners', () => {
 		expect(lines).toContain('  … and 99981 more: 99980 pending, 1 skipped');
 	});
 });
+
+describe('the watchdog option', () => {
+	it.each([null, 'never', false, 1])('refuses `watchdog: %o` with a TypeError naming it, at createProc() and configure()', (value) => {
+		const message = /Expected `options.watchdog` to be 'resident' or 'at-shutdown'/;
+		expect(() => createProc({ process: createFakeProcess(), watchdog: value as never })).toThrow(message);
+		const proc = createProc({ process: createFakeProcess(), exit: false });
+		expect(() => proc.configure({ watchdog: value as never })).toThrow(TypeError);
+		expect(() => proc.configure({ watchdog: 'at-shutdown' })).not.toThrow();
+	});
+});

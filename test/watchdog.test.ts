@@ -319,6 +319,21 @@ describe('an idle watchdog', () => {
 		});
 	}
 
+	it.skipIf(process.platform !== 'linux')(
+		"with `watchdog: 'at-shutdown'` makes no thread while idle, and one at SIGTERM that still ends a listener blocking the loop at the deadline",
+		async () => {
+			const child = start(script, ['at-shutdown'], { env: { TIME_TO_FORCE_QUIT: '500' } });
+			await child.waitFor(/^ready$/);
+			expect(child.stdout).toContain('threads while idle +0');
+			const sentAt = Date.now();
+			child.process.kill('SIGTERM');
+			const [code, signal] = await child.closed;
+			expect([code, signal]).toEqual([1, null]);
+			expect(child.closedAt() - sentAt).toBeLessThan(500 + WITHIN);
+			expect(reportOf(child)).toMatchObject({ reason: 'SIGTERM', outcome: 'forced', forcedBy: 'blocked', listeners: [{ name: 'spin', outcome: 'pending' }] });
+		},
+	);
+
 	it('makes no thread for a listener removed before the idle moment that would make it, and SIGTERM then has Node’s default effect', async () => {
 		const child = start(fixture('watchdog-release.mjs'), ['same-tick']);
 		expect(await child.closed).toEqual([null, 'SIGTERM']);
