@@ -3,7 +3,7 @@
 //    them streamed, pauses of 0-20 ms, 1 ms of client work per response) and a SIGTERM in the middle; the
 //    clients stop 2 s after it, as when a load balancer has moved them. Per shutdown: requests lost (sent,
 //    then reset or hung up), requests the server read but never answered, and the time from SIGTERM to exit.
-//    Same server, same handler, same load for every peer: the load of test/http-load.test.ts.
+//    Same server, same handler, same load for every peer: the load of test/http/http-load.test.ts.
 // 2. Overhead while not shutting down: a bare server and a drained one under autocannon side by side (CPU time
 //    per request, requests/s), and drain()'s own work per request measured in-process.
 // Prints markdown tables to stdout, progress to stderr. Runs against dist/ (npm run build first).

@@ -6,7 +6,7 @@
 //   <!-- prelude
 //   const pool = { query: async () => {}, end: async () => {} };   // what a fragment leaves out
 //   -->
-//   <!-- not a sample: abridged from examples/worker/main.js, which test/supervise-example.test.ts runs -->
+//   <!-- not a sample: abridged from examples/worker/main.js, which test/supervise/supervise-example.test.ts runs -->
 //
 // The prelude runs before the block, in the same module (so it can use the block's imports, which are hoisted).
 // A block with neither a prelude nor a "not a sample" note is run as it is: a fragment then fails with the
