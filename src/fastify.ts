@@ -3,6 +3,7 @@
 // imports nothing from Fastify.
 import type net from 'node:net';
 import { proc as defaultProc } from './index.js';
+import { procInForce } from './testing-protocol.js';
 import { drain } from './http/drain.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './http/options.js';
 import type { HealthHandler } from './health/types.js';
@@ -60,7 +61,7 @@ async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOp
 	if (health !== undefined && (health === null || typeof health !== 'object' || typeof health.handler !== 'function')) {
 		throw new TypeError(expected('options.health', 'a health ticker (from `createHealthTicker()`)', health));
 	}
-	const proc = drainOptions.proc ?? defaultProc;
+	const proc = procInForce(drainOptions.proc ?? defaultProc);
 
 	// fastify.server listens later, in listen(): drain() registers when it does.
 	drain(fastify.server, drainOptions);
