@@ -68,6 +68,32 @@ describe('the sample harness reads code blocks the way the docs write them', () 
 		expect(sampleSource(last, false)).toMatch(/^const n = 1;/m);
 	});
 
+	it('writes a `file=` block beside the vitest samples after it, prelude first, and only those', () => {
+		const doc = [
+			'<!-- sample: early mode=vitest -->',
+			'```js',
+			'test1();',
+			'```',
+			'<!-- sample: app file=server.mjs -->',
+			'<!-- prelude',
+			'const pool = {};',
+			'-->',
+			'```js',
+			'serve(pool);',
+			'```',
+			'<!-- sample: late mode=vitest -->',
+			'```js',
+			"await import('./server.mjs');",
+			'```',
+		].join('\n');
+		const [early, app, late] = extractSamples('z.md', doc);
+		expect(early!.files).toEqual([]);
+		expect(app!.options.file).toBe('server.mjs');
+		expect(app!.files).toEqual([]);
+		expect(late!.files).toEqual([{ name: 'server.mjs', source: 'const pool = {};\n\nserve(pool);\n' }]);
+		expect(() => extractSamples('z.md', '<!-- sample: a file=../x.mjs -->\n```js\n1\n```\n')).toThrow(/unknown sample option "file=..\/x.mjs"/);
+	});
+
 	it('refuses an unknown option, so a typo does not silently run the sample another way', () => {
 		expect(() => extractSamples('y.md', '<!-- sample: a redyz=9000 -->\n```js\n1\n```\n')).toThrow(/unknown sample option "redyz=9000"/);
 	});

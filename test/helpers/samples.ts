@@ -24,16 +24,19 @@
 // that listens), `path=/x` (default `/`), `readyz=<n>` the port whose /readyz must answer 503 (checked with
 // `graceful-proc probe`) from the moment of the SIGTERM while the server still serves, `exit=<n>` the expected
 // exit code, `stdout=<regex>` (no spaces; `\s`), `stderr=any`, `mode=vitest` (run it with vitest: a test file),
-// `hold=headers` (a stream: SIGTERM once the response headers came; it must then end by itself, with a 2xx).
+// `hold=headers` (a stream: SIGTERM once the response headers came; it must then end by itself, with a 2xx),
+// `file=<name>` (the block is also a file of the `mode=vitest` samples that follow it in the same Markdown file,
+// written beside their test file as <name>, its prelude first: an app that a test imports).
 //
 // Fixed ports in samples (3000, 9000) are mapped to free ones by a preload, so samples run side by side; the
-// same port asked for twice maps to the same free port, so two servers on one port still collide as printed.
+// same port asked for twice maps to the same free port, so two servers on one port still collide as printed. Under
+// `mode=vitest` a test's connections to such a port go to the one it was mapped to (`fetch('http://localhost:3000')`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { transformSync } from 'esbuild';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,6 +51,8 @@ export interface SampleOptions {
 	mode: 'auto' | 'vitest';
 	/** `end` (default): the response is held in its res.end(); `headers`: a stream, in flight once its headers came. */
 	hold: 'end' | 'headers';
+	/** The name this block also has as a file beside the `mode=vitest` samples after it. */
+	file?: string;
 }
 
 export interface Sample {
@@ -64,6 +69,8 @@ export interface Sample {
 	readonly notASample?: string;
 	/** Whether the block had a `sample:` tag or a prelude: one that someone looked at. */
 	readonly tagged: boolean;
+	/** For `mode=vitest`: the `file=` blocks before it in the same Markdown file, written beside the test. */
+	readonly files: ReadonlyArray<{ readonly name: string; readonly source: string }>;
 }
 
 const LANGS: Record<string, 'js' | 'ts'> = { js: 'js', javascript: 'js', mjs: 'js', ts: 'ts', typescript: 'ts' };
@@ -101,6 +108,7 @@ function parseOptions(text: string, where: string): { name?: string; options: Sa
 		else if (key === 'stderr' && value === 'any') options.stderrAny = true;
 		else if (key === 'mode' && (value === 'vitest' || value === 'auto')) options.mode = value;
 		else if (key === 'hold' && (value === 'end' || value === 'headers')) options.hold = value;
+		else if (key === 'file' && /^[\w-]+\.m?[jt]s$/.test(value)) options.file = value;
 		else throw new Error(`${where}: unknown sample option "${token}"`);
 	}
 	return { name, options };
@@ -110,6 +118,8 @@ function parseOptions(text: string, where: string): { name?: string; options: Sa
 export function extractSamples(file: string, text = readFileSync(join(repoRoot, file), 'utf8')): Sample[] {
 	const lines = text.split('\n');
 	const samples: Sample[] = [];
+	/** The `file=` blocks so far, for the `mode=vitest` samples after them. */
+	const files: Array<{ name: string; source: string }> = [];
 	for (let i = 0; i < lines.length; i++) {
 		const open = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/.exec(lines[i]!);
 		if (!open) continue;
@@ -147,17 +157,21 @@ export function extractSamples(file: string, text = readFileSync(join(repoRoot, 
 			else if (/^prelude\b/.test(trimmed)) prelude += `${comment.replace(/^\s*prelude:?[ \t]*\n?/, '').trimEnd()}\n`;
 			else if (trimmed.startsWith('not a sample:')) notASample = trimmed.slice('not a sample:'.length).trim();
 		}
-		samples.push({
+		const options = tag?.options ?? parseOptions('', where).options;
+		const sample: Sample = {
 			file,
 			line: fenceLine,
 			name: tag?.name ?? `line ${fenceLine}`,
 			lang,
 			code: body.join('\n'),
 			prelude,
-			options: tag?.options ?? parseOptions('', where).options,
+			options,
 			...(notASample !== undefined ? { notASample } : {}),
 			tagged: tag !== undefined || prelude !== '' || notASample !== undefined,
-		});
+			files: options.mode === 'vitest' ? [...files] : [],
+		};
+		samples.push(sample);
+		if (options.file !== undefined) files.push({ name: options.file, source: sampleSource(sample, false) });
 	}
 	return samples;
 }
@@ -470,13 +484,49 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 	return { ...result, ...exit, stdout, stderr, signalled: events.some((e) => e.event === 'signal') };
 }
 
+// Loaded with --import by the vitest run of a `mode=vitest` sample (and so by its workers): fixed ports become
+// free ones, as for the other samples, and a connection to a fixed port goes to the one it became.
+const VITEST_PORTS = String.raw`
+import net from 'node:net';
+
+const ports = new Map();
+const fixed = (value) => {
+	const port = typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)) ? Number(value) : undefined;
+	return port !== undefined && port > 0 ? port : undefined;
+};
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+	const first = args[0];
+	const byOptions = first !== null && typeof first === 'object' && first.path === undefined && first.fd === undefined && first.handle === undefined;
+	const requested = byOptions ? fixed(first.port) : fixed(first);
+	if (requested !== undefined) {
+		args[0] = byOptions ? { ...first, port: ports.get(requested) ?? 0 } : (ports.get(requested) ?? 0);
+		this.once('listening', () => { if (!ports.has(requested)) ports.set(requested, this.address().port); });
+	}
+	return listen.apply(this, args);
+};
+const connect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function (...args) {
+	// net.connect() passes its normalized arguments as one array: [options, callback].
+	const holder = Array.isArray(args[0]) ? args[0] : args;
+	const first = holder[0];
+	const requested = first !== null && typeof first === 'object' ? fixed(first.port) : fixed(first);
+	if (requested !== undefined && ports.has(requested)) {
+		holder[0] = typeof first === 'object' ? { ...first, port: ports.get(requested) } : ports.get(requested);
+	}
+	return connect.apply(this, args);
+};
+`;
+
 async function runWithVitest(sample: Sample, home: string, step: (text: string) => void, steps: string[]): Promise<SampleResult> {
 	writeFileSync(join(home, 'sample.test.mjs'), sampleSource(sample, false));
+	for (const file of sample.files) writeFileSync(join(home, file.name), file.source);
+	writeFileSync(join(home, 'ports.mjs'), VITEST_PORTS);
 	// Its own config: vitest would otherwise find the repository's, which includes only test/**/*.test.ts.
 	writeFileSync(join(home, 'vitest.config.mjs'), "export default { test: { include: ['sample.test.mjs'] } };\n");
 	const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(home, 'vitest.config.mjs'), '--root', home, '--reporter', 'verbose'], {
 		cwd: home,
-		env: { ...userEnv(), NO_COLOR: '1' },
+		env: { ...userEnv(), NO_COLOR: '1', NODE_OPTIONS: `--import ${pathToFileURL(join(home, 'ports.mjs')).href}` },
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
 	let stdout = '';
