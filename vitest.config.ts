@@ -17,6 +17,7 @@ const inProcess = [
   'core/testing',
   'core/times-limit',
   'core/types',
+  'core/use-fake-process',
   'core/validate',
   'docs/docs-agree',
   'docs/samples-harness',

@@ -107,9 +107,12 @@ describe('useFakeProcess() puts the process-wide proc on a fake process', () => 
 		const server = http.createServer();
 		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 		const fake = useFakeProcess();
+		// Had the delay stayed, this deadline would cut it (exit 1), and the times would be reported as too short.
+		proc.setTimeToForceQuit(3000);
 		drain(server, { delay: 600_000 });
 		fake.kill('SIGTERM');
 		expect(await within(fake.exited, 10_000)).toBe(0);
+		expect(fake.warnings).toEqual([]);
 		expect(server.listening).toBe(false);
 		await useRealProcess();
 
