@@ -60,7 +60,7 @@ export class ProcImpl implements Proc {
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
 			log: (message) => this.#log(message),
 			started: (watchdog) => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => watchdog.arrivals() }),
-			madeAtShutdown: () => this.#options.watchdog === 'at-shutdown',
+			mode: () => this.#options.watchdog,
 			warmUp: () => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => undefined }),
 		});
 		const outsideKill = outsideKillOf(proc);
