@@ -28,7 +28,8 @@
 // For recipes that need more than one file or a running collector:
 // `import=<name>` another block of the same file, tagged `sample: <name>`, written as `<name>.mjs` beside the
 // sample and loaded before it with `node --import` (an OpenTelemetry setup file); `require=<module>` a module
-// loaded with `node --require` (a zero-code setup); `collector=otlp` a local OTLP/HTTP collector that takes JSON,
+// loaded with `node --require` (a zero-code setup; it loads before the harness's own preload, so a SIGTERM
+// handler it adds and the sample leaves on hides the signal from the harness); `collector=otlp` a local OTLP/HTTP collector that takes JSON,
 // named to the sample by OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL=http/json (with the resource
 // detectors of a machine outside a cloud): the held request's server span must reach it; `file=<path>:<regex>`
 // a file the sample writes (relative to its directory), which must match after the exit (a log file).
