@@ -60,7 +60,7 @@ export class ProcImpl implements Proc {
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
 			log: (message) => this.#log(message),
 			started: (watchdog) => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => watchdog.arrivals() }),
-			madeAtShutdown: () => this.#options.watchdog === 'at-shutdown',
+			mode: () => this.#options.watchdog,
 			warmUp: () => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => undefined }),
 		});
 		const outsideKill = outsideKillOf(proc);
@@ -290,7 +290,7 @@ export class ProcImpl implements Proc {
 		if (this.#ended && sequence.exitNow === undefined) return;
 		recordSignal(sequence, name);
 		if (this.#repeats.isDuplicate(sequence, name, now, seen)) return;
-		if (this.#ended) sequence.exitNow!();
+		if (this.#ended) sequence.exitNow!(name);
 		else this.#force('signal');
 	}
 
@@ -321,7 +321,13 @@ export class ProcImpl implements Proc {
 		if (this.#finals.size === 0) return this.#end({ report, atOnce: false });
 		// Application code from here: the watchdog holds it to the deadline.
 		this.#watchdog.ending(report.exitCode);
-		void this.#finals.run(report, this.#sequence!.deadline, (message) => this.#log(message)).then(() => this.#end({ report, atOnce: false }));
+		const sequence = this.#sequence!;
+		// A repeated signal cuts the last step, as it forces the other phases (#onSignal); the report's code stays.
+		sequence.exitNow = (signal) => this.#finals.cut(`a repeated ${signal}`);
+		void this.#finals.run(report, sequence.deadline, (message) => this.#log(message)).then(() => {
+			sequence.exitNow = undefined;
+			this.#end({ report, atOnce: false });
+		});
 	}
 
 	#end(leaving: Leaving): void {
