@@ -23,6 +23,7 @@ const inProcess = [
   'core/validate',
   'docs/docs-agree',
   'docs/samples-harness',
+  'frameworks/nest-input',
   'health/health-handler',
   'health/health-heartbeat',
   'health/health-liveness',

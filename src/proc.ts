@@ -16,7 +16,7 @@ import { ProcWatchdog } from './proc-watchdog.js';
 import { RepeatJudge } from './repeat-judge.js';
 import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
 import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
-import { SignalRouter } from './signals.js';
+import { SIGNALS_HANDLED, SignalRouter } from './signals.js';
 import { writeTerminalNotice } from './terminal-notice.js';
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
 import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
@@ -140,6 +140,11 @@ export class ProcImpl implements Proc {
 			release();
 			this.#watchdog.timesChanged();
 		};
+	}
+
+	/** For graceful-proc/nest: the process this proc runs on, and the signals that start its sequence. */
+	[SIGNALS_HANDLED](): { process: ProcessLike; signals: readonly string[] } {
+		return { process: this.#process, signals: this.#router.signalsToHandle() };
 	}
 
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
