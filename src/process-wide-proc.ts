@@ -5,9 +5,10 @@
  */
 import { methodsAtCallSite } from './call-site.js';
 import { kShutdownWithCode, ProcImpl } from './proc.js';
+import { SIGNALS_HANDLED } from './signals.js';
 import { type FakeBinding, kBindFake, kFakeBinding, kFollowBinding, kRegisteredNames } from './testing-protocol.js';
 import { RESERVE_TIME } from './time-budget.js';
-import type { FinalListener, Listener, ListenerOptions, Phase, Proc, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
+import type { FinalListener, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
 
 export class ProcessWideProc implements Proc {
 	readonly #real = new ProcImpl();
@@ -71,6 +72,11 @@ export class ProcessWideProc implements Proc {
 
 	[RESERVE_TIME](phase: Phase, ms: number, who: string): () => void {
 		return this.#target[RESERVE_TIME](phase, ms, who);
+	}
+
+	[SIGNALS_HANDLED](): { process: ProcessLike; signals: readonly string[] } | undefined {
+		const target = this.#target;
+		return typeof target[SIGNALS_HANDLED] === 'function' ? target[SIGNALS_HANDLED]() : undefined;
 	}
 
 	[kShutdownWithCode](reason: unknown, exitCode: number): Promise<ShutdownReport> {

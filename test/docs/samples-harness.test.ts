@@ -68,30 +68,32 @@ describe('the sample harness reads code blocks the way the docs write them', () 
 		expect(sampleSource(last, false)).toMatch(/^const n = 1;/m);
 	});
 
-	it('writes a `file=` block beside the vitest samples after it, prelude first, and only those', () => {
-		const doc = [
-			'<!-- sample: early mode=vitest -->',
-			'```js',
-			'test1();',
-			'```',
-			'<!-- sample: app file=server.mjs -->',
-			'<!-- prelude',
-			'const pool = {};',
-			'-->',
-			'```js',
-			'serve(pool);',
-			'```',
-			'<!-- sample: late mode=vitest -->',
-			'```js',
-			"await import('./server.mjs');",
-			'```',
-		].join('\n');
-		const [early, app, late] = extractSamples('z.md', doc);
-		expect(early!.files).toEqual([]);
-		expect(app!.options.file).toBe('server.mjs');
-		expect(app!.files).toEqual([]);
-		expect(late!.files).toEqual([{ name: 'server.mjs', source: 'const pool = {};\n\nserve(pool);\n' }]);
-		expect(() => extractSamples('z.md', '<!-- sample: a file=../x.mjs -->\n```js\n1\n```\n')).toThrow(/unknown sample option "file=..\/x.mjs"/);
+	it('reads the options of a recipe with a setup file, a collector and a log file; a named block may also be "not a sample"', () => {
+		const recipe = extractSamples(
+			'z.md',
+			[
+				'<!-- sample: otel-setup -->',
+				'<!-- not a sample: loaded by the server below -->',
+				'```js',
+				'setup();',
+				'```',
+				'<!-- sample: server import=otel-setup require=some-package/register collector=otlp file=logs/app.log:^done$ -->',
+				'```js',
+				'serve();',
+				'```',
+			].join('\n'),
+		);
+		expect(recipe[0]).toMatchObject({ name: 'otel-setup', notASample: 'loaded by the server below' });
+		expect(recipe[1]!.options).toMatchObject({ import: 'otel-setup', require: 'some-package/register', collector: 'otlp', file: { path: 'logs/app.log' } });
+		expect(recipe[1]!.options.file!.match.test('x\ndone\n')).toBe(true);
+		expect(() => extractSamples('y.md', '<!-- sample: a collector=jaeger -->\n```js\n1\n```\n')).toThrow(/unknown sample option "collector=jaeger"/);
+		expect(() => extractSamples('y.md', '<!-- sample: a file=app.log -->\n```js\n1\n```\n')).toThrow(/unknown sample option "file=app.log"/);
+	});
+
+	it('reads the app a vitest sample imports, by the name of its block', () => {
+		const [, test] = extractSamples('z.md', '<!-- sample: server -->\n```js\nserve();\n```\n<!-- sample: t mode=vitest with=server -->\n```js\nawait import("./server.mjs");\n```\n');
+		expect(test!.options).toMatchObject({ mode: 'vitest', with: 'server' });
+		expect(() => extractSamples('y.md', '<!-- sample: t mode=vitest with=../server -->\n```js\n1\n```\n')).toThrow(/unknown sample option "with=..\/server"/);
 	});
 
 	it('refuses an unknown option, so a typo does not silently run the sample another way', () => {
