@@ -3,6 +3,7 @@
  * of the process-wide proc) against a fake process, and gives the real one back afterwards, as vitest's
  * `useFakeTimers()` / `useRealTimers()` do for timers.
  */
+import { atCallSite } from './call-site.js';
 import { createProc, proc as processWide } from './index.js';
 import { FakeProcess, type FakeProcessOptions } from './fake-process.js';
 import { type FakeBinding, kBindFake, kFakeBinding, kRegisteredNames } from './testing-protocol.js';
@@ -57,7 +58,7 @@ function bindingOf(proc: Proc): FakeBinding | undefined {
  * fake.kill('SIGTERM')
  * expect(await fake.exited).toBe(0)
  */
-export function useFakeProcess(options?: UseFakeProcessOptions): ProcessWideFake {
+export const useFakeProcess = /* @__PURE__ */ atCallSite(function useFakeProcess(options?: UseFakeProcessOptions): ProcessWideFake {
 	assertOptions('options', options, [...FAKE_KEYS, 'drainWaits']);
 	const { drainWaits = 'devWatch', ...fakeOptions } = options ?? {};
 	assertOneOf('options.drainWaits', drainWaits, DRAIN_WAITS);
@@ -85,7 +86,7 @@ export function useFakeProcess(options?: UseFakeProcessOptions): ProcessWideFake
 	const fake = new ProcessWideFake(fakeOptions);
 	wide[kBindFake]({ proc: createProc({ process: fake }), process: fake, drainWaits });
 	return fake;
-}
+});
 
 /**
  * Gives the process-wide proc back to the real process, at once; then, if the app on the fake is still up (the
