@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createProc, NOT_ACCEPTING, NotAcceptingError, type ShutdownReport, track as trackExport, TrackedWorkCutError } from '../../src/index.js';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { createProc, NOT_ACCEPTING, NotAcceptingError, type ShutdownReport, type TrackedUnit, track as trackExport, TrackedWorkCutError } from '../../src/index.js';
 import { createFakeProcess } from '../../src/testing.js';
 
 afterEach(() => {
@@ -297,6 +297,18 @@ describe('tracked work: bad input is rejected at the call, and nothing is regist
 		const before = process.listenerCount('SIGTERM');
 		expect(() => (trackExport as (...a: unknown[]) => unknown)('not a function')).toThrow('Expected `fn` to be a function, got `"not a function"` (string)');
 		expect(process.listenerCount('SIGTERM')).toBe(before);
+	});
+});
+
+describe('tracked work: types', () => {
+	it("track() resolves to fn's value, sync or async, and fn gets { signal, name }", () => {
+		const { proc } = setUp();
+		expectTypeOf(proc.track(async () => 42)).toEqualTypeOf<Promise<number>>();
+		expectTypeOf(proc.track(() => 'sync')).toEqualTypeOf<Promise<string>>();
+		expectTypeOf(trackExport<void>).parameter(0).parameter(0).toEqualTypeOf<TrackedUnit>();
+		expectTypeOf<TrackedUnit['signal']>().toEqualTypeOf<AbortSignal>();
+		// @ts-expect-error: options are checked by the types, and at the call
+		expect(() => proc.track(() => {}, { grace: '5s' })).toThrow(TypeError);
 	});
 });
 
