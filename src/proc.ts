@@ -160,10 +160,15 @@ export class ProcImpl implements Proc {
 		return this.#finals.add(fn, options);
 	}
 
-	/** Tracked work (tracker.ts): units the wrap-up phase waits for; none starts once the sequence has. */
-	readonly #tracker = new Tracker({ proc: this, reserve: (phase, ms, who) => this[RESERVE_TIME](phase, ms, who), forcedBefore: () => this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit) });
+	/** Tracked work (tracker.ts): units the wrap-up phase waits for; none starts once the sequence has. Made on first use. */
+	#tracker: Tracker | undefined;
 
 	track<T>(fn: (unit: TrackedUnit) => T | PromiseLike<T>, options?: TrackOptions): Promise<Awaited<T>> {
+		this.#tracker ??= new Tracker({
+			proc: this,
+			reserve: (phase, ms, who) => this[RESERVE_TIME](phase, ms, who),
+			forcedBefore: () => this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit),
+		});
 		return this.#tracker.track(fn, options);
 	}
 
