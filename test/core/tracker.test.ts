@@ -105,22 +105,57 @@ describe('tracked work: the wrap-up phase waits for the units in flight', () => 
 		expect(report()!.outcome).toBe('clean');
 	});
 
-	it('each unit gets its name (options.name, else fn.name, else unit#N) and its own signal', async () => {
+	it('each unit gets its name (options.name, else fn.name, else unit#N); units in flight have signals of their own', async () => {
 		const { proc } = setUp();
 		const seen: string[] = [];
 		const signals = new Set<AbortSignal>();
-		const take = ({ name, signal }: { name: string; signal: AbortSignal }) => {
+		let release!: () => void;
+		const held = new Promise<void>((resolve) => (release = resolve));
+		const take = async ({ name, signal }: { name: string; signal: AbortSignal }) => {
 			seen.push(name);
 			signals.add(signal);
+			await held;
 		};
-		await proc.track(take, { name: 'job 1' });
-		await proc.track(function namedJob(unit) {
-			take(unit);
-		});
-		await proc.track((unit) => take(unit));
+		const units = [
+			proc.track(take, { name: 'job 1' }),
+			proc.track(function namedJob(unit) {
+				return take(unit);
+			}),
+			proc.track((unit) => take(unit)),
+		];
+		release();
+		await Promise.all(units);
 		expect(seen).toEqual(['job 1', 'namedJob', 'unit#3']);
 		expect(signals.size).toBe(3);
 		for (const signal of signals) expect(signal.aborted).toBe(false);
+	});
+
+	it("a signal is handed on to a later unit only when nothing listens to it: a listener a unit left never hears another's abort", async () => {
+		vi.useFakeTimers();
+		const { fake, proc } = setUp({ timeToForceQuit: 4000 });
+		const heard: string[] = [];
+		let first: AbortSignal | undefined;
+		// Leaves a listener behind on its signal.
+		await proc.track(({ signal }) => {
+			first = signal;
+			signal.addEventListener('abort', () => heard.push('unit 1'));
+		});
+		// Reads its signal and leaves nothing: its controller may serve the next unit.
+		let second: AbortSignal | undefined;
+		await proc.track(({ signal }) => void (second = signal));
+		let third: AbortSignal | undefined;
+		const late = proc.track(({ signal }) => {
+			third = signal;
+			signal.addEventListener('abort', () => heard.push('unit 3'));
+			return sleep(60_000, signal);
+		});
+		late.catch(() => {});
+		expect(third).not.toBe(first);
+		expect(third).toBe(second);
+		fake.kill('SIGTERM');
+		await vi.runAllTimersAsync();
+		expect(heard).toEqual(['unit 3']);
+		expect(await fake.exited).toBe(1);
 	});
 });
 
