@@ -90,9 +90,11 @@ describe.runIf(installed || Boolean(process.env.CI))("docs/core.md's BullMQ work
 			expect(await queue.getJobState(inHand.id!)).toBe('completed');
 			expect(await queue.getJobState(waiting.id!)).toBe('waiting');
 			expect(await queue.getJobState(late.id!)).toBe('waiting');
-			await queue.obliterate({ force: true });
 		} finally {
 			worker.process.kill('SIGKILL');
+			await worker.closed;
+			// The next test starts from an empty queue, whatever this one left.
+			await queue.obliterate({ force: true });
 		}
 	});
 
@@ -120,9 +122,11 @@ describe.runIf(installed || Boolean(process.env.CI))("docs/core.md's BullMQ work
 			const job = await queue.getJob(long.id!);
 			expect(await job!.getState()).toBe('failed');
 			expect(job!.failedReason).toBe('The operation was aborted');
-			await queue.obliterate({ force: true });
 		} finally {
 			worker.process.kill('SIGKILL');
+			await worker.closed;
+			// The next test starts from an empty queue, whatever this one left.
+			await queue.obliterate({ force: true });
 		}
 	});
 });
