@@ -9,10 +9,13 @@ import { defineConfig } from 'vitest/config';
  */
 const inProcess = [
   'core/describe-error',
+  'core/final-listener',
+  'core/listener-order',
   'core/proc',
   'core/proc.properties',
   'core/public-api.fuzz',
   'core/repeat-rule',
+  'core/report-json',
   'core/termination-log',
   'core/testing',
   'core/times-limit',
@@ -21,6 +24,7 @@ const inProcess = [
   'core/validate',
   'docs/docs-agree',
   'docs/samples-harness',
+  'frameworks/nest-input',
   'health/health-handler',
   'health/health-heartbeat',
   'health/health-liveness',

@@ -16,7 +16,7 @@ import { ProcWatchdog } from './proc-watchdog.js';
 import { RepeatJudge } from './repeat-judge.js';
 import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
 import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
-import { SignalRouter } from './signals.js';
+import { SIGNALS_HANDLED, SignalRouter } from './signals.js';
 import { writeTerminalNotice } from './terminal-notice.js';
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
 import { Tracker } from './tracker.js';
@@ -61,7 +61,7 @@ export class ProcImpl implements Proc {
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
 			log: (message) => this.#log(message),
 			started: (watchdog) => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => watchdog.arrivals() }),
-			madeAtShutdown: () => this.#options.watchdog === 'at-shutdown',
+			mode: () => this.#options.watchdog,
 			warmUp: () => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => undefined }),
 		});
 		const outsideKill = outsideKillOf(proc);
@@ -141,6 +141,11 @@ export class ProcImpl implements Proc {
 			release();
 			this.#watchdog.timesChanged();
 		};
+	}
+
+	/** For graceful-proc/nest: the process this proc runs on, and the signals that start its sequence. */
+	[SIGNALS_HANDLED](): { process: ProcessLike; signals: readonly string[] } {
+		return { process: this.#process, signals: this.#router.signalsToHandle() };
 	}
 
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
@@ -298,7 +303,7 @@ export class ProcImpl implements Proc {
 		if (this.#ended && sequence.exitNow === undefined) return;
 		recordSignal(sequence, name);
 		if (this.#repeats.isDuplicate(sequence, name, now, seen)) return;
-		if (this.#ended) sequence.exitNow!();
+		if (this.#ended) sequence.exitNow!(name);
 		else this.#force('signal');
 	}
 
@@ -329,7 +334,13 @@ export class ProcImpl implements Proc {
 		if (this.#finals.size === 0) return this.#end({ report, atOnce: false });
 		// Application code from here: the watchdog holds it to the deadline.
 		this.#watchdog.ending(report.exitCode);
-		void this.#finals.run(report, this.#sequence!.deadline, (message) => this.#log(message)).then(() => this.#end({ report, atOnce: false }));
+		const sequence = this.#sequence!;
+		// A repeated signal cuts the last step, as it forces the other phases (#onSignal); the report's code stays.
+		sequence.exitNow = (signal) => this.#finals.cut(`a repeated ${signal}`);
+		void this.#finals.run(report, sequence.deadline, (message) => this.#log(message)).then(() => {
+			sequence.exitNow = undefined;
+			this.#end({ report, atOnce: false });
+		});
 	}
 
 	#end(leaving: Leaving): void {

@@ -244,11 +244,13 @@ export interface ProcOptions {
 	 * Node joins it at exit (a few ms as the parent sees it). `'at-shutdown'`: when the sequence starts, so that an
 	 * idle service holds neither; the shutdown pays for making it (about 3 ms of the main thread, then its boot on
 	 * another core), and a loop that is already blocked when the signal arrives is not ended at the deadline (no
-	 * thread is watching yet). Set it before the first listener.
+	 * thread is watching yet). `'off'`: no thread at all, so neither idle nor exit pays for one; the deadline is
+	 * then kept by the main thread's timer alone, which a listener that blocks the event loop stops: such a
+	 * process runs on until the orchestrator kills it. Set it before the first listener.
 	 * @default 'resident'
 	 * @example { watchdog: 'at-shutdown' }
 	 */
-	watchdog?: 'resident' | 'at-shutdown';
+	watchdog?: 'resident' | 'at-shutdown' | 'off';
 }
 
 /** The second argument of `shutdown()`. */

@@ -68,6 +68,28 @@ describe('the sample harness reads code blocks the way the docs write them', () 
 		expect(sampleSource(last, false)).toMatch(/^const n = 1;/m);
 	});
 
+	it('reads the options of a recipe with a setup file, a collector and a log file; a named block may also be "not a sample"', () => {
+		const recipe = extractSamples(
+			'z.md',
+			[
+				'<!-- sample: otel-setup -->',
+				'<!-- not a sample: loaded by the server below -->',
+				'```js',
+				'setup();',
+				'```',
+				'<!-- sample: server import=otel-setup require=some-package/register collector=otlp file=logs/app.log:^done$ -->',
+				'```js',
+				'serve();',
+				'```',
+			].join('\n'),
+		);
+		expect(recipe[0]).toMatchObject({ name: 'otel-setup', notASample: 'loaded by the server below' });
+		expect(recipe[1]!.options).toMatchObject({ import: 'otel-setup', require: 'some-package/register', collector: 'otlp', file: { path: 'logs/app.log' } });
+		expect(recipe[1]!.options.file!.match.test('x\ndone\n')).toBe(true);
+		expect(() => extractSamples('y.md', '<!-- sample: a collector=jaeger -->\n```js\n1\n```\n')).toThrow(/unknown sample option "collector=jaeger"/);
+		expect(() => extractSamples('y.md', '<!-- sample: a file=app.log -->\n```js\n1\n```\n')).toThrow(/unknown sample option "file=app.log"/);
+	});
+
 	it('refuses an unknown option, so a typo does not silently run the sample another way', () => {
 		expect(() => extractSamples('y.md', '<!-- sample: a redyz=9000 -->\n```js\n1\n```\n')).toThrow(/unknown sample option "redyz=9000"/);
 	});
