@@ -8,7 +8,7 @@ import { kShutdownWithCode, ProcImpl } from './proc.js';
 import { SIGNALS_HANDLED } from './signals.js';
 import { type FakeBinding, kBindFake, kFakeBinding, kFollowBinding, kRegisteredNames } from './testing-protocol.js';
 import { RESERVE_TIME } from './time-budget.js';
-import type { FinalListener, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
+import type { FinalListener, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 
 export class ProcessWideProc implements Proc {
 	readonly #real = new ProcImpl();
@@ -32,6 +32,12 @@ export class ProcessWideProc implements Proc {
 		const target = this.#target;
 		if (typeof target.addFinalListener !== 'function') throw new Error('graceful-proc: the proc in force comes from an older copy of graceful-proc without addFinalListener()');
 		return target.addFinalListener(fn, options);
+	}
+
+	track<T>(fn: (unit: TrackedUnit) => T | PromiseLike<T>, options?: TrackOptions): Promise<Awaited<T>> {
+		const target = this.#target;
+		if (typeof target.track !== 'function') throw new Error('graceful-proc: the proc in force comes from an older copy of graceful-proc without track()');
+		return target.track(fn, options);
 	}
 
 	setTimeToForceQuit(ms: number): void {
@@ -107,4 +113,4 @@ export class ProcessWideProc implements Proc {
 }
 
 // As for ProcImpl: what these throw at their call points at the caller's line.
-methodsAtCallSite(ProcessWideProc.prototype, ['addWrapUpListener', 'addShutdownListener', 'addFinalListener', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);
+methodsAtCallSite(ProcessWideProc.prototype, ['addWrapUpListener', 'addShutdownListener', 'addFinalListener', 'track', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);

@@ -2,7 +2,7 @@
 // process for a test and given back. In-process; the HTTP app as the README writes it is in testing-app.test.ts.
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addShutdownListener, addWrapUpListener, configure, proc, run, shutdown, signal } from '../../src/index.js';
+import { addShutdownListener, addWrapUpListener, configure, proc, run, shutdown, signal, track } from '../../src/index.js';
 import { createHealthTicker } from '../../src/health/index.js';
 import { drain } from '../../src/http/index.js';
 import { createFakeProcess, FakeProcess, useFakeProcess, useRealProcess } from '../../src/testing.js';
@@ -101,6 +101,18 @@ describe('useFakeProcess() puts the process-wide proc on a fake process', () => 
 			['main', 'wrap-up', 'ok'],
 			['health', 'shutdown', 'ok'],
 		]);
+	});
+
+	it('waits for tracked work started during the test, on the fake', async () => {
+		const fake = useFakeProcess();
+		let release!: () => void;
+		const job = track(() => new Promise<string>((resolve) => (release = () => resolve('done'))), { name: 'job 1' });
+		fake.kill('SIGTERM');
+		expect(fake.exitCode).toBeUndefined();
+		release();
+		expect(await job).toBe('done');
+		expect(await fake.exited).toBe(0);
+		expect(fake.shutdownReport!.listeners.map((l) => [l.name, l.outcome])).toEqual([['tracked work', 'ok']]);
 	});
 
 	it('leaves out the drain’s delay, as under nodemon, unless asked for the production waits', async () => {
