@@ -22,7 +22,10 @@
  * Phases, written by the main side only, read by the thread: `running` (no sequence), `started` (a deadline is
  * set), `reporting` (a report is being built: bounded library work that must come out before any SIGKILL, so the
  * thread waits for it, up to `reportCap` past the deadline), `ending` (the report is out: the application's hooks
- * and the flushing of output are held to `ending` past the deadline, and `exitCode` says how it ends).
+ * and the flushing of output are held to `ending` past the deadline, and `exitCode` says how it ends). A forced
+ * end inside a blocked loop goes from `ending` back to `reporting` once: after the logger has the summary, the full
+ * report for onReport is built (time-boxed by the proc), then `ending` again for onReport and the exit. The thread
+ * waits for both before and after it calls the hook.
  *
  * Letting go: `release()` sets `armed` to 0, wakes the thread and waits (at most 100 ms) until the thread has
  * closed its signal handles (`watching` back to 0, notified), so that a signal arriving meanwhile reaches the

@@ -153,21 +153,31 @@ export function watchdogThread(data: WatchdogThreadData): void {
 
 	const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-	/** Waits while a report is being built (bounded library work: it must be written before any SIGKILL). */
-	async function whileReporting(at: number): Promise<void> {
-		while (Atomics.load(i32, L.phase) === PHASE.reporting && Date.now() < at + times.reportCap) await sleep(10);
-	}
-
 	/**
-	 * The report is out and the main thread hands its output to the OS, then exits by itself: it gets until
-	 * `ending` past the deadline, and at least a short while after a report that was late to come out.
+	 * Waits while the main thread does what must come out before any SIGKILL: a report being built (bounded
+	 * library work, up to `reportCap` past the deadline), then the end that follows it, where the main thread hands
+	 * its output to the OS and exits by itself (until `ending` past the deadline, and at least `answer` after a
+	 * report that was late to come out; within `reportCap` too). The phase may go back and forth: a forced end
+	 * inside a blocked loop announces the brief report (ending: the logger), then builds the full report for
+	 * onReport (reporting), then calls onReport and exits (ending). Each return to ending after a report counts
+	 * its `answer` from then; a wait called again without a report in between gets no new time.
 	 */
 	let endingSeenAt: number | undefined;
-	async function whileEnding(at: number): Promise<void> {
-		if (Atomics.load(i32, L.phase) !== PHASE.ending) return;
-		endingSeenAt ??= Date.now();
-		const until = Math.min(at + times.reportCap, Math.max(at + times.ending, endingSeenAt + times.answer));
-		while (Atomics.load(i32, L.phase) === PHASE.ending && Date.now() < until) await sleep(10);
+	async function whileReportingOrEnding(at: number): Promise<void> {
+		for (;;) {
+			const phase = Atomics.load(i32, L.phase);
+			const now = Date.now();
+			if (now >= at + times.reportCap) return;
+			if (phase === PHASE.reporting) {
+				endingSeenAt = undefined;
+			} else if (phase === PHASE.ending) {
+				endingSeenAt ??= now;
+				if (now >= Math.max(at + times.ending, endingSeenAt + times.answer)) return;
+			} else {
+				return;
+			}
+			await sleep(10);
+		}
 	}
 
 	type Session = {
@@ -310,8 +320,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		let debuggerChecked = false;
 		let saidHeld = false;
 		for (;;) {
-			await whileReporting(at);
-			await whileEnding(at);
+			await whileReportingOrEnding(at);
 			// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report),
 			// or a debugger holds it.
 			const answer = callHook(debuggerChecked);
@@ -330,14 +339,14 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			debuggerChecked = false;
 			await sleep(times.grace);
 		}
-		// The hook may have started a report that takes a while: it is written before anything is killed.
-		await whileReporting(at);
+		// The hook may have started a report that takes a while: it is written before anything is killed, and the
+		// end that follows it (onReport, the exit) gets its time as it would without the hook.
+		await whileReportingOrEnding(at);
 		if (!answered && killWaitedChild()) {
 			// The system call returns now, and the hook, waiting in the inspector's queue, runs (without the
 			// inspector, the proc's own timer does, overdue: the same forced end, with the full report).
 			await sleep(times.answer);
-			await whileReporting(at);
-			await whileEnding(at);
+			await whileReportingOrEnding(at);
 		}
 		if (answered) {
 			say('the force-quit deadline passed, and the main thread, not blocked, answered but did not exit; it is left running');
