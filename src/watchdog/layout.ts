@@ -40,6 +40,8 @@
  * debugger), or answers `HOOK_ASKS_DEBUGGER_CHECK` when the inspector is open and that look is still due: the
  * thread then enables the Debugger domain on its session, which reports `Debugger.paused` at once if the main
  * thread is held at a breakpoint, disables it, and calls the hook again or leaves the developer alone (below).
+ * On Linux a main thread that `/proc` shows running code throughout a short look is not held (one held at a
+ * breakpoint sleeps between messages), and the costly Debugger domain is spared it.
  * When the hook answers anything else, the main thread was not blocked (the hook is not in the realm the
  * inspector evaluates in, or exiting was intercepted), and the process is left running.
  *
