@@ -1,6 +1,7 @@
 // What graceful-proc tells systemd on its own: READY=1 when the service says it serves (serve() does), STOPPING=1,
 // STATUS= and EXTEND_TIMEOUT_USEC= when the shutdown starts, WATCHDOG=1 while the service is live. Every call is
 // a no-op unless systemd started the process with NOTIFY_SOCKET (Type=notify).
+import { processEnv } from '../env.js';
 import type { Proc } from '../types.js';
 import { notifySocket, sdNotify } from './notify.js';
 
@@ -9,7 +10,7 @@ let pinging: ReturnType<typeof setInterval> | undefined;
 let liveness: (() => boolean) | undefined;
 
 /** The watchdog interval systemd asked for (WATCHDOG_USEC, for this process: WATCHDOG_PID), in ms. */
-export function watchdogInterval(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number | undefined {
+export function watchdogInterval(env: Readonly<NodeJS.ProcessEnv> = processEnv(), pid = process.pid): number | undefined {
 	const usec = Number(env.WATCHDOG_USEC);
 	if (!Number.isSafeInteger(usec) || usec <= 0) return undefined;
 	if (env.WATCHDOG_PID !== undefined && env.WATCHDOG_PID !== '' && Number(env.WATCHDOG_PID) !== pid) return undefined;
