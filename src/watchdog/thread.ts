@@ -38,6 +38,18 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	let handles: Array<{ close(): void }> = [];
 	let ended = false;
 
+	// Deno asks before a file is read (a prompt at a terminal, which would hold this thread): /proc is read only
+	// where its flags allow it without asking.
+	const readable = (path: string): boolean => {
+		const permissions = (globalThis as any).Deno?.permissions;
+		if (typeof permissions?.querySync !== 'function') return true;
+		try {
+			return permissions.querySync({ name: 'read', path }).state === 'granted';
+		} catch {
+			return false;
+		}
+	};
+
 	const say = (message: string) => {
 		try {
 			fs.writeSync(2, `graceful-proc: ${message}\n`);
@@ -176,16 +188,20 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		off(event: string, listener: () => void): void;
 	};
 	let session: Session | undefined;
+	/** Why the session could not be opened (a runtime without one into the main thread: Deno, Bun), or ''. */
+	let unreachable = '';
 	/** The session to the main thread, opened at its first use; none where the inspector cannot be used. */
 	function connect(): Session | undefined {
 		// Without the inspector no JavaScript can be run on a blocked main thread: what remains is in fire().
-		if (noInspector !== '' || session !== undefined) return session;
+		if (noInspector !== '' || session !== undefined || unreachable !== '') return session;
 		try {
 			const inspector = process.getBuiltinModule('node:inspector') as typeof import('node:inspector');
 			const s = new inspector.Session();
 			s.connectToMainThread();
 			session = s as unknown as Session;
-		} catch {}
+		} catch (error) {
+			unreachable = String((error as Error)?.message ?? error) || 'no inspector session into the main thread';
+		}
 		return session;
 	}
 
@@ -243,6 +259,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 * ending a child would not release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2).
 	 */
 	function mainThreadWaitsInEpoll(): boolean {
+		if (!readable('/proc')) return false;
 		try {
 			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
 			const number = /^\d+/.exec(text)?.[0];
@@ -346,8 +363,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		stopWatching();
 		say(
 			`the force-quit deadline passed ${Date.now() - at} ms ago and the event loop is still blocked, ` +
-				(noInspector !== ''
-					? `with no report: the watchdog cannot reach the main thread without the inspector (${noInspector})`
+				(noInspector !== '' || unreachable !== ''
+					? `with no report: the watchdog cannot reach the main thread without the inspector (${noInspector || unreachable})`
 					: 'and the main thread does not answer (it waits in a system call, or the report is not coming out)') +
 				': SIGKILL',
 		);
