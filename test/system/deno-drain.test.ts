@@ -1,0 +1,81 @@
+// drain() and serve() of node:http servers under Deno 2: a fixture server (test/fixtures/http-server.mjs) runs under
+// the `deno` dev dependency's binary with the flags a service needs (--allow-net, --allow-env), gets a real SIGTERM
+// under keep-alive load, and must lose nothing and exit 0. Skipped only when the binary is absent. What differs
+// under Deno is in docs/runtimes.md ("Deno").
+import type net from 'node:net';
+import { describe, it } from 'vitest';
+import { runLoad, summarize } from '../../bench/http/load.js';
+import { deno, denoMissing, SERVICE_FLAGS } from '../helpers/deno.js';
+import { type ChildConfig, type Factory, keepAliveAgent, request, startServer } from '../helpers/http-harness.js';
+
+const MAX_MS = 200;
+const MARGIN = 1500;
+
+const startDenoServer = (config: ChildConfig) => startServer(config, { executable: deno!, args: ['run', ...SERVICE_FLAGS] });
+
+describe.skipIf(denoMissing !== '')(`under Deno, a SIGTERM under keep-alive load loses no request and exits 0${denoMissing ? ` (skipped: ${denoMissing})` : ''}`, () => {
+	it.for<Factory>(['http', 'express', 'serve-express', 'serve-koa', 'serve-handler'])('%s', async (factory, { expect }) => {
+		const server = await startDenoServer({ factory, drain: { idleGrace: 1000 }, keepAliveTimeout: 30_000 });
+		const { requests, triggerAt, origin } = await runLoad({
+			port: server.port,
+			protocol: 'http',
+			loops: 12,
+			sockets: 8,
+			minMs: 20,
+			maxMs: MAX_MS,
+			thinkMs: 20,
+			// Enough answers before the SIGTERM for the counts below to mean something, on a loaded machine too: 600 ms
+			// gave about 30 on an idle one and as few as 9 beside the other Deno tests; 1,500 ms gives about 100.
+			warmupMs: 1500,
+			trigger: () => server.sigterm(),
+			until: server.exited,
+		});
+		const exit = await server.exited;
+		const { report, seen } = await server.report();
+		const summary = summarize(requests, new Set(seen));
+		const context = `${JSON.stringify(summary)}\nstderr: ${server.stderr()}`;
+		// Every request answered, or refused before it was sent (a client may retry those anywhere): none lost.
+		expect(requests.filter((r) => r.outcome === 'lost'), context).toEqual([]);
+		expect(summary.acceptedNotAnswered, context).toBe(0);
+		expect(summary.answered, context).toBeGreaterThan(20);
+		// In flight at the SIGTERM: answered with `Connection: close`; after the stop: refused.
+		expect(requests.filter((r) => r.close && r.outcome === 'answered').length, context).toBeGreaterThan(0);
+		expect(summary.refused, context).toBeGreaterThan(0);
+		expect([exit.code, exit.signal], context).toEqual([0, null]);
+		expect(report.outcome, context).toBe('clean');
+		expect(exit.at - (origin + triggerAt!), context).toBeLessThan(2 * MAX_MS + 1000 + MARGIN);
+		expect(server.stderr(), context).toBe('');
+	});
+
+	it('a slow request in flight at the SIGTERM is answered, with `Connection: close`, and the process exits right after', async ({ expect }) => {
+		const server = await startDenoServer({ factory: 'serve-express', announce: true, drain: { idleGrace: 5000 }, keepAliveTimeout: 60_000 });
+		const answer = request({ port: server.port, path: '/slow?ms=800&id=slow' });
+		await server.waitFor((line) => line.event === 'request' && line.id === 'slow');
+		server.sigterm();
+		const { status, body, headers, at } = await answer;
+		expect([status, body, headers.connection]).toEqual([200, 'slow\n', 'close']);
+		const exit = await server.exited;
+		expect([exit.code, exit.signal], server.stderr()).toEqual([0, null]);
+		expect(exit.at - at).toBeLessThan(MARGIN);
+		expect((await server.report()).report.outcome).toBe('clean');
+	});
+
+	it('a keep-alive connection idle when the server stops accepting is kept for idleGrace: a request on it is served, with `Connection: close`', async ({ expect }) => {
+		const server = await startDenoServer({ factory: 'serve-express', announce: true, drain: { idleGrace: 3000 }, keepAliveTimeout: 60_000 });
+		const agent = keepAliveAgent();
+		const sockets: net.Socket[] = [];
+		const onSocket = (socket: net.Socket) => sockets.push(socket);
+		await request({ port: server.port, path: '/?id=first', agent, onSocket });
+		server.sigterm();
+		await server.waitFor((line) => line.event === 'wrap-up');
+		const second = await request({ port: server.port, path: '/?id=second', agent, onSocket });
+		expect(sockets).toHaveLength(2);
+		expect(sockets[1]).toBe(sockets[0]);
+		expect([second.status, second.body, second.headers.connection]).toEqual([200, 'second\n', 'close']);
+		const exit = await server.exited;
+		expect([exit.code, exit.signal], server.stderr()).toEqual([0, null]);
+		// Closed after the response that said `Connection: close`, long before idleGrace ran out.
+		expect(exit.at - second.at).toBeLessThan(MARGIN);
+		agent.destroy();
+	});
+});
