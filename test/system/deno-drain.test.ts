@@ -3,22 +3,39 @@
 // under keep-alive load, and must lose nothing and exit 0. Skipped only when the binary is absent. What differs
 // under Deno is in docs/runtimes.md ("Deno").
 import type net from 'node:net';
+import { dirname } from 'node:path';
 import { describe, it } from 'vitest';
 import { runLoad, summarize } from '../../bench/http/load.js';
 import { deno, denoMissing, SERVICE_FLAGS } from '../helpers/deno.js';
-import { type ChildConfig, type Factory, keepAliveAgent, request, startServer } from '../helpers/http-harness.js';
+import { type ChildConfig, type Factory, keepAliveAgent, request, startServer, testCertificate } from '../helpers/http-harness.js';
 
 const MAX_MS = 200;
 const MARGIN = 1500;
 
-const startDenoServer = (config: ChildConfig) => startServer(config, { executable: deno!, args: ['run', ...SERVICE_FLAGS] });
+const certificate = testCertificate();
+const cases: Array<[Factory, 'http' | 'https' | 'h2']> = [
+	['http', 'http'],
+	['express', 'http'],
+	['serve-express', 'http'],
+	['serve-koa', 'http'],
+	['serve-handler', 'http'],
+];
+// TLS: the server reads its certificate and key, which takes --allow-read for their folder.
+if (certificate) cases.push(['https', 'https'], ['http2', 'h2'], ['http2', 'https']);
+
+const startDenoServer = (config: ChildConfig) => {
+	const tls = config.factory === 'https' || config.factory === 'http2';
+	const flags = tls ? [...SERVICE_FLAGS, `--allow-read=${dirname(certificate!.cert)}`] : SERVICE_FLAGS;
+	return startServer(config, { executable: deno!, args: ['run', ...flags] });
+};
 
 describe.skipIf(denoMissing !== '')(`under Deno, a SIGTERM under keep-alive load loses no request and exits 0${denoMissing ? ` (skipped: ${denoMissing})` : ''}`, () => {
-	it.for<Factory>(['http', 'express', 'serve-express', 'serve-koa', 'serve-handler'])('%s', async (factory, { expect }) => {
+	it.for(cases)('%s (%s)', async ([factory, protocol], { expect }) => {
 		const server = await startDenoServer({ factory, drain: { idleGrace: 1000 }, keepAliveTimeout: 30_000 });
 		const { requests, triggerAt, origin } = await runLoad({
 			port: server.port,
-			protocol: 'http',
+			protocol,
+			ca: certificate?.ca,
 			loops: 12,
 			sockets: 8,
 			minMs: 20,
@@ -38,7 +55,7 @@ describe.skipIf(denoMissing !== '')(`under Deno, a SIGTERM under keep-alive load
 		expect(requests.filter((r) => r.outcome === 'lost'), context).toEqual([]);
 		expect(summary.acceptedNotAnswered, context).toBe(0);
 		expect(summary.answered, context).toBeGreaterThan(20);
-		// In flight at the SIGTERM: answered with `Connection: close`; after the stop: refused.
+		// In flight at the SIGTERM: answered with `Connection: close` (HTTP/2: on a session that got a GOAWAY); after the stop: refused.
 		expect(requests.filter((r) => r.close && r.outcome === 'answered').length, context).toBeGreaterThan(0);
 		expect(summary.refused, context).toBeGreaterThan(0);
 		expect([exit.code, exit.signal], context).toEqual([0, null]);
@@ -76,6 +93,28 @@ describe.skipIf(denoMissing !== '')(`under Deno, a SIGTERM under keep-alive load
 		expect([exit.code, exit.signal], server.stderr()).toEqual([0, null]);
 		// Closed after the response that said `Connection: close`, long before idleGrace ran out.
 		expect(exit.at - second.at).toBeLessThan(MARGIN);
+		agent.destroy();
+	});
+
+	it('a response whose headers went out before the stop keeps its connection open: the next request on it is answered, with `Connection: close`', async ({ expect }) => {
+		// Deno's server closes such a connection the moment the response finishes once it no longer listens: without
+		// the drain keeping it, the second request is reset or finds the listener gone.
+		const server = await startDenoServer({ factory: 'serve-express', announce: true, drain: { idleGrace: 3000 }, keepAliveTimeout: 60_000 });
+		const agent = keepAliveAgent();
+		const sockets: net.Socket[] = [];
+		const onSocket = (socket: net.Socket) => sockets.push(socket);
+		const streamed = request({ port: server.port, path: '/stream?ms=800&id=streamed', agent, onSocket });
+		await server.waitFor((line) => line.event === 'request' && line.id === 'streamed');
+		server.sigterm();
+		await server.waitFor((line) => line.event === 'wrap-up');
+		const first = await streamed;
+		expect([first.status, first.body, first.headers.connection]).toEqual([200, 'streamed done\n', 'keep-alive']);
+		const second = await request({ port: server.port, path: '/?id=second', agent, onSocket });
+		expect(sockets).toHaveLength(2);
+		expect(sockets[1]).toBe(sockets[0]);
+		expect([second.status, second.body, second.headers.connection]).toEqual([200, 'second\n', 'close']);
+		const exit = await server.exited;
+		expect([exit.code, exit.signal], server.stderr()).toEqual([0, null]);
 		agent.destroy();
 	});
 });
