@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
  */
 const inProcess = [
   'core/describe-error',
+  'core/env',
   'core/proc',
   'core/proc.properties',
   'core/public-api.fuzz',
