@@ -254,18 +254,19 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	}
 
 	/**
-	 * Whether the main thread waits in epoll, as it does inside a synchronous child-process call (which runs a
-	 * private event loop until the child is gone): not in JavaScript, nor in another call (a read, a futex) that
-	 * ending a child would not release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2).
+	 * Whether the main thread waits as it does inside a synchronous child-process call: in epoll under Node
+	 * (which runs a private event loop until the child is gone), in wait4/waitid under Deno (which waits for the
+	 * child itself); not in JavaScript, nor in another call (a read, a futex) that ending a child would not
+	 * release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2), then wait4/waitid(2).
 	 */
-	function mainThreadWaitsInEpoll(): boolean {
+	function mainThreadWaitsOnChild(): boolean {
 		if (!readable('/proc')) return false;
 		try {
 			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
 			const number = /^\d+/.exec(text)?.[0];
 			if (number === undefined) return false;
-			const epoll: Record<string, string[]> = { x64: ['232', '281', '441'], arm64: ['22', '441'] };
-			return epoll[process.arch]?.includes(number) ?? true;
+			const waits: Record<string, string[]> = { x64: ['232', '281', '441', '61', '247'], arm64: ['22', '441', '260', '95'] };
+			return waits[process.arch]?.includes(number) ?? true;
 		} catch {
 			return false;
 		}
@@ -306,7 +307,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 * the pipes they hold) lets the call return; the hook then runs.
 	 */
 	function killWaitedChild(): boolean {
-		if (!mainThreadWaitsInEpoll()) return false;
+		if (!mainThreadWaitsOnChild()) return false;
 		// The main thread's own children (not those of other threads), each with its start time, read once.
 		const children = childList(`/proc/${pid}/task/${pid}/children`).map((child) => ({ child, started: startTime(child) }));
 		if (children.length === 0) return false;
