@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
  * The fast loop (`npm run test:fast`): the files that run wholly inside the test worker. They start no child
  * process, worker thread or system binary, and drain no real connections (a probe handler or an input check may
  * open one loopback socket). Everything else (signals to real processes, the HTTP drain under load, supervised
- * children, PM2, nginx, HAProxy, Bun, jest, the samples) runs in the `process` project. `npm test` runs both.
+ * children, PM2, nginx, HAProxy, Bun, Deno, jest, the samples) runs in the `process` project. `npm test` runs both.
  * A new file goes here when it keeps to that rule.
  */
 const inProcess = [

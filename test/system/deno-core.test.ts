@@ -118,6 +118,19 @@ describe.skipIf(denoMissing !== '')(`under Deno${denoMissing ? ` (skipped: ${den
 		expect(child.stderr()).toContain('pending stuck (shutdown');
 	});
 
+	// Deno's main thread waits in wait4 for a synchronous child; the watchdog ends that child (reading /proc, which
+	// Deno allows only with -A), the call returns, and the proc's own overdue timer ends the sequence.
+	it('a listener stuck in execSync past the deadline (-A): its child is ended, the listener fails with its error, exit 1 with the report', async () => {
+		const child = start('exec', ['-A']);
+		await child.waitFor(/^ready watchdog=yes$/);
+		const sent = Date.now();
+		child.process.kill('SIGTERM');
+		const { exit, ms } = await closedAfter(child, sent);
+		expect(exit, child.stderr()).toEqual([1, null]);
+		expect(ms).toBeLessThan(1000 + 1000);
+		expect(reportOf(child)).toMatchObject({ exitCode: 1, listeners: [{ name: 'stuck', outcome: 'error', error: { message: expect.stringMatching(/^Command failed: sleep 30/) } }] });
+	});
+
 	// Deno has no inspector session into the main thread (`connectToMainThread()` throws), which is how the watchdog
 	// runs the report on a blocked loop under Node; it asks for --allow-sys before any session, which at a terminal
 	// is a prompt. So the watchdog never asks without the permission, and its last resort, SIGKILL, still keeps the
