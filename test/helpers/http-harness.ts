@@ -24,6 +24,8 @@ export interface ChildConfig {
 	keepAliveTimeout?: number;
 	/** Print a line for every request as it arrives. */
 	announce?: boolean;
+	/** Print a line as each response finishes, and one from a shutdown listener. */
+	hooks?: boolean;
 	cert?: string;
 	key?: string;
 }

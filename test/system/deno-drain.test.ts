@@ -65,8 +65,8 @@ describe.skipIf(denoMissing !== '')(`under Deno, a SIGTERM under keep-alive load
 		expect(server.stderr(), context).toBe('');
 	});
 
-	it('a slow request in flight at the SIGTERM is answered, with `Connection: close`, and the process exits right after', async ({ expect }) => {
-		const server = await startDenoServer({ factory: 'serve-express', announce: true, drain: { idleGrace: 5000 }, keepAliveTimeout: 60_000 });
+	it('a slow request in flight at the SIGTERM is answered, with `Connection: close`, before the shutdown listeners run; the process exits right after', async ({ expect }) => {
+		const server = await startDenoServer({ factory: 'serve-express', announce: true, hooks: true, drain: { idleGrace: 5000 }, keepAliveTimeout: 60_000 });
 		const answer = request({ port: server.port, path: '/slow?ms=800&id=slow' });
 		await server.waitFor((line) => line.event === 'request' && line.id === 'slow');
 		server.sigterm();
@@ -76,6 +76,9 @@ describe.skipIf(denoMissing !== '')(`under Deno, a SIGTERM under keep-alive load
 		expect([exit.code, exit.signal], server.stderr()).toEqual([0, null]);
 		expect(exit.at - at).toBeLessThan(MARGIN);
 		expect((await server.report()).report.outcome).toBe('clean');
+		// The pool closes after the last response, never under it.
+		const order = server.lines.map((line) => (line.event === 'finished' ? `finished ${line.id}` : line.event)).filter((e) => e === 'finished slow' || e === 'shutdown-hook');
+		expect(order).toEqual(['finished slow', 'shutdown-hook']);
 	});
 
 	it('a keep-alive connection idle when the server stops accepting is kept for idleGrace: a request on it is served, with `Connection: close`', async ({ expect }) => {
