@@ -1,7 +1,6 @@
 /**
- * The environment as graceful-proc reads it: `process.env`, except that a variable the runtime does not let it
- * read (Deno without `--allow-env`) is taken as unset, never an error or a permission prompt; said once per
- * process, with a code, since what the variables tell (PM2, systemd, nodemon, DEBUG) is then not seen.
+ * The environment as graceful-proc reads it: `process.env`, but a variable the runtime may not let it read (Deno
+ * without `--allow-env`) is unset, never an error or a prompt, and that is said once, with a code.
  */
 import { granted } from './runtime-permissions.js';
 

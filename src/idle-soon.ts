@@ -1,7 +1,6 @@
 /**
- * Work for the next idle moment that must not keep the process alive: an unref'd `setImmediate`. Deno runs an
- * unref'd immediate only alongside a ref'd one, so in a quiet service never (the watchdog thread would then be
- * made on the shutdown path, about 100-300 ms of it); there it is an unref'd 0 ms timer, which Deno does run.
+ * Work for the next idle moment that must not keep the process alive: an unref'd `setImmediate`, or under Deno,
+ * which runs an unref'd immediate only beside a ref'd one (in a quiet service never), an unref'd 0 ms timer.
  */
 export function idleSoon(fn: () => void): void {
 	if ((globalThis as { Deno?: unknown }).Deno !== undefined) setTimeout(fn, 0).unref?.();

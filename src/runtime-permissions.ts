@@ -1,8 +1,6 @@
 /**
- * Deno asks for a permission before a program reads the environment or a file: a prompt at a terminal, an error
- * elsewhere. What graceful-proc does on its own (reading PM2's and systemd's variables and /proc, the watchdog's
- * inspector session, the termination log written on the way out) is optional, so it asks first, without
- * prompting, and does without what is not granted. Under Node and Bun every answer is yes.
+ * Whether Deno's flags grant what graceful-proc does on its own (its variables, /proc, the inspector, the
+ * termination log), asked without a prompt, so that it does without what is not granted; elsewhere always yes.
  */
 
 /** What graceful-proc may use on its own: an environment variable, a file, the inspector (the watchdog's). */
