@@ -20,7 +20,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const target = 'node20.19';
 const CORE_ENTRY = 'src/index.ts';
 const CORE_PLACEHOLDER = 'graceful-proc:core-entry';
-const entryPoints = [CORE_ENTRY, 'src/http/index.ts', 'src/health/index.ts', 'src/supervise/index.ts', 'src/testing.ts', 'src/fastify.ts', 'src/cli.ts'];
+const entryPoints = [CORE_ENTRY, 'src/http/index.ts', 'src/health/index.ts', 'src/supervise/index.ts', 'src/testing.ts', 'src/fastify.ts', 'src/nest.ts', 'src/cli.ts'];
 
 /** Every file under dir, as paths relative to it. */
 function walk(dir, base = dir) {

@@ -1,18 +1,16 @@
 // The `graceful-proc/fastify` entry point: a Fastify plugin (>= 4) that drains every server Fastify made, serves
 // the health probes as routes, and calls fastify.close() in the shutdown phase, after the drain. Duck-typed: it
 // imports nothing from Fastify.
-import type net from 'node:net';
+import { drainFastifyServers, type FastifyServers } from './fastify-servers.js';
+import { type FastifyRoutes, mountFastifyProbes } from './fastify-probes.js';
 import { proc as defaultProc } from './index.js';
-import { drain } from './http/drain.js';
+import { procInForce } from './testing-protocol.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './http/options.js';
 import type { HealthHandler } from './health/types.js';
 import { expected } from './validate.js';
 
 /** What the plugin uses of a Fastify instance; a real `FastifyInstance` fits. */
-export interface FastifyLike {
-	readonly server: net.Server;
-	addHook(name: 'onListen', hook: (...args: any[]) => unknown): unknown;
-	get(path: string, handler: (request: any, reply: any) => unknown): unknown;
+export interface FastifyLike extends FastifyServers, FastifyRoutes {
 	close(): PromiseLike<unknown>;
 }
 
@@ -29,28 +27,6 @@ export interface GracefulProcFastifyOptions extends Omit<DrainOptions, 'name'> {
 const FASTIFY_KEYS = ['prefix', 'logLevel', 'logSerializers'];
 const KNOWN = [...DRAIN_OPTION_KEYS.filter((key) => key !== 'name'), 'health', ...FASTIFY_KEYS];
 
-/**
- * Fastify keeps the servers it adds for the other addresses of `localhost` (`::1` beside `127.0.0.1`) in an
- * array under a private symbol, on the root instance; an encapsulated instance inherits it.
- */
-function serverBindings(fastify: object): net.Server[] | undefined {
-	for (let object: object | null = fastify; object !== null; object = Object.getPrototypeOf(object)) {
-		const key = Object.getOwnPropertySymbols(object).find((symbol) => symbol.description === 'fastify.serverBindings');
-		if (key !== undefined) {
-			const value = (object as Record<symbol, unknown>)[key];
-			return Array.isArray(value) ? (value as net.Server[]) : undefined;
-		}
-	}
-	return undefined;
-}
-
-function warnNoBindings(reason: string): void {
-	process.emitWarning(
-		`graceful-proc: cannot see the servers Fastify adds beside fastify.server (${reason}); with listen({ host: 'localhost' }) the other address family is not drained. Give listen() an explicit host ('0.0.0.0', '::', '127.0.0.1').`,
-		{ code: 'GRACEFUL_PROC_FASTIFY_SERVERS' },
-	);
-}
-
 async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOptions = {}): Promise<void> {
 	if (fastify === null || typeof fastify !== 'object' || typeof fastify.addHook !== 'function' || typeof fastify.close !== 'function') {
 		throw new TypeError(expected('fastify', 'a Fastify instance (use `app.register(gracefulProc, options)`)', fastify));
@@ -60,31 +36,10 @@ async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOp
 	if (health !== undefined && (health === null || typeof health !== 'object' || typeof health.handler !== 'function')) {
 		throw new TypeError(expected('options.health', 'a health ticker (from `createHealthTicker()`)', health));
 	}
-	const proc = drainOptions.proc ?? defaultProc;
+	const proc = procInForce(drainOptions.proc ?? defaultProc);
 
-	// fastify.server listens later, in listen(): drain() registers when it does.
-	drain(fastify.server, drainOptions);
-	const bindings = serverBindings(fastify);
-	if (bindings === undefined) {
-		warnNoBindings('no fastify.serverBindings');
-	} else {
-		try {
-			// Fastify has bound every address when it runs onListen hooks, before listen() resolves.
-			fastify.addHook('onListen', function drainAddedServers() {
-				for (const server of bindings) if (server !== fastify.server) drain(server, drainOptions);
-			});
-		} catch (error) {
-			warnNoBindings(`no onListen hook: ${(error as Error).message}`);
-		}
-	}
-
-	if (health !== undefined) {
-		const probe = (request: { raw: unknown }, reply: { hijack(): void; raw: unknown }) => {
-			reply.hijack();
-			health.handler(request.raw as never, reply.raw as never);
-		};
-		for (const path of ['/livez', '/readyz', '/healthz']) fastify.get(path, probe);
-	}
+	drainFastifyServers(fastify, drainOptions);
+	if (health !== undefined) mountFastifyProbes(fastify, health);
 
 	// The shutdown phase starts once the drains (wrap-up listeners) have settled: onClose hooks (pools) then run
 	// after the last response. Fastify's own server.close() finds the server closed, which it ignores.

@@ -6,6 +6,7 @@
 import { describeError } from './describe-error.js';
 import { idleSoon } from './idle-soon.js';
 import { arrivalOf, DUPLICATE_SIGNAL_MS, type SignalArrivals } from './sequence.js';
+import type { WatchdogMode } from './proc-options.js';
 import type { SignalRouter } from './signals.js';
 import type { ProcessLike } from './types.js';
 import { Watchdog } from './watchdog/watchdog.js';
@@ -26,8 +27,8 @@ export interface WatchdogHost {
 	log(message: string): void;
 	/** A thread was made, with the first listener: the moment to compile the sequence (see warm-up.ts). */
 	started(watchdog: Watchdog): void;
-	/** `'at-shutdown'`: no thread until the sequence starts (see ProcOptions.watchdog). */
-	madeAtShutdown(): boolean;
+	/** When a thread is made: `'at-shutdown'`, none until the sequence starts; `'off'`, never (see ProcOptions.watchdog). */
+	mode(): WatchdogMode;
 	/** Compiles the sequence without a thread, in the idle moment where a resident one would have been made. */
 	warmUp(): void;
 }
@@ -51,14 +52,14 @@ export class ProcWatchdog {
 	 */
 	armSoon(): void {
 		if (this.#watchdog?.armed === true) return;
-		if (this.#watchdog !== undefined && !this.#host.madeAtShutdown()) return this.arm();
+		if (this.#watchdog !== undefined && this.#host.mode() === 'resident') return this.arm();
 		const host = this.#host;
 		if (this.#armSoon || !host.exit() || host.process !== globalThis.process) return;
 		this.#armSoon = true;
 		idleSoon(() => {
 			this.#armSoon = false;
 			if (!host.running()) return;
-			if (host.madeAtShutdown()) host.warmUp();
+			if (host.mode() !== 'resident') host.warmUp();
 			else this.arm();
 		});
 	}
@@ -71,6 +72,7 @@ export class ProcWatchdog {
 		const host = this.#host;
 		const router = host.router();
 		if (this.#watchdog === null || !host.exit() || host.process !== globalThis.process || !router.installed) return;
+		if (host.mode() === 'off') return;
 		// One released a moment ago (its last listener was removed) is armed again rather than replaced.
 		if (this.#watchdog?.rearm(router.signals)) return;
 		try {

@@ -16,10 +16,12 @@ import { ProcWatchdog } from './proc-watchdog.js';
 import { RepeatJudge } from './repeat-judge.js';
 import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
 import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
-import { SignalRouter } from './signals.js';
+import { SIGNALS_HANDLED, SignalRouter } from './signals.js';
+import { kRegisteredNames } from './testing-protocol.js';
 import { writeTerminalNotice } from './terminal-notice.js';
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
-import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
+import { Tracker } from './tracker.js';
+import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { methodsAtCallSite } from './call-site.js';
 import { assertDuration, assertNumber, assertOptions, expected } from './validate.js';
 import { warmUpOnce } from './warm-up.js';
@@ -60,7 +62,7 @@ export class ProcImpl implements Proc {
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
 			log: (message) => this.#log(message),
 			started: (watchdog) => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => watchdog.arrivals() }),
-			madeAtShutdown: () => this.#options.watchdog === 'at-shutdown',
+			mode: () => this.#options.watchdog,
 			warmUp: () => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => undefined }),
 		});
 		const outsideKill = outsideKillOf(proc);
@@ -142,6 +144,11 @@ export class ProcImpl implements Proc {
 		};
 	}
 
+	/** For graceful-proc/nest: the process this proc runs on, and the signals that start its sequence. */
+	[SIGNALS_HANDLED](): { process: ProcessLike; signals: readonly string[] } {
+		return { process: this.#process, signals: this.#router.signalsToHandle() };
+	}
+
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
 		assertListener('fn', fn, options);
 		return this.#add('wrap-up', fn, options);
@@ -157,6 +164,18 @@ export class ProcImpl implements Proc {
 	/** The last step (final-listeners.ts): called with the report, in a slice of the deadline of its own. */
 	addFinalListener(fn: FinalListener, options?: { name?: string }): () => boolean {
 		return this.#finals.add(fn, options);
+	}
+
+	/** Tracked work (tracker.ts): units the wrap-up phase waits for; none starts once the sequence has. Made on first use. */
+	#tracker: Tracker | undefined;
+
+	track<T>(fn: (unit: TrackedUnit) => T | PromiseLike<T>, options?: TrackOptions): Promise<Awaited<T>> {
+		this.#tracker ??= new Tracker({
+			proc: this,
+			reserve: (phase, ms, who) => this[RESERVE_TIME](phase, ms, who),
+			forcedBefore: () => this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit),
+		});
+		return this.#tracker.track(fn, options);
 	}
 
 	setTimeToForceQuit(ms: number): void {
@@ -216,6 +235,11 @@ export class ProcImpl implements Proc {
 			this.#router.uninstall();
 		}
 		return true;
+	}
+
+	/** For the testing kit: what a test would take from the real process by faking it (see use-fake-process.ts). */
+	get [kRegisteredNames](): string[] {
+		return [...this.#listeners.entries].filter((entry) => entry.status === 'registered' || entry.status === 'waiting').map((entry) => entry.name);
 	}
 
 	get #ended(): boolean {
@@ -285,7 +309,7 @@ export class ProcImpl implements Proc {
 		if (this.#ended && sequence.exitNow === undefined) return;
 		recordSignal(sequence, name);
 		if (this.#repeats.isDuplicate(sequence, name, now, seen)) return;
-		if (this.#ended) sequence.exitNow!();
+		if (this.#ended) sequence.exitNow!(name);
 		else this.#force('signal');
 	}
 
@@ -316,7 +340,13 @@ export class ProcImpl implements Proc {
 		if (this.#finals.size === 0) return this.#end({ report, atOnce: false });
 		// Application code from here: the watchdog holds it to the deadline.
 		this.#watchdog.ending(report.exitCode);
-		void this.#finals.run(report, this.#sequence!.deadline, (message) => this.#log(message)).then(() => this.#end({ report, atOnce: false }));
+		const sequence = this.#sequence!;
+		// A repeated signal cuts the last step, as it forces the other phases (#onSignal); the report's code stays.
+		sequence.exitNow = (signal) => this.#finals.cut(`a repeated ${signal}`);
+		void this.#finals.run(report, sequence.deadline, (message) => this.#log(message)).then(() => {
+			sequence.exitNow = undefined;
+			this.#end({ report, atOnce: false });
+		});
 	}
 
 	#end(leaving: Leaving): void {
@@ -331,7 +361,7 @@ export class ProcImpl implements Proc {
 }
 
 // What the public methods throw at their call (bad arguments, configure() once shutdown started) points at the caller.
-methodsAtCallSite(ProcImpl.prototype, ['addWrapUpListener', 'addShutdownListener', 'addFinalListener', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);
+methodsAtCallSite(ProcImpl.prototype, ['addWrapUpListener', 'addShutdownListener', 'addFinalListener', 'track', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);
 
 /** An isolated proc with its own listeners, timings and process. */
 export function createProc(options?: ProcOptions): Proc {

@@ -52,8 +52,11 @@ export interface Sequence {
 	/** Fires at the deadline. Not unref'd: it keeps the shutdown alive, as listeners may await promises that hold nothing in the loop. */
 	forceTimer: ReturnType<typeof setTimeout> | undefined;
 	wrapUpTimer: ReturnType<typeof setTimeout> | undefined;
-	/** Set while the ended sequence waits for stdout and stderr: a repeated signal exits at once. */
-	exitNow: (() => void) | undefined;
+	/**
+	 * Set while the ended sequence waits, for the last step or for stdout and stderr: a repeated signal (named)
+	 * ends that wait at once.
+	 */
+	exitNow: ((signal?: string) => void) | undefined;
 }
 
 /** What starts a sequence, or joins the one running, named: its callers each give a different part of it. */

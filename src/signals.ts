@@ -28,6 +28,13 @@ export function assertSignalName(argument: string, value: unknown): asserts valu
 	if (!catchableSignals().has(value)) throw new RangeError(expected(argument, 'a signal name that can be caught, such as `SIGTERM`', value));
 }
 
+/**
+ * Where an adapter that hands a framework's own signal handlers over to the sequence (graceful-proc/nest) asks a
+ * proc which process it runs on and which signals start its sequence: `() => { process, signals }`. Keyed by
+ * `Symbol.for` so that another copy of the package can ask.
+ */
+export const SIGNALS_HANDLED = Symbol.for('graceful-proc.signalsHandled');
+
 export function defaultSignals(platform: string | undefined): string[] {
 	return platform === 'win32' ? ['SIGTERM', 'SIGINT', 'SIGBREAK'] : ['SIGTERM', 'SIGINT'];
 }
@@ -89,6 +96,11 @@ export class SignalRouter {
 		return this.#signals;
 	}
 	#signals: readonly string[] = [];
+
+	/** The signals that start the sequence: as installed, or, before that, the ones install() would listen for. */
+	signalsToHandle(): readonly string[] {
+		return this.installed ? this.#signals : (this.#options.signals ?? resolveDefaultSignals(this.#options));
+	}
 
 	install(): void {
 		if (this.installed) return;

@@ -1013,10 +1013,11 @@ describe('many listeners', () => {
 
 describe('the watchdog option', () => {
 	it.each([null, 'never', false, 1])('refuses `watchdog: %o` with a TypeError naming it, at createProc() and configure()', (value) => {
-		const message = /Expected `options.watchdog` to be 'resident' or 'at-shutdown'/;
+		const message = /Expected `options.watchdog` to be 'resident', 'at-shutdown' or 'off'/;
 		expect(() => createProc({ process: createFakeProcess(), watchdog: value as never })).toThrow(message);
 		const proc = createProc({ process: createFakeProcess(), exit: false });
 		expect(() => proc.configure({ watchdog: value as never })).toThrow(TypeError);
 		expect(() => proc.configure({ watchdog: 'at-shutdown' })).not.toThrow();
+		expect(() => proc.configure({ watchdog: 'off' })).not.toThrow();
 	});
 });
