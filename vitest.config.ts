@@ -23,6 +23,7 @@ const inProcess = [
   'core/validate',
   'docs/docs-agree',
   'docs/samples-harness',
+  'frameworks/fastify-plugin-input',
   'frameworks/nest-input',
   'health/health-handler',
   'health/health-heartbeat',
