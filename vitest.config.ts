@@ -24,6 +24,7 @@ const inProcess = [
   'docs/docs-agree',
   'docs/samples-harness',
   'frameworks/fastify-plugin-input',
+  'frameworks/health-fetch',
   'frameworks/nest-input',
   'health/health-handler',
   'health/health-heartbeat',
