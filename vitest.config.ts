@@ -19,6 +19,7 @@ const inProcess = [
   'core/termination-log',
   'core/testing',
   'core/times-limit',
+  'core/tracker',
   'core/types',
   'core/validate',
   'docs/docs-agree',

@@ -19,7 +19,8 @@ import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger
 import { SIGNALS_HANDLED, SignalRouter } from './signals.js';
 import { writeTerminalNotice } from './terminal-notice.js';
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
-import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
+import { Tracker } from './tracker.js';
+import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { methodsAtCallSite } from './call-site.js';
 import { assertDuration, assertNumber, assertOptions, expected } from './validate.js';
 import { warmUpOnce } from './warm-up.js';
@@ -162,6 +163,18 @@ export class ProcImpl implements Proc {
 	/** The last step (final-listeners.ts): called with the report, in a slice of the deadline of its own. */
 	addFinalListener(fn: FinalListener, options?: { name?: string }): () => boolean {
 		return this.#finals.add(fn, options);
+	}
+
+	/** Tracked work (tracker.ts): units the wrap-up phase waits for; none starts once the sequence has. Made on first use. */
+	#tracker: Tracker | undefined;
+
+	track<T>(fn: (unit: TrackedUnit) => T | PromiseLike<T>, options?: TrackOptions): Promise<Awaited<T>> {
+		this.#tracker ??= new Tracker({
+			proc: this,
+			reserve: (phase, ms, who) => this[RESERVE_TIME](phase, ms, who),
+			forcedBefore: () => this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit),
+		});
+		return this.#tracker.track(fn, options);
 	}
 
 	setTimeToForceQuit(ms: number): void {
@@ -342,7 +355,7 @@ export class ProcImpl implements Proc {
 }
 
 // What the public methods throw at their call (bad arguments, configure() once shutdown started) points at the caller.
-methodsAtCallSite(ProcImpl.prototype, ['addWrapUpListener', 'addShutdownListener', 'addFinalListener', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);
+methodsAtCallSite(ProcImpl.prototype, ['addWrapUpListener', 'addShutdownListener', 'addFinalListener', 'track', 'setTimeToForceQuit', 'setTimeToWrapUp', 'configure', 'shutdown']);
 
 /** An isolated proc with its own listeners, timings and process. */
 export function createProc(options?: ProcOptions): Proc {
