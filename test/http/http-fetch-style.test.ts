@@ -123,7 +123,7 @@ describe('a handler that answers node’s response itself keeps it, whatever it 
 });
 
 describe('drain() of a node server made by hand with a fetch-style handler: http.createServer(app.fetch)', () => {
-	const handMade: Array<[string, (app: Hono) => (request: never) => unknown]> = [
+	const handMade: Array<[string, (app: Hono) => http.RequestListener]> = [
 		["Hono's app.fetch", (app) => app.fetch as never],
 		['an async fetch function', (app) => (async (request: Request) => app.fetch(request)) as never],
 	];
