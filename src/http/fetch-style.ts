@@ -36,6 +36,19 @@ export function refuseFetchStyle(app: unknown): void {
 	}
 }
 
+/** For drain-signal's message: what to pass instead of a web Request (Hono's `c.req.raw`), or '' for anything else. */
+export function webRequestHint(value: unknown): string {
+	// By shape too: @hono/node-server puts a lighter Request of its own in the global's place.
+	const request = value as { url?: unknown; method?: unknown; headers?: { get?: unknown } } | null;
+	const isWebRequest =
+		(typeof Request === 'function' && value instanceof Request) ||
+		(request !== null && typeof request === 'object' && typeof request.url === 'string' && typeof request.method === 'string' && typeof request.headers?.get === 'function');
+	if (isWebRequest) {
+		return ": a web Request, as Hono's `c.req.raw` is; under @hono/node-server the node request is `c.env.incoming`";
+	}
+	return '';
+}
+
 function isResponse(value: unknown): boolean {
 	if (value === null || typeof value !== 'object') return false;
 	if (typeof Response === 'function' && value instanceof Response) return true;

@@ -3,10 +3,11 @@
 // 500 with one coded warning. Never a request left hanging until the deadline. In-process, with an isolated proc.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProc } from '../../src/index.js';
-import { drain, serve } from '../../src/http/index.js';
+import { drain, drainSignal, serve } from '../../src/http/index.js';
 import { createFakeProcess } from '../../src/testing.js';
 import type { Proc } from '../../src/types.js';
 
@@ -180,5 +181,29 @@ describe('drain() of a node server made by hand with a fetch-style handler: http
 		]);
 		expect(logged).toEqual(['/x']);
 		expect((await proc.shutdown('test')).outcome).toBe('clean');
+	});
+});
+
+describe('drainSignal() given the web Request of a fetch-style app says where the node request is', () => {
+	it("Hono's c.req.raw under @hono/node-server: a TypeError pointing to c.env.incoming, which works", async () => {
+		const proc = isolatedProc();
+		const app = new Hono<{ Bindings: { incoming: http.IncomingMessage } }>();
+		const seen: string[] = [];
+		app.get('/', (c) => {
+			try {
+				drainSignal(c.req.raw as never);
+			} catch (error) {
+				seen.push((error as Error).message);
+			}
+			seen.push(`incoming: ${drainSignal(c.env.incoming).aborted}`);
+			return c.text('ok');
+		});
+		const server = createAdaptorServer({ fetch: app.fetch }) as http.Server;
+		expect(await get(await listen(server))).toEqual({ status: 200, body: 'ok' });
+		expect(seen).toEqual([
+			expect.stringMatching(/^Expected `req` to be a server request .*, got `\[[\w$]+\]` \(object\): a web Request, as Hono's `c.req.raw` is; under @hono\/node-server the node request is `c.env.incoming`$/),
+			'incoming: false',
+		]);
+		await proc.shutdown('test');
 	});
 });
