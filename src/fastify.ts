@@ -13,6 +13,8 @@ export type { ProbePaths } from './fastify-probes.js';
 
 /** What the plugin uses of a Fastify instance; a real `FastifyInstance` fits. */
 export interface FastifyLike extends FastifyServers, FastifyRoutes {
+	addHook(name: 'onListen', hook: (...args: any[]) => unknown): unknown;
+	addHook(name: 'onClose', hook: (...args: any[]) => unknown): unknown;
 	close(): PromiseLike<unknown>;
 }
 
@@ -81,18 +83,31 @@ async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOp
 	if (prefix !== undefined && typeof prefix !== 'string') throw new TypeError(expected('options.prefix', 'a string', prefix));
 	const proc = drainOptions.proc ?? defaultProc;
 
-	// The routes first: Fastify refuses a route it already has (or any route once it has started), and then
-	// nothing of the plugin's is left behind.
+	// The routes and the hook first: Fastify refuses a route it already has (or any route or hook once it has
+	// started), and then nothing of the plugin's is left on the proc.
 	if (health !== undefined) {
 		const route = { ...(logLevel !== undefined && { logLevel }), ...(logSerializers !== undefined && { logSerializers }) };
 		mountFastifyProbes(fastify, health, { paths, prefix: prefix as string | undefined, route: Object.keys(route).length > 0 ? route : undefined });
 	}
-	drainFastifyServers(fastify, drainOptions);
-	registered.add(fastify.server);
+	// An app the application closes before the shutdown (`await app.close()` at the end of a test) takes its
+	// listeners with it: otherwise each such app would leave one for good, and keep the proc's signal handlers on.
+	// The drains of the servers Fastify added go when those servers close (drain() sees to it).
+	let forget: (() => void) | undefined;
+	fastify.addHook('onClose', function forgetClosedApp(_instance: unknown, done: () => void) {
+		if (proc.state === 'running') forget?.();
+		done();
+	});
 
+	const drained = drainFastifyServers(fastify, drainOptions);
+	registered.add(fastify.server);
 	// The shutdown phase starts once the drains (wrap-up listeners) have settled: onClose hooks (pools) then run
 	// after the last response. Fastify's own server.close() finds the server closed, which it ignores.
-	proc.addShutdownListener(() => fastify.close(), { name: 'fastify' });
+	const closed = proc.addShutdownListener(() => fastify.close(), { name: 'fastify' });
+	forget = () => {
+		closed.remove();
+		drained.remove();
+		registered.delete(fastify.server);
+	};
 }
 
 // Registered on the instance it is given, not an encapsulated child (what `fastify-plugin` does), so the routes

@@ -177,6 +177,37 @@ describe('the Fastify plugin refuses an instance it cannot serve, naming it and 
 	});
 });
 
+describe('an app the application closes before the shutdown takes the plugin’s listeners with it', () => {
+	it('listening or not: nothing left on the proc, its signal handlers gone, and the next app registers as the first did', async () => {
+		const fake = createFakeProcess();
+		const proc = createProc({ process: fake, exit: false, logger: false });
+		// As a test file does: an app per test, closed at its end.
+		for (const listens of [true, false, true]) {
+			const fastify = Fastify();
+			await fastify.register(gracefulProc, { proc, health: await readyTicker() });
+			expect(fake.listenerCount('SIGTERM')).toBe(1);
+			if (listens) await fastify.listen({ port: 0, host: '127.0.0.1' });
+			await fastify.close();
+			expect(fake.listenerCount('SIGTERM')).toBe(0);
+			expect(fastify.server.listenerCount('listening')).toBe(OWN_LISTENING);
+		}
+		expect((await proc.shutdown('test')).listeners).toEqual([]);
+	});
+
+	it('while the app closed by the shutdown keeps them until they have run', async () => {
+		const proc = isolatedProc();
+		const fastify = app();
+		await fastify.register(gracefulProc, { proc });
+		await fastify.listen({ port: 0, host: '127.0.0.1' });
+		const port = (fastify.server.address() as { port: number }).port;
+		const report = await proc.shutdown('test');
+		expect(report.listeners.map((l) => `${l.phase} ${l.name} ${l.outcome}`)).toEqual([
+			`wrap-up http 127.0.0.1:${port} ok`,
+			'shutdown fastify ok',
+		]);
+	});
+});
+
 describe('the Fastify plugin mounts the probes as routes where the app asks', () => {
 	async function probe(fastify: FastifyInstance, url: string, method: 'GET' | 'HEAD' = 'GET') {
 		const answer = await fastify.inject({ method, url });
