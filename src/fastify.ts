@@ -2,7 +2,7 @@
 // the health probes as routes, and calls fastify.close() in the shutdown phase, after the drain. Duck-typed: it
 // imports nothing from Fastify.
 import { drainFastifyServers, type FastifyServers } from './fastify-servers.js';
-import { assertProbePaths, type FastifyRoutes, mountFastifyProbes, type ProbePaths } from './fastify-probes.js';
+import { assertProbePaths, type FastifyRoutes, type MountOptions, mountFastifyProbes, type ProbePaths } from './fastify-probes.js';
 import { proc as defaultProc } from './index.js';
 import { addressLabel, assertServer } from './http/server-kind.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './http/options.js';
@@ -63,14 +63,14 @@ function assertFastify(fastify: unknown): asserts fastify is FastifyLike {
 	}
 }
 
-/**
- * `options` is not optional in the signature (Fastify always passes an object): an optional one would let
- * `app.register(gracefulProc, { delay: '5000' })` type-check, as Fastify's types then infer the options from the
- * object given rather than from the plugin.
- */
-async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOptions): Promise<void> {
-	// Everything is checked before anything is registered: a bad call leaves the instance and the proc as they were.
-	assertFastify(fastify);
+interface Resolved {
+	health: { readonly handler: HealthHandler } | undefined;
+	mount: MountOptions;
+	drainOptions: Omit<DrainOptions, 'name'>;
+}
+
+/** The plugin's options checked, split into the probes' and the drain's. Throws before anything is registered. */
+function resolveOptions(options: GracefulProcFastifyOptions | undefined): Resolved {
 	resolveDrainOptions(options, { known: KNOWN });
 	const { health, paths, prefix, logLevel, logSerializers, ...drainOptions } = (options ?? {}) as GracefulProcFastifyOptions & Record<string, unknown>;
 	if (health !== undefined && (health === null || typeof health !== 'object' || typeof health.handler !== 'function')) {
@@ -81,14 +81,24 @@ async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOp
 		throw new TypeError(expected('options.health', 'a health ticker when `options.paths` is given (the paths are its probes)', health));
 	}
 	if (prefix !== undefined && typeof prefix !== 'string') throw new TypeError(expected('options.prefix', 'a string', prefix));
+	const route = { ...(logLevel !== undefined && { logLevel }), ...(logSerializers !== undefined && { logSerializers }) };
+	return { health, mount: { paths, prefix, route: Object.keys(route).length > 0 ? route : undefined }, drainOptions };
+}
+
+/**
+ * `options` is not optional in the signature (Fastify always passes an object): an optional one would let
+ * `app.register(gracefulProc, { delay: '5000' })` type-check, as Fastify's types then infer the options from the
+ * object given rather than from the plugin.
+ */
+async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOptions): Promise<void> {
+	// Everything is checked before anything is registered: a bad call leaves the instance and the proc as they were.
+	assertFastify(fastify);
+	const { health, mount, drainOptions } = resolveOptions(options);
 	const proc = drainOptions.proc ?? defaultProc;
 
 	// The routes and the hook first: Fastify refuses a route it already has (or any route or hook once it has
 	// started), and then nothing of the plugin's is left on the proc.
-	if (health !== undefined) {
-		const route = { ...(logLevel !== undefined && { logLevel }), ...(logSerializers !== undefined && { logSerializers }) };
-		mountFastifyProbes(fastify, health, { paths, prefix: prefix as string | undefined, route: Object.keys(route).length > 0 ? route : undefined });
-	}
+	if (health !== undefined) mountFastifyProbes(fastify, health, mount);
 	// An app the application closes before the shutdown (`await app.close()` at the end of a test) takes its
 	// listeners with it: otherwise each such app would leave one for good, and keep the proc's signal handlers on.
 	// The drains of the servers Fastify added go when those servers close (drain() sees to it).
