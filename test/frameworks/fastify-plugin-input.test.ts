@@ -178,13 +178,15 @@ describe('the Fastify plugin refuses an instance it cannot serve, naming it and 
 });
 
 describe('an app the application closes before the shutdown takes the plugin’s listeners with it', () => {
-	it('listening or not: nothing left on the proc, its signal handlers gone, and the next app registers as the first did', async () => {
+	it('listening or not, from the root or a child context: nothing left on the proc, its signal handlers gone, and the next app registers as the first did', async () => {
 		const fake = createFakeProcess();
 		const proc = createProc({ process: fake, exit: false, logger: false });
 		// As a test file does: an app per test, closed at its end.
-		for (const listens of [true, false, true]) {
+		for (const [listens, inChild] of [[true, false], [false, false], [true, true]]) {
 			const fastify = Fastify();
-			await fastify.register(gracefulProc, { proc, health: await readyTicker() });
+			const options = { proc, health: await readyTicker() };
+			if (inChild) await fastify.register(async (child) => void (await child.register(gracefulProc, options)), { prefix: '/api' });
+			else await fastify.register(gracefulProc, options);
 			expect(fake.listenerCount('SIGTERM')).toBe(1);
 			if (listens) await fastify.listen({ port: 0, host: '127.0.0.1' });
 			await fastify.close();
