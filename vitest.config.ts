@@ -21,6 +21,7 @@ const inProcess = [
   'core/times-limit',
   'core/tracker',
   'core/types',
+  'core/use-fake-process',
   'core/validate',
   'docs/docs-agree',
   'docs/samples-harness',

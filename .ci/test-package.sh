@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test runners on the packed package, in the scratch projects of .ci/scratch-projects.sh: jest with its defaults
-# in the CJS project (test/system/jest-testing-kit.cjs), and `bun test` in the ESM project (test/system/bun-core.spec.mjs).
+# (and --detectOpenHandles) in the CJS project (test/system/jest-testing-kit.cjs, which also tests the README's
+# Express recipe), and `bun test` in the ESM project (test/system/bun-core.spec.mjs).
 # Each writes its results into OUT (jest.json, bun.xml) for .ci/tally.mjs; a failing run does not stop the other,
 # and this script does not fail on a failing test (the tally counts it).  Usage: .ci/test-package.sh DIR OUT
 set -uo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 repo="$PWD"
 rm -f "$out/jest.json" "$out/bun.xml"
 cp test/system/jest-testing-kit.cjs "$scratch/cjs/__tests__/testing-kit.test.js"
-node_modules/.bin/jest --rootDir "$scratch/cjs" --ci --json --outputFile="$out/jest.json"
+node_modules/.bin/jest --rootDir "$scratch/cjs" --ci --detectOpenHandles --json --outputFile="$out/jest.json"
 cp test/system/bun-core.spec.mjs test/fixtures/bun-core-child.mjs "$scratch/esm/"
 (cd "$scratch/esm" && "$repo/node_modules/.bin/bun" test ./bun-core.spec.mjs --reporter=junit --reporter-outfile="$out/bun.xml")
 exit 0

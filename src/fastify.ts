@@ -4,6 +4,7 @@
 import { drainFastifyServers, type FastifyServers } from './fastify-servers.js';
 import { assertProbePaths, type FastifyRoutes, type MountOptions, mountFastifyProbes, type ProbePaths } from './fastify-probes.js';
 import { proc as defaultProc } from './index.js';
+import { procInForce } from './testing-protocol.js';
 import { addressLabel, assertServer } from './http/server-kind.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './http/options.js';
 import type { HealthHandler } from './health/types.js';
@@ -94,7 +95,7 @@ async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOp
 	// Everything is checked before anything is registered: a bad call leaves the instance and the proc as they were.
 	assertFastify(fastify);
 	const { health, mount, drainOptions } = resolveOptions(options);
-	const proc = drainOptions.proc ?? defaultProc;
+	const proc = procInForce(drainOptions.proc ?? defaultProc);
 
 	// The routes and the hook first: Fastify refuses a route it already has (or any route or hook once it has
 	// started), and then nothing of the plugin's is left on the proc.

@@ -8,6 +8,7 @@ import { createProc as createIsolatedProc } from './proc.js';
 import { run as runMain } from './run.js';
 import { processWideProc } from './shared-instance.js';
 import { notifyReady as notifyServiceReady } from './systemd/service.js';
+import { kFollowBinding } from './testing-protocol.js';
 import type { FinalListener, Listener, ListenerOptions, Proc, ProcOptions, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { expected } from './validate.js';
 
@@ -59,7 +60,12 @@ export const shutdown = /* @__PURE__ */ atCallSite(function shutdown(reason?: un
 });
 
 /** Aborted when shutdown starts: go-zero's `Done()` channel. */
-export const signal: AbortSignal = proc.signal;
+export let signal: AbortSignal = proc.signal;
+// Under the testing kit's useFakeProcess() the proc in force is one on a fake process, with its own signal: the
+// binding follows it (a live binding in ESM, a getter in the CommonJS build). An older copy's proc has no bindings.
+(proc as unknown as Partial<Record<symbol, (onChange: () => void) => void>>)[kFollowBinding]?.(() => {
+	signal = proc.signal;
+});
 
 // The same functions, throwing at their caller; their documentation comes with `typeof`.
 export const createProc: typeof createIsolatedProc = /* @__PURE__ */ atCallSite(createIsolatedProc);

@@ -9,6 +9,7 @@ import { drain } from './http/drain.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './http/options.js';
 import { assertServer } from './http/server-kind.js';
 import { proc as defaultProc } from './index.js';
+import { procInForce } from './testing-protocol.js';
 import { nestField, takeOverShutdownHooks } from './nest-shutdown-hooks.js';
 import type { ListenerContext, WaitFunction } from './types.js';
 import { expected } from './validate.js';
@@ -93,7 +94,7 @@ export function gracefulNest(app: NestApplicationLike, options: GracefulNestOpti
 				'Nest has set its routes and its not-found handler, which answer before anything mounted now. Call gracefulNest(app, { health }) before app.listen().',
 		);
 	}
-	const proc = drainOptions.proc ?? defaultProc;
+	const proc = procInForce(drainOptions.proc ?? defaultProc);
 	const fastify = fastifyOf(app, server);
 
 	// Before anything is registered: the first listener installs the proc's handlers, which looks for others.

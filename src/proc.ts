@@ -17,6 +17,7 @@ import { RepeatJudge } from './repeat-judge.js';
 import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
 import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
 import { SIGNALS_HANDLED, SignalRouter } from './signals.js';
+import { kRegisteredNames } from './testing-protocol.js';
 import { writeTerminalNotice } from './terminal-notice.js';
 import { RESERVE_TIME, TimeBudget } from './time-budget.js';
 import { Tracker } from './tracker.js';
@@ -234,6 +235,11 @@ export class ProcImpl implements Proc {
 			this.#router.uninstall();
 		}
 		return true;
+	}
+
+	/** For the testing kit: what a test would take from the real process by faking it (see use-fake-process.ts). */
+	get [kRegisteredNames](): string[] {
+		return [...this.#listeners.entries].filter((entry) => entry.status === 'registered' || entry.status === 'waiting').map((entry) => entry.name);
 	}
 
 	get #ended(): boolean {

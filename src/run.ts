@@ -4,6 +4,7 @@
  */
 import { kShutdownWithCode, type ProcImpl } from './proc.js';
 import { processWideProc } from './shared-instance.js';
+import { procInForce } from './testing-protocol.js';
 import type { Proc, ShutdownReport } from './types.js';
 import { assertFunction, assertOptions, assertProc, assertString } from './validate.js';
 
@@ -37,7 +38,7 @@ function isAbortOf(error: unknown, signal: AbortSignal): boolean {
 export function run(main: (context: RunContext) => unknown, options?: RunOptions): Promise<ShutdownReport> {
 	assertFunction('main', main);
 	assertOptions('options', options, ['proc', 'name']);
-	const proc = options?.proc ?? processWideProc();
+	const proc = options?.proc ?? procInForce(processWideProc());
 	assertProc('options.proc', proc);
 	const name = options?.name ?? 'main';
 	assertString('options.name', name);

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { atCallSite } from '../call-site.js';
 import { createDebug } from '../debug.js';
 import { proc as defaultProc } from '../index.js';
+import { procInForce } from '../testing-protocol.js';
 import type { Proc, WaitFunction } from '../types.js';
 import { assertBoolean, assertFunction, assertNumber, assertString, expected } from '../validate.js';
 import { CheckRunner } from './check-runner.js';
@@ -71,7 +72,7 @@ export class Ticker implements HealthView {
 		this.#runners = resolved.checks.map(
 			([name, fn]) => new CheckRunner(name, fn, resolved.timeout, resolved.failureThreshold, resolved.successThreshold),
 		);
-		this.#proc = resolved.proc === false ? undefined : (resolved.proc ?? defaultProc);
+		this.#proc = resolved.proc === false ? undefined : procInForce(resolved.proc ?? defaultProc);
 		this.handler = createHealthHandler(this);
 		this.fetch = createHealthFetch(this);
 		this.#lastNotified = this.status();

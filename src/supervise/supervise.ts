@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createDebug } from '../debug.js';
 import { proc as processWideProc } from '../index.js';
+import { procInForce } from '../testing-protocol.js';
 import { decideRestart } from './decide-restart.js';
 import { type Deferred, deferred } from './deferred.js';
 import { launch, signalChild, wireChild } from './launch.js';
@@ -400,6 +401,6 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
  * worker.on('state', (state) => console.log('worker is', state))
  */
 export function supervise(command: string, args?: readonly string[], options?: SuperviseOptions): SupervisedProcess {
-	const resolved = resolveOptions(command, args, options, () => processWideProc);
+	const resolved = resolveOptions(command, args, options, () => procInForce(processWideProc));
 	return new Supervisor(resolved.command, resolved.args, resolved.options);
 }

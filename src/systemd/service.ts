@@ -1,6 +1,7 @@
 // What graceful-proc tells systemd on its own: READY=1 when the service says it serves (serve() does), STOPPING=1,
 // STATUS= and EXTEND_TIMEOUT_USEC= when the shutdown starts, WATCHDOG=1 while the service is live. Every call is
 // a no-op unless systemd started the process with NOTIFY_SOCKET (Type=notify).
+import { fakeBindingOf } from '../testing-protocol.js';
 import type { Proc } from '../types.js';
 import { notifySocket, sdNotify } from './notify.js';
 
@@ -67,7 +68,8 @@ function describeReason(reason: unknown): string {
  * Without NOTIFY_SOCKET it does nothing.
  */
 export function notifyReady(proc: Proc, status = 'ready'): Promise<void> {
-	if (notifySocket() === undefined || proc.signal.aborted) return Promise.resolve();
+	// A test's fake process is no service of systemd's, even when the test runner is one.
+	if (notifySocket() === undefined || fakeBindingOf(proc) !== undefined || proc.signal.aborted) return Promise.resolve();
 	watchShutdown(proc);
 	startPings();
 	return sdNotify({ READY: 1, STATUS: status });

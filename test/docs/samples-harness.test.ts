@@ -90,6 +90,12 @@ describe('the sample harness reads code blocks the way the docs write them', () 
 		expect(() => extractSamples('y.md', '<!-- sample: a file=app.log -->\n```js\n1\n```\n')).toThrow(/unknown sample option "file=app.log"/);
 	});
 
+	it('reads the app a vitest sample imports, by the name of its block', () => {
+		const [, test] = extractSamples('z.md', '<!-- sample: server -->\n```js\nserve();\n```\n<!-- sample: t mode=vitest with=server -->\n```js\nawait import("./server.mjs");\n```\n');
+		expect(test!.options).toMatchObject({ mode: 'vitest', with: 'server' });
+		expect(() => extractSamples('y.md', '<!-- sample: t mode=vitest with=../server -->\n```js\n1\n```\n')).toThrow(/unknown sample option "with=..\/server"/);
+	});
+
 	it('refuses an unknown option, so a typo does not silently run the sample another way', () => {
 		expect(() => extractSamples('y.md', '<!-- sample: a redyz=9000 -->\n```js\n1\n```\n')).toThrow(/unknown sample option "redyz=9000"/);
 	});

@@ -33,15 +33,18 @@
 // named to the sample by OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL=http/json (with the resource
 // detectors of a machine outside a cloud): the held request's server span must reach it; `file=<path>:<regex>`
 // a file the sample writes (relative to its directory), which must match after the exit (a log file).
+// For a test of an app: `with=<name>` (with `mode=vitest`) another block of the same file, tagged
+// `sample: <name>`, written as `<name>.mjs` beside the test file, its prelude first, for the test to import.
 //
 // Fixed ports in samples (3000, 9000) are mapped to free ones by a preload, so samples run side by side; the
-// same port asked for twice maps to the same free port, so two servers on one port still collide as printed.
+// same port asked for twice maps to the same free port, so two servers on one port still collide as printed. Under
+// `mode=vitest` a test's connections to such a port go to the one it was mapped to (`fetch('http://localhost:3000')`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { transformSync } from 'esbuild';
 import { type OtlpReceiver, startOtlpReceiver } from './otlp-receiver.js';
 
@@ -65,6 +68,8 @@ export interface SampleOptions {
 	collector?: 'otlp';
 	/** A file the sample writes, and what it must hold after the exit. */
 	file?: { path: string; match: RegExp };
+	/** With `mode=vitest`: another block's name, written beside the test for it to import. */
+	with?: string;
 }
 
 export interface Sample {
@@ -121,6 +126,7 @@ function parseOptions(text: string, where: string): { name?: string; options: Sa
 		else if (key === 'import' && /^[\w-]+$/.test(value)) options.import = value;
 		else if (key === 'require' && value !== '') options.require = value;
 		else if (key === 'collector' && value === 'otlp') options.collector = value;
+		else if (key === 'with' && /^[\w-]+$/.test(value)) options.with = value;
 		else if (key === 'file' && /^[\w./-]+:./.test(value)) options.file = { path: value.slice(0, value.indexOf(':')), match: new RegExp(value.slice(value.indexOf(':') + 1), 'm') };
 		else throw new Error(`${where}: unknown sample option "${token}"`);
 	}
@@ -519,13 +525,53 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 	return { ...result, ...exit, stdout, stderr, signalled: events.some((e) => e.event === 'signal') };
 }
 
+// Loaded with --import by the vitest run of a `mode=vitest` sample (and so by its workers): fixed ports become
+// free ones, as for the other samples, and a connection to a fixed port goes to the one it became.
+const VITEST_PORTS = String.raw`
+import net from 'node:net';
+
+const ports = new Map();
+const fixed = (value) => {
+	const port = typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)) ? Number(value) : undefined;
+	return port !== undefined && port > 0 ? port : undefined;
+};
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+	const first = args[0];
+	const byOptions = first !== null && typeof first === 'object' && first.path === undefined && first.fd === undefined && first.handle === undefined;
+	const requested = byOptions ? fixed(first.port) : fixed(first);
+	if (requested !== undefined) {
+		args[0] = byOptions ? { ...first, port: ports.get(requested) ?? 0 } : (ports.get(requested) ?? 0);
+		this.once('listening', () => { if (!ports.has(requested)) ports.set(requested, this.address().port); });
+	}
+	return listen.apply(this, args);
+};
+const connect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function (...args) {
+	// net.connect() passes its normalized arguments as one array: [options, callback].
+	const holder = Array.isArray(args[0]) ? args[0] : args;
+	const first = holder[0];
+	const requested = first !== null && typeof first === 'object' ? fixed(first.port) : fixed(first);
+	if (requested !== undefined && ports.has(requested)) {
+		holder[0] = typeof first === 'object' ? { ...first, port: ports.get(requested) } : ports.get(requested);
+	}
+	return connect.apply(this, args);
+};
+`;
+
 async function runWithVitest(sample: Sample, home: string, step: (text: string) => void, steps: string[]): Promise<SampleResult> {
 	writeFileSync(join(home, 'sample.test.mjs'), sampleSource(sample, false));
+	if (sample.options.with !== undefined) {
+		const app = extractSamples(sample.file).find((other) => other.name === sample.options.with);
+		if (!app) throw new Error(`${sample.file}:${sample.line}: with=${sample.options.with}: no block of that name in ${sample.file}`);
+		writeFileSync(join(home, `${app.name}.mjs`), sampleSource(app, false));
+	}
+	writeFileSync(join(home, 'ports.mjs'), VITEST_PORTS);
 	// Its own config: vitest would otherwise find the repository's, which includes only test/**/*.test.ts.
 	writeFileSync(join(home, 'vitest.config.mjs'), "export default { test: { include: ['sample.test.mjs'] } };\n");
 	const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(home, 'vitest.config.mjs'), '--root', home, '--reporter', 'verbose'], {
 		cwd: home,
-		env: { ...userEnv(), NO_COLOR: '1' },
+		env: { ...userEnv(), NO_COLOR: '1', NODE_OPTIONS: `--import ${pathToFileURL(join(home, 'ports.mjs')).href}` },
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
 	let stdout = '';
