@@ -5,8 +5,6 @@ import type { Endpoint } from './health/probe-answer.js';
 import type { HealthHandler } from './health/types.js';
 import { expected } from './validate.js';
 
-export const PROBE_PATHS = ['/livez', '/readyz', '/healthz'] as const;
-
 const ENDPOINTS: readonly Endpoint[] = ['livez', 'readyz', 'healthz'];
 
 /** Where each probe is mounted; `false` leaves it out. */
