@@ -26,6 +26,8 @@ const inProcess = [
   'core/validate',
   'docs/docs-agree',
   'docs/samples-harness',
+  'frameworks/fastify-plugin-input',
+  'frameworks/health-fetch',
   'frameworks/nest-input',
   'health/health-handler',
   'health/health-heartbeat',
