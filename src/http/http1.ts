@@ -246,6 +246,7 @@ export class Http1Connections {
 		}
 		if (this.#drain.phase === 'draining') this.#markClose(connection, response);
 		response.once('close', () => {
+			this.#drain.progressed();
 			const { phase } = this.#drain;
 			// A later request on the same connection is still running.
 			if (connection.busy || !(phase === 'soft' || phase === 'draining')) return;

@@ -1,10 +1,11 @@
-// What graceful-proc tells systemd on its own: READY=1 when the service says it serves (serve() does), STOPPING=1,
-// STATUS= and EXTEND_TIMEOUT_USEC= when the shutdown starts, WATCHDOG=1 while the service is live. Every call is
-// a no-op unless systemd started the process with NOTIFY_SOCKET (Type=notify).
+// What graceful-proc tells systemd on its own: READY=1 when the service says it serves (serve() does), WATCHDOG=1
+// while the service is live, and from the trigger on what stop-status.ts says (STOPPING=1, STATUS=,
+// EXTEND_TIMEOUT_USEC=). Every call is a no-op unless systemd started the process with NOTIFY_SOCKET (Type=notify).
 import { processEnv } from '../env.js';
 import { fakeBindingOf } from '../testing-protocol.js';
 import type { Proc } from '../types.js';
 import { notifySocket, sdNotify } from './notify.js';
+import { StopStatus } from './stop-status.js';
 
 const watched = new WeakSet<Proc>();
 let pinging: ReturnType<typeof setInterval> | undefined;
@@ -41,26 +42,16 @@ function stopPings(): void {
 	pinging = undefined;
 }
 
-/** The shutdown as systemd sees it: STOPPING=1 at once, and more time to stop if our deadline is past its own. */
+/** The shutdown as systemd sees it: STOPPING=1 at once, then STATUS= per phase and more time while it progresses. */
 function watchShutdown(proc: Proc): void {
 	if (watched.has(proc)) return;
 	watched.add(proc);
 	const onAbort = () => {
-		const deadline = (proc as { deadline?: number }).deadline;
-		const fields: Record<string, string | number> = { STOPPING: 1, STATUS: `stopping (${describeReason(proc.signal.reason)})` };
-		// systemd's TimeoutStopSec counts from here; ask for our own deadline and a second for the exit, never more.
-		if (deadline !== undefined) fields.EXTEND_TIMEOUT_USEC = Math.max(0, deadline - Date.now() + 1000) * 1000;
-		void sdNotify(fields);
+		new StopStatus(proc).start();
 		stopPings();
 	};
 	if (proc.signal.aborted) onAbort();
 	else proc.signal.addEventListener('abort', onAbort, { once: true });
-}
-
-function describeReason(reason: unknown): string {
-	if (typeof reason === 'string') return reason;
-	if (reason instanceof Error) return reason.name;
-	return 'shutdown()';
 }
 
 /**
