@@ -157,18 +157,20 @@ export class StopStatus {
 		this.#scheduled = false;
 		this.#timer = undefined;
 		this.#dirty = false;
-		const fields = this.#fields(Date.now());
+		const fields = this.#takeMessage(Date.now());
 		if (fields === undefined) return;
 		this.#sending = true;
 		this.#lastSentAt = Date.now();
-		void this.#send(fields).then(() => {
+		const sent = () => {
 			this.#sending = false;
 			if (this.#dirty) this.#schedule();
-		});
+		};
+		// sdNotify never rejects; a sender that does must not stop the next message either.
+		void this.#send(fields).then(sent, sent);
 	}
 
-	/** The next message, or undefined when there is nothing new to say. */
-	#fields(now: number): NotifyFields | undefined {
+	/** The next message, or undefined when there is nothing new to say; what it says counts as said. */
+	#takeMessage(now: number): NotifyFields | undefined {
 		const view = this.#view?.();
 		const fields: Record<string, string | number> = {};
 		if (this.#stopping) fields.STOPPING = 1;
