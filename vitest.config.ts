@@ -43,6 +43,7 @@ const inProcess = [
   'supervise/supervise-validation',
   'system/pm2-env',
   'system/systemd-listen-fds',
+  'system/systemd-pings',
   'system/systemd-stop-status',
 ].map((name) => `test/${name}.test.ts`);
 

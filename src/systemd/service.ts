@@ -30,9 +30,14 @@ export function setSystemdLiveness(isLive: (() => boolean) | undefined): void {
 function startPings(): void {
 	const interval = watchdogInterval();
 	if (interval === undefined || pinging !== undefined) return;
-	// Half the interval, as sd_watchdog_enabled(3) advises: one late ping is not yet a restart.
+	// Half the interval, as sd_watchdog_enabled(3) advises: one late ping is not yet a restart. A ping still on its
+	// way makes the next one pointless (systemd only counts the latest): on a loaded machine, where systemd-notify
+	// can take longer than the interval, skipped pings keep a queue from growing in front of STOPPING=1.
+	let pending = false;
 	pinging = setInterval(() => {
-		if (liveness === undefined || liveness()) void sdNotify({ WATCHDOG: 1 });
+		if (pending || (liveness !== undefined && !liveness())) return;
+		pending = true;
+		void sdNotify({ WATCHDOG: 1 }).then(() => (pending = false));
 	}, Math.max(1, Math.floor(interval / 2)));
 	pinging.unref();
 }
