@@ -66,6 +66,18 @@ function failed(args: string[], error: unknown): void {
 }
 
 /**
+ * Send a notification whose order does not matter (WATCHDOG=1) at once, beside the queue: a ping waiting behind
+ * another message would be late, and a message waiting behind a ping would be too (STOPPING=1 lost in a process
+ * that exits first). Resolves once `systemd-notify` is done; never rejects. Does nothing without NOTIFY_SOCKET.
+ */
+export function sdNotifyUnordered(fields: NotifyFields, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+	if (notifySocket(env) === undefined) return Promise.resolve();
+	const args = lines(fields);
+	log('notify %s', args.join(' '));
+	return runNotify(args);
+}
+
+/**
  * Send one notification (`{ READY: 1, STATUS: 'serving' }`) to the service manager, after the ones sent before.
  * Resolves once `systemd-notify` is done; never rejects. Does nothing without NOTIFY_SOCKET.
  */

@@ -4,7 +4,7 @@
 import { processEnv } from '../env.js';
 import { fakeBindingOf } from '../testing-protocol.js';
 import type { Proc } from '../types.js';
-import { notifySocket, sdNotify } from './notify.js';
+import { notifySocket, sdNotify, sdNotifyUnordered } from './notify.js';
 import { StopStatus } from './stop-status.js';
 
 const watched = new WeakSet<Proc>();
@@ -30,14 +30,14 @@ export function setSystemdLiveness(isLive: (() => boolean) | undefined): void {
 function startPings(): void {
 	const interval = watchdogInterval();
 	if (interval === undefined || pinging !== undefined) return;
-	// Half the interval, as sd_watchdog_enabled(3) advises: one late ping is not yet a restart. A ping still on its
-	// way makes the next one pointless (systemd only counts the latest): on a loaded machine, where systemd-notify
-	// can take longer than the interval, skipped pings keep a queue from growing in front of STOPPING=1.
+	// Half the interval, as sd_watchdog_enabled(3) advises: one late ping is not yet a restart. Pings go beside the
+	// queue of READY=1 and STOPPING=1 (their order does not matter), and a ping still on its way makes the next one
+	// pointless (systemd only counts the latest): on a loaded machine systemd-notify can take longer than the interval.
 	let pending = false;
 	pinging = setInterval(() => {
 		if (pending || (liveness !== undefined && !liveness())) return;
 		pending = true;
-		void sdNotify({ WATCHDOG: 1 }).then(() => (pending = false));
+		void sdNotifyUnordered({ WATCHDOG: 1 }).then(() => (pending = false));
 	}, Math.max(1, Math.floor(interval / 2)));
 	pinging.unref();
 }
