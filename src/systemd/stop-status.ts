@@ -1,10 +1,13 @@
 // What systemd hears while the sequence runs: STOPPING=1 at once, then a STATUS= line per phase and count (the one
 // `systemctl status` shows), and EXTEND_TIMEOUT_USEC= each time the sequence made progress, never past our own
 // deadline. Throttled, one systemd-notify at a time, on unref'd timers: it never holds the sequence or the exit up.
+import { createDebug } from '../debug.js';
 import { drainsInProgress, watchDrains } from '../drains-in-progress.js';
 import { hasSettled, isPending, OBSERVE_SEQUENCE, type ObservableProc, type SequenceView } from '../sequence-observer.js';
 import type { Proc } from '../types.js';
 import { type NotifyFields, sdNotify } from './notify.js';
+
+const log = createDebug('systemd');
 
 /** At most one message per this many ms: `systemctl status` is read by people, and each message is a process. */
 export const STATUS_INTERVAL_MS = 250;
@@ -188,7 +191,11 @@ export class StopStatus {
 		const deadline = view?.deadline ?? this.#proc.deadline;
 		if (this.#progressed && deadline !== undefined && status !== undefined) {
 			const usec = extensionUsec(now, deadline);
-			if (usec !== undefined) fields.EXTEND_TIMEOUT_USEC = usec;
+			if (usec !== undefined) {
+				fields.EXTEND_TIMEOUT_USEC = usec;
+				const iso = (ms: number) => new Date(ms).toISOString();
+				if (log.enabled) log('extension of %d ms after progress, from %s to %s (the deadline: %s)', usec / 1000, iso(now), iso(now + usec / 1000), iso(deadline));
+			}
 		}
 		this.#progressed = false;
 		return Object.keys(fields).length > 0 ? fields : undefined;
