@@ -70,7 +70,7 @@ function failed(args: string[], error: unknown): void {
  * another message would be late, and a message waiting behind a ping would be too (STOPPING=1 lost in a process
  * that exits first). Resolves once `systemd-notify` is done; never rejects. Does nothing without NOTIFY_SOCKET.
  */
-export function sdNotifyUnordered(fields: NotifyFields, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export function sdNotifyUnordered(fields: NotifyFields, env: Readonly<NodeJS.ProcessEnv> = processEnv()): Promise<void> {
 	if (notifySocket(env) === undefined) return Promise.resolve();
 	const args = lines(fields);
 	log('notify %s', args.join(' '));
