@@ -4,6 +4,7 @@
  * sequence is ending) and what it asks it (when the signals arrived).
  */
 import { describeError } from './describe-error.js';
+import { idleSoon } from './idle-soon.js';
 import { arrivalOf, DUPLICATE_SIGNAL_MS, type SignalArrivals } from './sequence.js';
 import type { WatchdogMode } from './proc-options.js';
 import type { SignalRouter } from './signals.js';
@@ -36,7 +37,8 @@ export class ProcWatchdog {
 	readonly #host: WatchdogHost;
 	/** undefined until the handlers are installed, null where none can run. */
 	#watchdog: Watchdog | null | undefined;
-	#armSoon: ReturnType<typeof setImmediate> | undefined;
+	/** An arming is planned for the next idle moment. */
+	#armSoon = false;
 
 	constructor(host: WatchdogHost) {
 		this.#host = host;
@@ -52,14 +54,14 @@ export class ProcWatchdog {
 		if (this.#watchdog?.armed === true) return;
 		if (this.#watchdog !== undefined && this.#host.mode() === 'resident') return this.arm();
 		const host = this.#host;
-		if (this.#armSoon !== undefined || !host.exit() || host.process !== globalThis.process) return;
-		this.#armSoon = setImmediate(() => {
-			this.#armSoon = undefined;
+		if (this.#armSoon || !host.exit() || host.process !== globalThis.process) return;
+		this.#armSoon = true;
+		idleSoon(() => {
+			this.#armSoon = false;
 			if (!host.running()) return;
 			if (host.mode() !== 'resident') host.warmUp();
 			else this.arm();
 		});
-		this.#armSoon.unref?.();
 	}
 
 	/**

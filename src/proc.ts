@@ -16,6 +16,7 @@ import { ProcWatchdog } from './proc-watchdog.js';
 import { RepeatJudge } from './repeat-judge.js';
 import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
 import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
+import { OBSERVE_SEQUENCE, type SequenceObserver, SequenceObservers } from './sequence-observer.js';
 import { SIGNALS_HANDLED, SignalRouter } from './signals.js';
 import { kRegisteredNames } from './testing-protocol.js';
 import { writeTerminalNotice } from './terminal-notice.js';
@@ -46,6 +47,8 @@ export class ProcImpl implements Proc {
 	#sequence: Sequence | undefined;
 	readonly #watchdog: ProcWatchdog;
 	readonly #repeats: RepeatJudge;
+	/** Told at every transition and settlement (sequence-observer.ts): systemd's STATUS lines follow the sequence so. */
+	readonly #observers = new SequenceObservers(() => this.#sequence && { state: this.#state, reason: this.#sequence.reason, deadline: this.#sequence.deadline, listeners: this.#listeners.entries, finalListeners: this.#finals.size });
 
 	constructor(options: ProcOptions = {}) {
 		assertOptions('options', options, PROC_OPTIONS);
@@ -209,6 +212,10 @@ export class ProcImpl implements Proc {
 		return this.#trigger({ reason, failed: exitCode !== 0 });
 	}
 
+	[OBSERVE_SEQUENCE](observer: SequenceObserver): () => void {
+		return this.#observers.add(observer);
+	}
+
 	/** Makes wait functions (see waitFunctions); made with the first listener, not at import with the proc. */
 	#waitFor: ((entry: ListenerEntry) => WaitFunction) | undefined;
 
@@ -272,6 +279,7 @@ export class ProcImpl implements Proc {
 	}
 
 	#advance(why: 'settled' | 'wrap-up time is up'): void {
+		this.#observers.notify();
 		const { running } = this.#listeners;
 		if (this.#state === 'wrapping-up' && (why === 'wrap-up time is up' || running['wrap-up'] === 0)) {
 			clearTimeout(this.#sequence!.wrapUpTimer);
@@ -286,6 +294,7 @@ export class ProcImpl implements Proc {
 	#force(forcedBy: ForcedBy): void {
 		if (this.#ended) return;
 		this.#state = 'forced';
+		this.#observers.notify();
 		log('forced by %s', forcedBy);
 		if (forcedBy === 'blocked') return this.#end({ ...blockedReports(this.#reporting()), atOnce: true });
 		const report = forcedReport(this.#reporting(), forcedBy);

@@ -5,6 +5,7 @@
  */
 import { methodsAtCallSite } from './call-site.js';
 import { kShutdownWithCode, ProcImpl } from './proc.js';
+import { OBSERVE_SEQUENCE, type SequenceObserver } from './sequence-observer.js';
 import { SIGNALS_HANDLED } from './signals.js';
 import { type FakeBinding, kBindFake, kFakeBinding, kFollowBinding, kRegisteredNames } from './testing-protocol.js';
 import { RESERVE_TIME } from './time-budget.js';
@@ -83,6 +84,12 @@ export class ProcessWideProc implements Proc {
 	[SIGNALS_HANDLED](): { process: ProcessLike; signals: readonly string[] } | undefined {
 		const target = this.#target;
 		return typeof target[SIGNALS_HANDLED] === 'function' ? target[SIGNALS_HANDLED]() : undefined;
+	}
+
+	/** The systemd STATUS lines follow the sequence of the proc in force; a proc from an older copy is not observed. */
+	[OBSERVE_SEQUENCE](observer: SequenceObserver): () => void {
+		const target = this.#target;
+		return typeof target[OBSERVE_SEQUENCE] === 'function' ? target[OBSERVE_SEQUENCE](observer) : () => {};
 	}
 
 	[kShutdownWithCode](reason: unknown, exitCode: number): Promise<ShutdownReport> {

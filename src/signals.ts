@@ -3,6 +3,7 @@
  * errors, PM2's 'shutdown' message), installed with the first listener and removed with the last; signal names.
  */
 import type * as NodeOs from 'node:os';
+import { processEnv } from './env.js';
 import { markOurs } from './foreign-handlers.js';
 import { underNodemon } from './nodemon.js';
 import type { ProcessLike } from './types.js';
@@ -56,7 +57,7 @@ function resolveDefaultSignals(o: SignalRouterOptions): readonly string[] {
 function expectsPm2Message(p: ProcessLike): boolean {
 	if (typeof p.send !== 'function') return false;
 	if (p !== globalThis.process) return true;
-	const env = globalThis.process.env;
+	const env = processEnv();
 	return env.pm_id !== undefined && (env.exec_mode === 'cluster_mode' || env.shutdown_with_message === 'true');
 }
 

@@ -11,7 +11,7 @@ import { createHealthHandler, type Endpoint, type HealthView, type Verdict } fro
 import { closeServer, listenHealth } from './listen-health.js';
 import { type LoopDelayMonitor, startLoopDelayMonitor } from './loop-delay-monitor.js';
 import { messageOf } from './message-of.js';
-import { notReadyFileExists } from './not-ready-file.js';
+import { cannotTellMessage, notReadyFileExists } from './not-ready-file.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { touchFile } from './touch-file.js';
 import { notifySocket } from '../systemd/notify.js';
@@ -61,6 +61,7 @@ export class Ticker implements HealthView {
 	#wait: WaitFunction | undefined;
 	#onShutdownStart: (() => void) | undefined;
 	#heartbeatWarned = false;
+	#notReadyFileWarned = false;
 	#rounds = 0;
 	version = 0;
 	readonly handler: HealthHandler;
@@ -244,7 +245,10 @@ export class Ticker implements HealthView {
 			file === undefined ? false : notReadyFileExists(file),
 		]);
 		if (this.#stopped) return this.status();
-		if (takenOut !== undefined && takenOut !== this.#takenOutByFile) {
+		if (takenOut instanceof Error) {
+			if (!this.#notReadyFileWarned) process.emitWarning(cannotTellMessage(file!, takenOut), { code: 'GRACEFUL_PROC_NOT_READY_FILE' });
+			this.#notReadyFileWarned = true;
+		} else if (takenOut !== this.#takenOutByFile) {
 			this.#takenOutByFile = takenOut;
 			log(takenOut ? '%s exists: not ready' : '%s is gone: back in rotation', file);
 		}

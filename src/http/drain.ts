@@ -9,6 +9,7 @@ import { RESERVE_TIME } from '../time-budget.js';
 import type { ListenerContext, Proc, WaitFunction } from '../types.js';
 import { MAX_TIMER_MS } from '../validate.js';
 import { Drainer } from './drainer.js';
+import { watchHandMadeFetchServer } from './fetch-style.js';
 import { type DrainOptions, drainWaits, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import { assertServer, serverKind, serverName } from './server-kind.js';
 import { spreadReservation } from './spread-reservation.js';
@@ -59,9 +60,15 @@ const waiting = new WeakMap<net.Server, string | undefined>();
 export function drain(server: net.Server, options?: DrainOptions): WaitFunction {
 	assertServer('server', server);
 	const resolved = resolveDrainOptions(options);
-	if (server.listening) return registerDrain(server, resolved).wait;
 	assertNotDrained(server);
-	return drainWhenListening(server, resolved);
+	// Before the drain adds its own request listener: `http.createServer(app.fetch)` is then the only one.
+	const unwatch = watchHandMadeFetchServer(server);
+	try {
+		return server.listening ? registerDrain(server, resolved).wait : drainWhenListening(server, resolved);
+	} catch (error) {
+		unwatch();
+		throw error;
+	}
 }
 
 function assertNotDrained(server: net.Server): void {

@@ -38,6 +38,18 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	let handles: Array<{ close(): void }> = [];
 	let ended = false;
 
+	// Deno asks before a file is read (a prompt at a terminal, which would hold this thread): /proc is read only
+	// where its flags allow it without asking.
+	const readable = (path: string): boolean => {
+		const permissions = (globalThis as any).Deno?.permissions;
+		if (typeof permissions?.querySync !== 'function') return true;
+		try {
+			return permissions.querySync({ name: 'read', path }).state === 'granted';
+		} catch {
+			return false;
+		}
+	};
+
 	const say = (message: string) => {
 		try {
 			fs.writeSync(2, `graceful-proc: ${message}\n`);
@@ -186,16 +198,20 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		off(event: string, listener: () => void): void;
 	};
 	let session: Session | undefined;
+	/** Why the session could not be opened (a runtime without one into the main thread: Deno, Bun), or ''. */
+	let unreachable = '';
 	/** The session to the main thread, opened at its first use; none where the inspector cannot be used. */
 	function connect(): Session | undefined {
 		// Without the inspector no JavaScript can be run on a blocked main thread: what remains is in fire().
-		if (noInspector !== '' || session !== undefined) return session;
+		if (noInspector !== '' || session !== undefined || unreachable !== '') return session;
 		try {
 			const inspector = process.getBuiltinModule('node:inspector') as typeof import('node:inspector');
 			const s = new inspector.Session();
 			s.connectToMainThread();
 			session = s as unknown as Session;
-		} catch {}
+		} catch (error) {
+			unreachable = String((error as Error)?.message ?? error) || 'no inspector session into the main thread';
+		}
 		return session;
 	}
 
@@ -251,8 +267,12 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		return enabled !== TIMED_OUT && paused;
 	}
 
-	/** What the main thread does now (Linux): `running`, or the number of the system call it waits in; '' if unknown. */
+	/**
+	 * What the main thread does now (Linux): `running`, or the number of the system call it waits in; '' if unknown,
+	 * and where reading /proc would make the runtime ask for a permission (see `readable`).
+	 */
 	function mainThreadSyscall(): string {
+		if (!readable('/proc')) return '';
 		try {
 			return fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim().split(' ', 1)[0]!;
 		} catch {
@@ -274,15 +294,16 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	}
 
 	/**
-	 * Whether the main thread waits in epoll, as it does inside a synchronous child-process call (which runs a
-	 * private event loop until the child is gone): not in JavaScript, nor in another call (a read, a futex) that
-	 * ending a child would not release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2).
+	 * Whether the main thread waits as it does inside a synchronous child-process call: in epoll under Node
+	 * (which runs a private event loop until the child is gone), in wait4/waitid under Deno (which waits for the
+	 * child itself); not in JavaScript, nor in another call (a read, a futex) that ending a child would not
+	 * release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2), then wait4/waitid(2).
 	 */
-	function mainThreadWaitsInEpoll(): boolean {
+	function mainThreadWaitsOnChild(): boolean {
 		const number = /^\d+$/.exec(mainThreadSyscall())?.[0];
 		if (number === undefined) return false;
-		const epoll: Record<string, string[]> = { x64: ['232', '281', '441'], arm64: ['22', '441'] };
-		return epoll[process.arch]?.includes(number) ?? true;
+		const waits: Record<string, string[]> = { x64: ['232', '281', '441', '61', '247'], arm64: ['22', '441', '260', '95'] };
+		return waits[process.arch]?.includes(number) ?? true;
 	}
 
 	/** The pids in a `/proc/.../children` file (children of one task), or none if it cannot be read. */
@@ -320,7 +341,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 * the pipes they hold) lets the call return; the hook then runs.
 	 */
 	function killWaitedChild(): boolean {
-		if (!mainThreadWaitsInEpoll()) return false;
+		if (!mainThreadWaitsOnChild()) return false;
 		// The main thread's own children (not those of other threads), each with its start time, read once.
 		const children = childList(`/proc/${pid}/task/${pid}/children`).map((child) => ({ child, started: startTime(child) }));
 		if (children.length === 0) return false;
@@ -376,8 +397,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		stopWatching();
 		say(
 			`the force-quit deadline passed ${Date.now() - at} ms ago and the event loop is still blocked, ` +
-				(noInspector !== ''
-					? `with no report: the watchdog cannot reach the main thread without the inspector (${noInspector})`
+				(noInspector !== '' || unreachable !== ''
+					? `with no report: the watchdog cannot reach the main thread without the inspector (${noInspector || unreachable})`
 					: 'and the main thread does not answer (it waits in a system call, or the report is not coming out)') +
 				': SIGKILL',
 		);

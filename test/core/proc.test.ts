@@ -676,6 +676,16 @@ describe('diagnostics', () => {
 		expect(proc.state).toBe('running');
 		expect(errors).toEqual(['graceful-proc: diagnostic report written to report.json']);
 	});
+
+	it('says so when the runtime writes no report (Deno: writeReport() returns nothing)', () => {
+		const fake = createFakeProcess();
+		Object.assign(fake, { report: { writeReport: () => '' } });
+		const { proc, errors } = setup({ fake, diagnosticReport: true });
+		proc.addWrapUpListener(() => {});
+		fake.kill('SIGUSR2');
+		expect(proc.state).toBe('running');
+		expect(errors).toEqual(['graceful-proc: no diagnostic report: this runtime wrote none']);
+	});
 });
 
 describe('configure()', () => {

@@ -85,7 +85,17 @@ describe('the types of graceful-proc/fastify are part of the API', () => {
 		const health = createHealthTicker({ checks: { db: () => true }, interval: 60_000, proc: false });
 		void (() => app.register(gracefulProc, { delay: 5000, idleGrace: 1000, health }));
 		void (() => app.register(gracefulProc));
-		expectTypeOf(gracefulProc).parameter(1).toEqualTypeOf<GracefulProcFastifyOptions | undefined>();
+		void (() => app.register(gracefulProc, { health, paths: { livez: '/health/live', readyz: '/health/ready', healthz: false }, prefix: '/ops', logLevel: 'warn' }));
+		// @ts-expect-error: the probes are livez, readyz and healthz
+		void (() => app.register(gracefulProc, { health, paths: { ready: '/ready' } }));
+		// @ts-expect-error: a path or false
+		void (() => app.register(gracefulProc, { health, paths: { readyz: true } }));
+		expectTypeOf(gracefulProc).parameter(1).toEqualTypeOf<GracefulProcFastifyOptions>();
+		// @ts-expect-error: a delay is a number
+		void (() => app.register(gracefulProc, { delay: '5000' }));
+		// @ts-expect-error: no such option
+		void (() => app.register(gracefulProc, { delai: 5000 }));
+		void (() => app.register(gracefulProc, () => ({ delay: 5000 })));
 		expectTypeOf<GracefulProcFastifyOptions['delay']>().toEqualTypeOf<number | undefined>();
 		void health.stop();
 	});
