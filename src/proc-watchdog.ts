@@ -4,7 +4,7 @@
  * sequence is ending) and what it asks it (when the signals arrived).
  */
 import { describeError } from './describe-error.js';
-import { arrivalOf, DUPLICATE_SIGNAL_MS, type SignalArrivals } from './sequence.js';
+import { arrivalOf, type SignalArrivals } from './sequence.js';
 import type { SignalRouter } from './signals.js';
 import type { ProcessLike } from './types.js';
 import { Watchdog } from './watchdog/watchdog.js';
@@ -77,7 +77,6 @@ export class ProcWatchdog {
 					pid: host.process.pid,
 					signals: router.signals,
 					timeToForceQuit: host.timeToForceQuit(),
-					duplicateMs: DUPLICATE_SIGNAL_MS,
 					onDeadline: (signal, arrivedAt, exitCode) => host.onDeadline(signal, arrivedAt, exitCode),
 					onError: (error) => this.#failed(error),
 				}) ?? null;

@@ -65,8 +65,6 @@ export interface WatchdogLayout {
 	readonly exitCode: number;
 	/** Int32, thread: how many of the watched signals arrived; written after the values it publishes. */
 	readonly arrivals: number;
-	/** Int32, thread: how many of them arrived within `duplicateMs` of the first, the first included. */
-	readonly inWindow: number;
 	/** Int32, thread: 1 while it watches the signals itself; set to 0 and notified when it stops. */
 	readonly watching: number;
 	/** Int32, thread: index (in `signals`) of the first signal that arrived. */
@@ -75,8 +73,14 @@ export interface WatchdogLayout {
 	readonly deadline: number;
 	/** Float64, main side: the proc's force-quit time, for a deadline counted from a signal the proc has not handled. */
 	readonly timeToForceQuit: number;
-	/** Float64, thread: when the first watched signal arrived, epoch ms. */
-	readonly firstArrival: number;
+	/**
+	 * Float64, thread: when each of the first `arrivalsKept` watched signals arrived, epoch ms, in order from this
+	 * slot on: the first signal's deadline, and each repeat's own time (a repeat's judge needs the time of the
+	 * one it judges, not how many came near the thread's reading of the first, which a loaded machine delays).
+	 */
+	readonly arrivalTimes: number;
+	/** How many arrival times are kept: the first signal and the repeats a tool may send (nodemon's three). */
+	readonly arrivalsKept: number;
 }
 
 export const LAYOUT: WatchdogLayout = {
@@ -86,12 +90,12 @@ export const LAYOUT: WatchdogLayout = {
 	phase: 2,
 	exitCode: 3,
 	arrivals: 4,
-	inWindow: 5,
-	watching: 6,
-	firstSignal: 7,
+	watching: 5,
+	firstSignal: 6,
 	deadline: 0,
 	timeToForceQuit: 1,
-	firstArrival: 2,
+	arrivalTimes: 2,
+	arrivalsKept: 4,
 };
 
 /** The shared buffer's size: the Int32 slots, then room for eight Float64 slots. */
@@ -136,8 +140,6 @@ export interface WatchdogThreadData {
 	readonly signals: readonly string[];
 	/** `WATCHDOG_HOOK`: the key of the main thread's hook, without the `#<threadId>` that ends it. */
 	readonly hook: string;
-	/** A repeat of the first signal within this window is the same signal delivered twice. */
-	readonly duplicateMs: number;
 	/**
 	 * Why the thread must not open an inspector session to the main thread, or '' when it may. Under the permission
 	 * model without the inspector allowed, Node aborts the whole process on that call (a native assertion).

@@ -26,7 +26,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	// process.getBuiltinModule, not require(): the bundler would rewrite a require() in this ESM module.
 	const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
 	const os = process.getBuiltinModule('node:os') as typeof import('node:os');
-	const { buffer, pid, signals, hook, duplicateMs, noInspector, layout: L, phase: PHASE, times, hookAsksDebuggerCheck } = data;
+	const { buffer, pid, signals, hook, noInspector, layout: L, phase: PHASE, times, hookAsksDebuggerCheck } = data;
 	const { threadId, parentPort } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
 	const hookKey = `${hook}#${threadId}`;
 	const i32 = new Int32Array(buffer, 0, L.f64Offset / 4);
@@ -104,11 +104,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			return;
 		}
 		const count = Atomics.load(i32, L.arrivals);
-		if (count === 0) {
-			f64[L.firstArrival] = now;
-			Atomics.store(i32, L.firstSignal, index);
-		}
-		if (count === 0 || now - f64[L.firstArrival]! < duplicateMs) Atomics.add(i32, L.inWindow, 1);
+		if (count === 0) Atomics.store(i32, L.firstSignal, index);
+		if (count < L.arrivalsKept) f64[L.arrivalTimes + count] = now;
 		// Written last: the main thread reads the count first, then the values written before it.
 		Atomics.add(i32, L.arrivals, 1);
 		schedule();
@@ -128,7 +125,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	/** The deadline: the one the main thread set, or one counted from a signal it has not handled yet. */
 	function deadline(): number {
 		const set = f64[L.deadline]!;
-		const fromSignal = Atomics.load(i32, L.arrivals) > 0 ? f64[L.firstArrival]! + f64[L.timeToForceQuit]! : 0;
+		const fromSignal = Atomics.load(i32, L.arrivals) > 0 ? f64[L.arrivalTimes]! + f64[L.timeToForceQuit]! : 0;
 		if (set > 0 && fromSignal > 0) return Math.min(set, fromSignal);
 		return set > 0 ? set : fromSignal;
 	}
@@ -211,7 +208,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		const s = connect();
 		if (s === undefined) return undefined;
 		const first = Atomics.load(i32, L.arrivals) > 0 ? signals[Atomics.load(i32, L.firstSignal)] : undefined;
-		const args = JSON.stringify([first ?? null, first ? f64[L.firstArrival] : null, Atomics.load(i32, L.exitCode), debuggerChecked]);
+		const args = JSON.stringify([first ?? null, first ? f64[L.arrivalTimes] : null, Atomics.load(i32, L.exitCode), debuggerChecked]);
 		const expression = `globalThis[Symbol.for(${JSON.stringify(hookKey)})]?.(...${args})`;
 		return send(s, 'Runtime.evaluate', { expression, returnByValue: true }).then((result) => {
 			const value = result?.result?.value;
