@@ -117,14 +117,20 @@ export interface WatchdogTimes {
 	readonly reportCap: number;
 	/** How long past the deadline an ended sequence may still take to hand its output to the OS. */
 	readonly ending: number;
+	/**
+	 * The same for a sequence the hook ended inside a blocked loop: its report is built only after the hook ran,
+	 * past the deadline (onReport's full report until `BLOCKED_REPORT_MS`, report.ts), then written, and the
+	 * process exits; SIGKILL after that still leaves it gone within one second of the deadline.
+	 */
+	readonly hookEnding: number;
 }
 
 /**
  * All within one second of the deadline: grace, then the hook's answer, then a waited-on child ended and the
  * answer again, then SIGKILL. A sequence that has ended (the report is out) and still flushes its output gets
- * until `ending`.
+ * until `ending` (`hookEnding` when the hook ended it).
  */
-export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, debuggerPoll: 500, reportCap: 5000, ending: 400 };
+export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, debuggerPoll: 500, reportCap: 5000, ending: 400, hookEnding: 850 };
 
 /** The prefix of the key under which the main thread leaves the hook (the thread's id follows a `#`). */
 export const WATCHDOG_HOOK = 'graceful-proc.watchdog';

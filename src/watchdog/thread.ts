@@ -160,10 +160,10 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 * `ending` past the deadline, and at least a short while after a report that was late to come out.
 	 */
 	let endingSeenAt: number | undefined;
-	async function whileEnding(at: number): Promise<void> {
+	async function whileEnding(at: number, hookEnded = false): Promise<void> {
 		if (Atomics.load(i32, L.phase) !== PHASE.ending) return;
 		endingSeenAt ??= Date.now();
-		const until = Math.min(at + times.reportCap, Math.max(at + times.ending, endingSeenAt + times.answer));
+		const until = hookEnded ? at + times.hookEnding : Math.min(at + times.reportCap, Math.max(at + times.ending, endingSeenAt + times.answer));
 		while (Atomics.load(i32, L.phase) === PHASE.ending && Date.now() < until) await sleep(10);
 	}
 
@@ -251,6 +251,22 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		}
 	}
 
+	/**
+	 * Whether the main thread is running code (a loop blocked in JavaScript) rather than waiting in a system call.
+	 * A main thread that a debugger holds at a breakpoint waits for the debugger's messages, so one running code
+	 * is not held there, and the debugger need not be asked: enabling the Debugger domain makes the main thread
+	 * report every script it has loaded (about 36 ms of CPU for a small service), which a loaded machine
+	 * stretched past the time the hook has to answer. Linux only; false where it cannot be told.
+	 */
+	function mainThreadRunsCode(): boolean {
+		try {
+			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
+			return text === 'running' || text.startsWith('-1 ');
+		} catch {
+			return false;
+		}
+	}
+
 	/** The pids in a `/proc/.../children` file (children of one task), or none if it cannot be read. */
 	function childList(file: string): number[] {
 		try {
@@ -306,12 +322,14 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		ended = true;
 		let debuggerChecked = false;
 		let saidHeld = false;
+		let hookCalled = false;
 		for (;;) {
 			await whileReporting(at);
 			await whileEnding(at);
 			// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report),
 			// or a debugger holds it.
-			const answer = callHook(debuggerChecked);
+			const answer = callHook(debuggerChecked || mainThreadRunsCode());
+			hookCalled ||= answer !== undefined;
 			if (answer === undefined || (await within(answer, times.answer)) !== hookAsksDebuggerCheck) break;
 			// The inspector is open: a developer may hold the main thread at a breakpoint, which is theirs.
 			debuggerChecked = true;
@@ -327,14 +345,16 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			debuggerChecked = false;
 			await sleep(times.grace);
 		}
-		// The hook may have started a report that takes a while: it is written before anything is killed.
+		// The hook may have started a report that takes a while: it is written before anything is killed, and
+		// handed to the OS (by `ending` past the deadline) as the process exits.
 		await whileReporting(at);
+		await whileEnding(at, hookCalled);
 		if (!answered && killWaitedChild()) {
 			// The system call returns now, and the hook, waiting in the inspector's queue, runs (without the
 			// inspector, the proc's own timer does, overdue: the same forced end, with the full report).
 			await sleep(times.answer);
 			await whileReporting(at);
-			await whileEnding(at);
+			await whileEnding(at, hookCalled);
 		}
 		if (answered) {
 			say('the force-quit deadline passed, and the main thread, not blocked, answered but did not exit; it is left running');

@@ -173,12 +173,14 @@ for (const node of testNodes()) {
 		});
 
 		it('a replacement that is never ready is stopped at readyTimeout, and the old child keeps running', async () => {
-			const { handle, out } = start(node, { ready: 'message', readyTimeout: 2500 });
+			// Room for the first child's own start, which the same timeout bounds: from spawn to its 'ready' took up to
+			// 1.2 s with four CPU hogs on two cores at load 12, and more than 2.5 s at load 20.
+			const { handle, out } = start(node, { ready: 'message', readyTimeout: 6000 });
 			const oldPid = await servingPid(handle, out);
 			await writeFile(version, 'silent');
 			const exited = new Promise((resolve) => handle.once('exit', (code, signal) => resolve([code, signal])));
 			await expect(handle.reload()).rejects.toThrow(
-				new SuperviseError('The replacement for `app` was not ready within readyTimeout (2500 ms); the old child keeps running', { child: 'app' }),
+				new SuperviseError('The replacement for `app` was not ready within readyTimeout (6000 ms); the old child keeps running', { child: 'app' }),
 			);
 			const [, newPid] = (await out.waitFor(/^\[app\] stopping (\d+)$/))!;
 			expect(Number(newPid)).not.toBe(oldPid);
