@@ -37,6 +37,7 @@
  * debugger), or answers `HOOK_ASKS_DEBUGGER_CHECK` when the inspector is open and that look is still due: the
  * thread then enables the Debugger domain on its session, which reports `Debugger.paused` at once if the main
  * thread is held at a breakpoint, disables it, and calls the hook again or leaves the developer alone (below).
+ * A main thread that /proc shows running code (Linux) is not held at a breakpoint: that look counts as done.
  * When the hook answers anything else, the main thread was not blocked (the hook is not in the realm the
  * inspector evaluates in, or exiting was intercepted), and the process is left running.
  *
