@@ -216,10 +216,12 @@ for (const node of testNodes()) {
 
 		it('a child not ready within readyTimeout is stopped and counts as a failed start', async () => {
 			await writeFile(version, 'silent');
-			const { handle, out } = start(node, { ready: 'message', readyTimeout: 2000, maxRestarts: 0 });
+			// Long enough for the child to have started and put its SIGTERM handler in place (it says so when stopped):
+			// its own start took more than 2 s on a machine at load 20.
+			const { handle, out } = start(node, { ready: 'message', readyTimeout: 6000, maxRestarts: 0 });
 			const failed = new Promise<SuperviseError>((resolve) => handle.on('error', resolve));
 			const error = await failed;
-			expect(error.message).toBe('`app` failed 1 start in a row (the last was not ready within readyTimeout (2000 ms)), more than maxRestarts (0); not restarting it');
+			expect(error.message).toBe('`app` failed 1 start in a row (the last was not ready within readyTimeout (6000 ms)), more than maxRestarts (0); not restarting it');
 			expect(handle.state).toBe('fatal');
 			// It was asked to stop (it exits 0 then, which under 'on-failure' would not count as a failure by itself).
 			expect(out.lines.some((line) => line.startsWith('[app] stopping '))).toBe(true);
