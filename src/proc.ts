@@ -24,7 +24,6 @@ import { Tracker } from './tracker.js';
 import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { methodsAtCallSite } from './call-site.js';
 import { assertDuration, assertNumber, assertOptions, expected } from './validate.js';
-import { warmUpOnce } from './warm-up.js';
 
 const log = createDebug('proc');
 
@@ -55,15 +54,13 @@ export class ProcImpl implements Proc {
 		this.#repeats = new RepeatJudge(proc);
 		this.#watchdog = new ProcWatchdog({
 			process: proc,
-			exit: () => this.#options.exit,
+			options: () => this.#options,
 			router: () => this.#router,
 			timeToForceQuit: () => this.timeToForceQuit,
 			running: () => this.#state === 'running',
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
 			log: (message) => this.#log(message),
-			started: (watchdog) => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => watchdog.arrivals() }),
-			mode: () => this.#options.watchdog,
-			warmUp: () => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => undefined }),
+			makeProc: (options) => new ProcImpl(options),
 		});
 		const outsideKill = outsideKillOf(proc);
 		if (outsideKill !== undefined) this.#times.setOutsideKill(outsideKill);
