@@ -1,29 +1,30 @@
 /**
  * A proc: the core's public API (listeners, times, `shutdown()`, `configure()`) around the shutdown sequence,
  * whose states and transitions are one block below. What the block uses has a module each: the sequence's record
- * and rules, the listener table, the report, the way out, the options, and the watchdog's side of the proc.
+ * and rules, the listener table, the report, the way out, the settings (options, signal router, times), and the
+ * watchdog's side of the proc.
  */
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
 import { type Leaving, leave } from './exit.js';
 import { type ListenerEntry, waitFunctions } from './listener-entry.js';
 import { FinalListeners } from './final-listeners.js';
-import { checkForeignHandlers } from './foreign-handlers.js';
 import { ListenerTable } from './listeners.js';
-import { stderrLogger, warnTimes, writeDiagnosticReport, writeLog } from './logger.js';
-import { assertListener, assertProcessLike, type CoreOptions, defaultOptions, outsideKillOf, PROC_OPTIONS, resolveOptions, type ResolvedOptions } from './proc-options.js';
+import { writeLog } from './logger.js';
+import { assertListener, assertProcessLike, PROC_OPTIONS } from './proc-options.js';
+import { ProcSettings } from './proc-settings.js';
 import { ProcWatchdog } from './proc-watchdog.js';
 import { RepeatJudge } from './repeat-judge.js';
 import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
 import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
-import { SIGNALS_HANDLED, SignalRouter } from './signals.js';
+import { SIGNALS_HANDLED } from './signals.js';
 import { kRegisteredNames } from './testing-protocol.js';
 import { writeTerminalNotice } from './terminal-notice.js';
-import { RESERVE_TIME, TimeBudget } from './time-budget.js';
+import { RESERVE_TIME } from './time-budget.js';
 import { Tracker } from './tracker.js';
 import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { methodsAtCallSite } from './call-site.js';
-import { assertDuration, assertNumber, assertOptions, expected } from './validate.js';
+import { assertDuration, assertNumber, assertOptions } from './validate.js';
 
 const log = createDebug('proc');
 
@@ -36,15 +37,16 @@ export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
 
 export class ProcImpl implements Proc {
 	readonly #process: ProcessLike;
-	#options: CoreOptions = defaultOptions(stderrLogger);
-	#router: SignalRouter;
-	readonly #times = new TimeBudget((message) => warnTimes(this.#process, message));
+	readonly #settings: ProcSettings;
 	#state: ProcState = 'running';
 	readonly #abort = new AbortController();
 	readonly #listeners = new ListenerTable(() => this.#advance('settled'));
 	#sequence: Sequence | undefined;
 	readonly #watchdog: ProcWatchdog;
 	readonly #repeats: RepeatJudge;
+	readonly #finals = new FinalListeners();
+	/** Other handlers on the signals, as found at the trigger. */
+	#foreignAtTrigger: ForeignHandler[] | undefined;
 
 	constructor(options: ProcOptions = {}) {
 		assertOptions('options', options, PROC_OPTIONS);
@@ -54,17 +56,25 @@ export class ProcImpl implements Proc {
 		this.#repeats = new RepeatJudge(proc);
 		this.#watchdog = new ProcWatchdog({
 			process: proc,
-			options: () => this.#options,
-			router: () => this.#router,
+			options: () => this.#settings.options,
+			router: () => this.#settings.router,
 			timeToForceQuit: () => this.timeToForceQuit,
 			running: () => this.#state === 'running',
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
 			log: (message) => this.#log(message),
 			makeProc: (options) => new ProcImpl(options),
 		});
-		const outsideKill = outsideKillOf(proc);
-		if (outsideKill !== undefined) this.#times.setOutsideKill(outsideKill);
-		this.#router = this.#apply(resolveOptions(options, this.#options));
+		this.#settings = new ProcSettings(
+			{
+				process: proc,
+				running: () => this.#state === 'running',
+				watchdog: this.#watchdog,
+				onSignal: (name) => this.#onSignal(name),
+				onError: (error, kind) => this.#onError(error, kind),
+				log: (message) => this.#log(message),
+			},
+			options,
+		);
 	}
 
 	/**
@@ -72,42 +82,7 @@ export class ProcImpl implements Proc {
 	 * which is how the process-wide proc gets `handleErrors`, `logger`, `onReport` and the rest.
 	 */
 	configure(options: Omit<ProcOptions, 'process'>): void {
-		// Unlike createProc(), whose options may be left out, configure() exists only to change something.
-		if (options === undefined) throw new TypeError(expected('options', 'an object of options to change', options));
-		assertOptions('options', options, PROC_OPTIONS.filter((key) => key !== 'process'));
-		if (this.#state !== 'running') throw new Error('graceful-proc: configure() is not possible once shutdown has started');
-		const wasInstalled = this.#router.installed;
-		const router = this.#apply(resolveOptions(options, this.#options));
-		// The signals or `exit` may change: the watchdog lets go first, while the handlers still catch what
-		// arrives (see Watchdog.release), and follows the handlers as they are now.
-		this.#watchdog.release();
-		this.#router.uninstall();
-		this.#router = router;
-		if (wasInstalled) router.install();
-		if (wasInstalled) this.#watchdog.armSoon();
-	}
-
-	/** Applies options that were checked and resolved; returns the signal router made for them. */
-	#apply({ options, times }: ResolvedOptions): SignalRouter {
-		this.#times.set(times);
-		this.#watchdog.timesChanged();
-		this.#options = options;
-		return new SignalRouter({
-			...options.router,
-			process: this.#process,
-			onSignal: (name) => this.#onSignal(name),
-			onError: (error, kind) => this.#onError(error, kind),
-			onDiagnostic: () => writeDiagnosticReport(this.#process, (message) => this.#log(message)),
-			onInstalled: () => this.#checkForeignHandlers(),
-		});
-	}
-
-	/** Other handlers on the signals, as found at the trigger. */
-	#foreignAtTrigger: ForeignHandler[] | undefined;
-
-	/** Names other handlers on the signals in a warning, once each; detection never changes them. */
-	#checkForeignHandlers(): ForeignHandler[] {
-		return checkForeignHandlers(this.#process, this.#router?.signals ?? [], this.#options.foreignHandlers);
+		this.#settings.configure(options);
 	}
 
 	get state(): ProcState {
@@ -124,26 +99,21 @@ export class ProcImpl implements Proc {
 
 	/** The time in force: as set, or, when unset, what the registered listeners need (see TimeBudget). */
 	get timeToForceQuit(): number {
-		return this.#times.timeToForceQuit;
+		return this.#settings.times.timeToForceQuit;
 	}
 
 	get timeToWrapUp(): number {
-		return this.#times.timeToWrapUp;
+		return this.#settings.times.timeToWrapUp;
 	}
 
 	/** For drain() and supervise(): how long a listener they register may rightly take. Returns the release. */
 	[RESERVE_TIME](phase: Phase, ms: number, who: string): () => void {
-		const release = this.#times.reserve(phase, ms, who);
-		this.#watchdog.timesChanged();
-		return () => {
-			release();
-			this.#watchdog.timesChanged();
-		};
+		return this.#settings.reserve(phase, ms, who);
 	}
 
 	/** For graceful-proc/nest: the process this proc runs on, and the signals that start its sequence. */
 	[SIGNALS_HANDLED](): { process: ProcessLike; signals: readonly string[] } {
-		return { process: this.#process, signals: this.#router.signalsToHandle() };
+		return { process: this.#process, signals: this.#settings.router.signalsToHandle() };
 	}
 
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
@@ -155,8 +125,6 @@ export class ProcImpl implements Proc {
 		assertListener('fn', fn, options);
 		return this.#add('shutdown', fn, options);
 	}
-
-	readonly #finals = new FinalListeners();
 
 	/** The last step (final-listeners.ts): called with the report, in a slice of the deadline of its own. */
 	addFinalListener(fn: FinalListener, options?: { name?: string }): () => boolean {
@@ -170,27 +138,19 @@ export class ProcImpl implements Proc {
 		this.#tracker ??= new Tracker({
 			proc: this,
 			reserve: (phase, ms, who) => this[RESERVE_TIME](phase, ms, who),
-			forcedBefore: () => this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit),
+			forcedBefore: () => this.#finals.slice(this.#settings.options.timeForFinal, this.timeToForceQuit),
 		});
 		return this.#tracker.track(fn, options);
 	}
 
 	setTimeToForceQuit(ms: number): void {
 		assertDuration('ms', ms);
-		this.#setTimes('setTimeToForceQuit', { timeToForceQuit: ms });
+		this.#settings.setTimes('setTimeToForceQuit', { timeToForceQuit: ms });
 	}
 
 	setTimeToWrapUp(ms: number): void {
 		assertDuration('ms', ms);
-		this.#setTimes('setTimeToWrapUp', { timeToWrapUp: ms });
-	}
-
-	/** A running sequence keeps the times it started with: changing them then would promise what it cannot keep. */
-	#setTimes(method: string, times: { timeToForceQuit?: number; timeToWrapUp?: number }): void {
-		if (this.#state !== 'running') throw new Error(`graceful-proc: ${method}() is not possible once shutdown has started`);
-		this.#times.set(times);
-		// An unset force-quit time follows the wrap-up time: the watchdog follows both.
-		this.#watchdog.timesChanged();
+		this.#settings.setTimes('setTimeToWrapUp', { timeToWrapUp: ms });
 	}
 
 	shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport> {
@@ -213,7 +173,7 @@ export class ProcImpl implements Proc {
 		const entry = this.#listeners.add(phase, fn, options);
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
 		if (!this.#ended) {
-			this.#router.install();
+			this.#settings.router.install();
 			this.#watchdog.armSoon();
 			this.#repeats.readSoon();
 		}
@@ -229,7 +189,7 @@ export class ProcImpl implements Proc {
 		if (this.#listeners.registered === 0 && this.#state === 'running') {
 			// The watchdog first, while our handlers still catch what arrives (see Watchdog.release).
 			this.#watchdog.release();
-			this.#router.uninstall();
+			this.#settings.router.uninstall();
 		}
 		return true;
 	}
@@ -253,10 +213,10 @@ export class ProcImpl implements Proc {
 		const sequence = (this.#sequence = createSequence({ reason, startedAt: at, deadline: at + this.timeToForceQuit, exitCode, failed }));
 		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
 		// With final listeners, the others are forced when only the last step's slice is left.
-		const forceAt = sequence.deadline - this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit);
+		const forceAt = sequence.deadline - this.#finals.slice(this.#settings.options.timeForFinal, this.timeToForceQuit);
 		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, forceAt - Date.now()));
-		this.#router.install();
-		this.#foreignAtTrigger = this.#checkForeignHandlers();
+		this.#settings.router.install();
+		this.#foreignAtTrigger = this.#settings.checkForeignHandlers();
 		this.#watchdog.setDeadline(sequence.deadline);
 		if (!callListeners) return sequence.promise;
 		this.#state = 'wrapping-up';
@@ -347,13 +307,13 @@ export class ProcImpl implements Proc {
 	}
 
 	#end(leaving: Leaving): void {
-		const host = { process: this.#process, options: this.#options, watchdog: this.#watchdog, router: this.#router };
+		const host = { process: this.#process, options: this.#settings.options, watchdog: this.#watchdog, router: this.#settings.router };
 		leave(this.#sequence!, leaving, { ...host, log: (message) => this.#log(message) });
 	}
 
 	/** The logger, called so that nothing it throws or rejects with can break the sequence. */
 	#log(message: string): void {
-		writeLog(this.#options.logger, message);
+		writeLog(this.#settings.options.logger, message);
 	}
 }
 
