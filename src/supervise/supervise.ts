@@ -10,7 +10,7 @@ import { proc as processWideProc } from '../index.js';
 import { procInForce } from '../testing-protocol.js';
 import { decideRestart } from './decide-restart.js';
 import { type Deferred, deferred } from './deferred.js';
-import { launch, signalChild, wireChild } from './launch.js';
+import { launch, wireChild } from './launch.js';
 import { type ResolvedOptions, resolveOptions, type SuperviseOptions, type SuperviseState } from './options.js';
 import { Registration } from './registration.js';
 import { Reload, type ReloadHost, reloadRefusal } from './reload.js';
@@ -68,12 +68,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			onShutdown: (killAt, signal) => this.#onShutdown(killAt, signal),
 			onShutdownStart: () => this.#onShutdownStart(),
 		});
-		this.#sideStops = new SideStops({
-			signal: (child, signal) => signalChild(child, signal, options),
-			onKillAt: (child, killAt) => {
-				if (child.pid !== undefined) this.#registration.watchdog?.stopping(child.pid, killAt);
-			},
-		});
+		this.#sideStops = new SideStops(options, () => this.#registration.watchdog);
 		this.#registration.activate();
 		// Spawned on the next tick, so that listeners attached right after supervise() see every event.
 		this.#spawnScheduled = true;
