@@ -18,7 +18,7 @@ import { SideStops } from './side-stops.js';
 import { StartWatch } from './start-watch.js';
 import { StopRequest } from './stop-request.js';
 import type { SupervisedProcess } from './supervised-process.js';
-import { describeExit, SuperviseError } from './supervise-error.js';
+import { describeExit, emitFatal, SuperviseError } from './supervise-error.js';
 
 export type { SupervisedProcess } from './supervised-process.js';
 
@@ -336,14 +336,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#fail(error: SuperviseError): void {
 		this.#error = error;
 		this.#finish('fatal');
-		// An 'error' nobody listens to would crash the parent, which is worse than the child being gone:
-		// without a listener the state says it, and a process warning shows it.
-		if (this.listenerCount('error') > 0) {
-			this.emit('error', error);
-		} else {
-			log('%s: %s', this.name, error.message);
-			process.emitWarning(error.message, { code: 'GRACEFUL_PROC_SUPERVISE_FATAL', type: 'SuperviseError' });
-		}
+		emitFatal(this, this.name, error);
 	}
 
 	#finish(state: 'exited' | 'fatal'): void {
