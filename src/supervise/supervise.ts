@@ -1,7 +1,7 @@
 /**
  * `supervise()` and the Supervisor behind its handle: one child's life (spawn, counted as started, exit, the
- * restart policy with backoff, stop and restart by hand). Reloads, stops under way, spawning and what a handle
- * registers with the proc are modules of their own.
+ * restart policy with backoff, stop and restart by hand). Reloads, stops under way, spawning (when and how) and what
+ * a handle registers with the proc are modules of their own.
  */
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -9,13 +9,12 @@ import { createDebug } from '../debug.js';
 import { proc as processWideProc } from '../index.js';
 import { procInForce } from '../testing-protocol.js';
 import { decideRestart } from './decide-restart.js';
-import { type Deferred, deferred } from './deferred.js';
-import { launch, wireChild } from './launch.js';
 import { type ResolvedOptions, resolveOptions, type SuperviseOptions, type SuperviseState } from './options.js';
 import { Registration } from './registration.js';
 import { Reload, type ReloadHost, reloadRefusal } from './reload.js';
 import { SideStops } from './side-stops.js';
-import { StartWatch } from './start-watch.js';
+import { Spawner } from './spawner.js';
+import type { StartWatch } from './start-watch.js';
 import { StopRequest } from './stop-request.js';
 import type { SupervisedProcess } from './supervised-process.js';
 import { describeExit, emitFatal, SuperviseError } from './supervise-error.js';
@@ -39,12 +38,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#exitCode: number | null = null;
 	#signalCode: NodeJS.Signals | null = null;
 	#error: SuperviseError | undefined;
-	#spawnScheduled = false;
-	/** Settles with the next spawn. */
-	#spawned: Deferred = deferred();
-	/** Tells a late spawn failure of an earlier child from one of the current child. */
-	#generation = 0;
-	#backoffTimer: ReturnType<typeof setTimeout> | undefined;
+	readonly #spawner: Spawner;
 	#stop: StopRequest | undefined;
 	/** A child stopped because it was not ready in time, until it has exited. */
 	#unready: { readonly error: SuperviseError; readonly stop: StopRequest } | undefined;
@@ -69,12 +63,19 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			onShutdownStart: () => this.#onShutdownStart(),
 		});
 		this.#sideStops = new SideStops(options, () => this.#registration.watchdog);
-		this.#registration.activate();
-		// Spawned on the next tick, so that listeners attached right after supervise() see every event.
-		this.#spawnScheduled = true;
-		process.nextTick(() => {
-			if (this.#spawnScheduled) this.#spawn();
+		this.#spawner = new Spawner({
+			command,
+			args,
+			options,
+			watchdog: () => this.#registration.watchdog,
+			exited: (child, code, signal) => this.#onProcessExit(child, code, signal),
+			spawned: (child, watch) => this.#spawned(child, watch),
+			spawning: () => this.#setState('starting'),
+			starting: () => this.#state === 'starting',
+			failed: (error) => this.#fail(error),
 		});
+		this.#registration.activate();
+		this.#spawner.soon();
 	}
 
 	get state(): SuperviseState {
@@ -117,7 +118,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		}
 		if (this.#child === undefined && !this.#exiting && this.#stop === undefined) {
 			// In backoff, or the first spawn is still to come.
-			return this.#spawnScheduled ? this.#spawned.promise : this.#startNow();
+			return this.#spawner.dueSoon ? this.#spawner.next : this.#startNow();
 		}
 		return this.#beginStop('restart')!.restarted.promise;
 	}
@@ -138,7 +139,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		return {
 			options: this.#o,
 			sideStops: this.#sideStops,
-			spawn: () => this.#launch(),
+			spawn: () => this.#spawner.launch(),
 			adopt: (child, watch) => {
 				const old = this.#child;
 				this.#child = child;
@@ -181,43 +182,18 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 
 	/** A restart by hand: no backoff, and the count of failed starts begins again. Settles with the spawn. */
 	#startNow(): Promise<void> {
-		clearTimeout(this.#backoffTimer);
-		this.#backoffTimer = undefined;
+		this.#spawner.cancel();
 		this.#failures = 0;
 		this.#restarts += 1;
-		const { promise } = this.#spawned;
-		this.#spawn();
+		const promise = this.#spawner.next;
+		this.#spawner.spawn();
 		return promise;
 	}
 
-	#spawn(): void {
-		this.#spawnScheduled = false;
-		const spawned = this.#spawned;
-		const generation = ++this.#generation;
-		const watch = new StartWatch(this.#o);
-		let child: ChildProcess;
-		try {
-			child = this.#launch();
-		} catch (error) {
-			this.#spawnFailed(error, spawned);
-			return;
-		}
-		const { pid } = child;
-		if (pid === undefined) {
-			// The reason (ENOENT, EACCES, a missing cwd) arrives as an 'error' event. Nothing runs meanwhile, so
-			// a stop() in between simply ends the handle.
-			child.once('error', (error) => {
-				if (generation === this.#generation && this.#state === 'starting') this.#spawnFailed(error, spawned);
-				else spawned.reject(error);
-			});
-			this.#setState('starting');
-			return;
-		}
+	/** A child runs: the handle's child from now on, `'starting'` until it counts as started. */
+	#spawned(child: ChildProcess, watch: StartWatch): void {
 		this.#child = child;
 		this.#watch = watch;
-		log('%s: spawned %d', this.name, pid);
-		this.#spawned = deferred();
-		spawned.resolve();
 		this.#setState('starting');
 		if (watch.immediate) this.#started(child);
 		else watch.arm(child, { started: () => this.#started(child), notReady: (error) => this.#stopUnready(child, error) });
@@ -236,25 +212,6 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		log('%s: %s; stopping it', this.name, error.message);
 		this.#unready = { error, stop: new StopRequest('exit', child, this.#o, () => this.#registration.watchdog) };
 		this.#unready.stop.begin();
-	}
-
-	/** Spawns a child and, once it runs, watches it (its exit, its output, the parent watchdog). */
-	#launch(): ChildProcess {
-		this.#registration.watchdog?.ensure();
-		const child = launch(this.command, this.args, this.#o);
-		const { pid } = child;
-		if (pid !== undefined) {
-			wireChild(child, pid, this.#o, () => this.#registration.watchdog, (code, signal) => this.#onProcessExit(child, code, signal));
-		}
-		return child;
-	}
-
-	#spawnFailed(cause: unknown, spawned: Deferred): void {
-		const detail = cause instanceof Error ? cause.message : String(cause);
-		const error = new SuperviseError(`Could not start \`${this.name}\` (${detail})`, { child: this.name, cause });
-		this.#spawned = deferred();
-		spawned.reject(error);
-		this.#fail(error);
 	}
 
 	/** The process is gone; returns what follows once its last output has come through. */
@@ -309,12 +266,10 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		else {
 			this.#failures = decision.failures;
 			log('%s: restarting in %d ms (%d failed starts in a row)', this.name, decision.delay, this.#failures);
-			// Not unref'd: in a parent that only supervises, this timer is what keeps supervision going.
-			this.#backoffTimer = setTimeout(() => {
-				this.#backoffTimer = undefined;
+			this.#spawner.after(decision.delay, () => {
 				this.#restarts += 1;
-				this.#spawn();
-			}, decision.delay);
+				this.#spawner.spawn();
+			});
 			this.#setState('backoff');
 		}
 	}
@@ -340,9 +295,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	}
 
 	#finish(state: 'exited' | 'fatal'): void {
-		clearTimeout(this.#backoffTimer);
-		this.#backoffTimer = undefined;
-		this.#spawnScheduled = false;
+		this.#spawner.cancel();
 		this.#registration.deactivate();
 		this.#setState(state);
 	}
