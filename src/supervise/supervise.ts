@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { createDebug } from '../debug.js';
 import { proc as processWideProc } from '../index.js';
 import { procInForce } from '../testing-protocol.js';
+import { ChildStops } from './child-stops.js';
 import { decideRestart } from './decide-restart.js';
 import { type ResolvedOptions, resolveOptions, type SuperviseOptions, type SuperviseState } from './options.js';
 import { Registration } from './registration.js';
@@ -15,7 +16,7 @@ import { Reload, type ReloadHost, reloadRefusal } from './reload.js';
 import { SideStops } from './side-stops.js';
 import { Spawner } from './spawner.js';
 import type { StartWatch } from './start-watch.js';
-import { StopRequest } from './stop-request.js';
+import type { StopRequest } from './stop-request.js';
 import type { SupervisedProcess } from './supervised-process.js';
 import { describeExit, emitFatal, SuperviseError } from './supervise-error.js';
 
@@ -39,9 +40,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#signalCode: NodeJS.Signals | null = null;
 	#error: SuperviseError | undefined;
 	readonly #spawner: Spawner;
-	#stop: StopRequest | undefined;
-	/** A child stopped because it was not ready in time, until it has exited. */
-	#unready: { readonly error: SuperviseError; readonly stop: StopRequest } | undefined;
+	readonly #stops: ChildStops;
 	/** True while 'exit' listeners run: the child is gone but what follows is not decided yet. */
 	#exiting = false;
 	#reload: Reload | undefined;
@@ -63,6 +62,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			onShutdownStart: () => this.#onShutdownStart(),
 		});
 		this.#sideStops = new SideStops(options, () => this.#registration.watchdog);
+		this.#stops = new ChildStops(options, () => this.#registration.watchdog);
 		this.#spawner = new Spawner({
 			command,
 			args,
@@ -116,7 +116,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			this.#registration.activate();
 			return this.#startNow();
 		}
-		if (this.#child === undefined && !this.#exiting && this.#stop === undefined) {
+		if (this.#child === undefined && !this.#exiting && this.#stops.current === undefined) {
 			// In backoff, or the first spawn is still to come.
 			return this.#spawner.dueSoon ? this.#spawner.next : this.#startNow();
 		}
@@ -126,7 +126,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	reload(): Promise<void> {
 		const shuttingDown = this.#o.proc.signal.aborted;
 		if (this.#reload !== undefined && !shuttingDown) return this.#reload.promise;
-		const refusal = reloadRefusal(this.name, shuttingDown, this.#state, this.#child !== undefined && this.#stop === undefined);
+		const refusal = reloadRefusal(this.name, shuttingDown, this.#state, this.#child !== undefined && this.#stops.current === undefined);
 		if (refusal !== undefined) return Promise.reject(refusal);
 		const reload = new Reload(this.#reloadHost());
 		this.#reload = reload;
@@ -162,7 +162,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	/** Shutdown has started: from now on nothing is started again. The child itself is stopped in the shutdown phase. */
 	#onShutdownStart(): void {
 		this.#reload?.shutdownStarted();
-		if (this.#child === undefined && !this.#exiting && !this.#stop) {
+		if (this.#child === undefined && !this.#exiting && !this.#stops.current) {
 			log('%s: shutdown started while nothing runs; not starting again', this.name);
 			this.#finish('exited');
 		}
@@ -208,10 +208,9 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 
 	/** The child was not ready in time: it is stopped, and its exit counts as a failed start. */
 	#stopUnready(child: ChildProcess | undefined, error: SuperviseError): void {
-		if (this.#child !== child || this.#state !== 'starting' || this.#stop !== undefined) return;
+		if (this.#child !== child || this.#state !== 'starting' || this.#stops.current !== undefined) return;
 		log('%s: %s; stopping it', this.name, error.message);
-		this.#unready = { error, stop: new StopRequest('exit', child, this.#o, () => this.#registration.watchdog) };
-		this.#unready.stop.begin();
+		this.#stops.notReady(child, error);
 	}
 
 	/** The process is gone; returns what follows once its last output has come through. */
@@ -229,7 +228,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		}
 		this.#exitCode = code;
 		this.#signalCode = signal;
-		if (this.#reload?.childExited(code, signal, this.#stop !== undefined)) {
+		if (this.#reload?.childExited(code, signal, this.#stops.current !== undefined)) {
 			this.emit('exit', code, signal);
 			return;
 		}
@@ -252,15 +251,10 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	}
 
 	#afterExit(code: number | null, signal: NodeJS.Signals | null, good: boolean): void {
-		const unready = this.#unready;
-		this.#unready = undefined;
-		unready?.stop.dispose();
-		if (this.#stop !== undefined) {
-			this.#afterStop(this.#stop);
-			return;
-		}
+		const { notReady, stop } = this.#stops.exited();
+		if (stop !== undefined) return this.#afterStop(stop);
 		const shuttingDown = this.#o.proc.signal.aborted;
-		const decision = decideRestart({ code, signal, good, notReady: unready?.error, failures: this.#failures, shuttingDown }, this.#o);
+		const decision = decideRestart({ code, signal, good, notReady, failures: this.#failures, shuttingDown }, this.#o);
 		if (decision.then === 'exit') this.#finish('exited');
 		else if (decision.then === 'give-up') this.#fail(decision.error);
 		else {
@@ -276,8 +270,6 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 
 	/** The child a stop was waiting for has exited: the end, or a new child for restart(). */
 	#afterStop(stop: StopRequest): void {
-		this.#stop = undefined;
-		stop.dispose();
 		if (stop.then === 'restart' && !this.#o.proc.signal.aborted) {
 			this.#startNow().then(stop.restarted.resolve, stop.restarted.reject);
 		} else {
@@ -308,7 +300,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		this.#reload?.cancel(then === 'exit' ? 'the child is being stopped' : 'restart() came first');
 		if (killAt !== undefined) this.#sideStops.hurry(killAt);
 		if (abortSignal !== undefined) this.#sideStops.killAllOnAbort(abortSignal);
-		let stop = this.#stop;
+		let stop = this.#stops.current;
 		if (stop === undefined) {
 			const state = this.#state;
 			if (state === 'exited' || state === 'fatal') return undefined;
@@ -317,12 +309,9 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 				this.#finish('exited');
 				return undefined;
 			}
-			// A child being stopped for not being ready has had its stop signal: this stop takes that one over.
-			const unready = this.#unready?.stop;
-			this.#unready = undefined;
-			stop = this.#stop = unready ?? new StopRequest(then, this.#child, this.#o, () => this.#registration.watchdog);
-			stop.then = then;
-			if (unready !== undefined || stop.begin()) this.#setState('stopping');
+			const begun = this.#stops.begin(then, this.#child);
+			stop = begun.stop;
+			if (begun.stopping) this.#setState('stopping');
 		} else {
 			stop.then = then;
 		}
