@@ -16,7 +16,7 @@ import { ProcSettings } from './proc-settings.js';
 import { ProcWatchdog } from './proc-watchdog.js';
 import { RepeatJudge } from './repeat-judge.js';
 import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
-import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
+import { createSequence, joinSequence, kShutdownWithCode, recordSignal, type Sequence, type Trigger } from './sequence.js';
 import { SIGNALS_HANDLED } from './signals.js';
 import { kRegisteredNames } from './testing-protocol.js';
 import { writeTerminalNotice } from './terminal-notice.js';
@@ -27,13 +27,6 @@ import { methodsAtCallSite } from './call-site.js';
 import { assertDuration, assertNumber, assertOptions } from './validate.js';
 
 const log = createDebug('proc');
-
-/**
- * How `run()` ends the sequence when its main threw: as a failure, exit code 1 unless the application set its own
- * (a code given to `shutdown()` would win over the application's). Registered, so that `run()` of one build or copy
- * finds it on a proc made by another.
- */
-export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
 
 export class ProcImpl implements Proc {
 	readonly #process: ProcessLike;

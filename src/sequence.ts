@@ -73,6 +73,13 @@ export interface Trigger {
 	readonly callListeners?: boolean;
 }
 
+/**
+ * How `run()` ends the sequence when its main threw: as a failure, exit code 1 unless the application set its own
+ * (a code given to `shutdown()` would win over the application's). Registered, so that `run()` of one build or copy
+ * finds it on a proc made by another.
+ */
+export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
+
 export interface SequenceStart {
 	readonly reason: unknown;
 	/** When the trigger happened: a signal's arrival, which a busy loop may have handled later. */
