@@ -1,7 +1,7 @@
 /**
- * What a proc is set to: the options in force, the signal router made for them, and the two times. createProc()
- * applies the first options, configure() replaces them and the router, setTimeTo*() and the reservations of drain()
- * and supervise() change the times, and the watchdog follows; once the sequence has started, only reservations can.
+ * What a proc is set to: the options in force, the signal router made for them (installed with the first listener,
+ * removed with the last), and the two times. configure() and setTimeTo*() change them until the sequence starts,
+ * the reservations of drain() and supervise() at any time; the watchdog follows every change.
  */
 import { checkForeignHandlers } from './foreign-handlers.js';
 import { stderrLogger, warnTimes, writeDiagnosticReport } from './logger.js';
@@ -57,6 +57,19 @@ export class ProcSettings {
 		this.router = router;
 		if (wasInstalled) router.install();
 		if (wasInstalled) this.#host.watchdog.armSoon();
+	}
+
+	/** A listener was added: the handlers are installed, and the watchdog made in the next idle moment (each once). */
+	listening(): void {
+		this.router.install();
+		this.#host.watchdog.armSoon();
+	}
+
+	/** The last listener is gone and no sequence runs: the process is Node's again. */
+	idle(): void {
+		// The watchdog first, while our handlers still catch what arrives (see Watchdog.release).
+		this.#host.watchdog.release();
+		this.router.uninstall();
 	}
 
 	/** setTimeToForceQuit() and setTimeToWrapUp(), their times checked by the caller. */

@@ -166,8 +166,7 @@ export class ProcImpl implements Proc {
 		const entry = this.#listeners.add(phase, fn, options);
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
 		if (!this.#ended) {
-			this.#settings.router.install();
-			this.#watchdog.armSoon();
+			this.#settings.listening();
 			this.#repeats.readSoon();
 		}
 		// Added during shutdown: called at once and awaited (go-zero's late listeners never ran); a shutdown
@@ -179,11 +178,7 @@ export class ProcImpl implements Proc {
 
 	#remove(entry: ListenerEntry): boolean {
 		if (!this.#listeners.remove(entry)) return false;
-		if (this.#listeners.registered === 0 && this.#state === 'running') {
-			// The watchdog first, while our handlers still catch what arrives (see Watchdog.release).
-			this.#watchdog.release();
-			this.#settings.router.uninstall();
-		}
+		if (this.#listeners.registered === 0 && this.#state === 'running') this.#settings.idle();
 		return true;
 	}
 
