@@ -22,7 +22,7 @@ import { kRegisteredNames } from './testing-protocol.js';
 import { writeTerminalNotice } from './terminal-notice.js';
 import { RESERVE_TIME } from './time-budget.js';
 import { Tracker } from './tracker.js';
-import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
+import type { FinalListener, ForcedBy, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { methodsAtCallSite } from './call-site.js';
 import { assertDuration, assertNumber, assertOptions } from './validate.js';
 
@@ -38,8 +38,6 @@ export class ProcImpl implements Proc {
 	readonly #watchdog: ProcWatchdog;
 	readonly #repeats: RepeatJudge;
 	readonly #finals = new FinalListeners();
-	/** Other handlers on the signals, as found at the trigger. */
-	#foreignAtTrigger: ForeignHandler[] | undefined;
 
 	constructor(options: ProcOptions = {}) {
 		assertOptions('options', options, PROC_OPTIONS);
@@ -204,7 +202,7 @@ export class ProcImpl implements Proc {
 		const forceAt = sequence.deadline - this.#finals.slice(this.#settings.options.timeForFinal, this.timeToForceQuit);
 		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, forceAt - Date.now()));
 		this.#settings.router.install();
-		this.#foreignAtTrigger = this.#settings.checkForeignHandlers();
+		sequence.foreignHandlers = this.#settings.checkForeignHandlers();
 		this.#watchdog.setDeadline(sequence.deadline);
 		if (!callListeners) return sequence.promise;
 		this.#state = 'wrapping-up';
@@ -277,7 +275,7 @@ export class ProcImpl implements Proc {
 	/** What the report is made from. Building it is bounded work that the watchdog lets finish before any SIGKILL. */
 	#reporting(): ReportSource {
 		this.#watchdog.reporting();
-		return { table: this.#listeners, sequence: this.#sequence!, process: this.#process, foreignHandlers: this.#foreignAtTrigger };
+		return { table: this.#listeners, sequence: this.#sequence!, process: this.#process };
 	}
 
 	/** The last step, if there is one, with the report and until the deadline; then the way out. */

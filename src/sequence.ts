@@ -5,7 +5,7 @@
  */
 import { DUPLICATE_SIGNAL_MS, judgeRepeat } from './repeat-rule.js';
 import type { SignalSenders } from './signal-senders.js';
-import type { ProcessLike, ShutdownReport } from './types.js';
+import type { ForeignHandler, ProcessLike, ShutdownReport } from './types.js';
 
 export { DUPLICATE_SIGNAL_MS };
 
@@ -57,6 +57,8 @@ export interface Sequence {
 	 * ends that wait at once.
 	 */
 	exitNow: ((signal?: string) => void) | undefined;
+	/** Other handlers on the signals, as found at the trigger: the report lists them. */
+	foreignHandlers: readonly ForeignHandler[] | undefined;
 }
 
 /** What starts a sequence, or joins the one running, named: its callers each give a different part of it. */
@@ -110,6 +112,7 @@ export function createSequence(start: SequenceStart): Sequence {
 		forceTimer: undefined,
 		wrapUpTimer: undefined,
 		exitNow: undefined,
+		foreignHandlers: undefined,
 	};
 }
 
