@@ -283,13 +283,8 @@ export class ProcImpl implements Proc {
 		if (this.#finals.size === 0) return this.#end({ report, atOnce: false });
 		// Application code from here: the watchdog holds it to the deadline.
 		this.#watchdog.ending(report.exitCode);
-		const sequence = this.#sequence!;
-		// A repeated signal cuts the last step, as it forces the other phases (#onSignal); the report's code stays.
-		sequence.exitNow = (signal) => this.#finals.cut(`a repeated ${signal}`);
-		void this.#finals.run(report, sequence.deadline, (message) => this.#log(message)).then(() => {
-			sequence.exitNow = undefined;
-			this.#end({ report, atOnce: false });
-		});
+		// A repeated signal cuts it, as it forces the other phases (#onSignal); the report's code stays.
+		this.#finals.runIn(this.#sequence!, report, (message) => this.#log(message), () => this.#end({ report, atOnce: false }));
 	}
 
 	#end(leaving: Leaving): void {
