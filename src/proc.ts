@@ -45,33 +45,22 @@ export class ProcImpl implements Proc {
 		assertProcessLike('options.process', proc);
 		this.#process = proc;
 		this.#repeats = new RepeatJudge(proc);
+		const host = { process: proc, running: () => this.#state === 'running', log: (message: string) => this.#log(message) };
 		this.#watchdog = new ProcWatchdog({
-			process: proc,
+			...host,
 			options: () => this.#settings.options,
 			router: () => this.#settings.router,
 			timeToForceQuit: () => this.timeToForceQuit,
-			running: () => this.#state === 'running',
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
-			log: (message) => this.#log(message),
 			makeProc: (options) => new ProcImpl(options),
 		});
 		this.#settings = new ProcSettings(
-			{
-				process: proc,
-				running: () => this.#state === 'running',
-				watchdog: this.#watchdog,
-				onSignal: (name) => this.#onSignal(name),
-				onError: (error, kind) => this.#onError(error, kind),
-				log: (message) => this.#log(message),
-			},
+			{ ...host, watchdog: this.#watchdog, onSignal: (name) => this.#onSignal(name), onError: (error, kind) => this.#onError(error, kind) },
 			options,
 		);
 	}
 
-	/**
-	 * Change the options of a proc that has not started its sequence (all of `createProc`'s but `process`),
-	 * which is how the process-wide proc gets `handleErrors`, `logger`, `onReport` and the rest.
-	 */
+	/** How the process-wide proc gets `handleErrors`, `logger`, `onReport` and the rest (see ProcSettings). */
 	configure(options: Omit<ProcOptions, 'process'>): void {
 		this.#settings.configure(options);
 	}
