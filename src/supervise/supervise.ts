@@ -18,7 +18,7 @@ import { Spawner } from './spawner.js';
 import type { StartWatch } from './start-watch.js';
 import type { StopRequest } from './stop-request.js';
 import type { SupervisedProcess } from './supervised-process.js';
-import { describeExit, emitFatal, SuperviseError } from './supervise-error.js';
+import { emitFatal, SuperviseError } from './supervise-error.js';
 
 export type { SupervisedProcess } from './supervised-process.js';
 
