@@ -5,7 +5,7 @@
  */
 import { describeError } from './describe-error.js';
 import { idleSoon } from './idle-soon.js';
-import { arrivalOf, DUPLICATE_SIGNAL_MS, type SignalArrivals } from './sequence.js';
+import { arrivalOf, type SignalArrivals } from './sequence.js';
 import type { CoreOptions } from './proc-options.js';
 import type { SignalRouter } from './signals.js';
 import type { Proc, ProcessLike, ProcOptions } from './types.js';
@@ -82,7 +82,6 @@ export class ProcWatchdog {
 					pid: host.process.pid,
 					signals: router.signals,
 					timeToForceQuit: host.timeToForceQuit(),
-					duplicateMs: DUPLICATE_SIGNAL_MS,
 					onDeadline: (signal, arrivedAt, exitCode) => host.onDeadline(signal, arrivedAt, exitCode),
 					onError: (error) => this.#failed(error),
 				}) ?? null;

@@ -26,7 +26,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	// process.getBuiltinModule, not require(): the bundler would rewrite a require() in this ESM module.
 	const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
 	const os = process.getBuiltinModule('node:os') as typeof import('node:os');
-	const { buffer, pid, signals, hook, duplicateMs, noInspector, layout: L, phase: PHASE, times, hookAsksDebuggerCheck } = data;
+	const { buffer, pid, signals, hook, noInspector, layout: L, phase: PHASE, times, hookAsksDebuggerCheck } = data;
 	const { threadId, parentPort } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
 	const hookKey = `${hook}#${threadId}`;
 	const i32 = new Int32Array(buffer, 0, L.f64Offset / 4);
@@ -116,11 +116,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			return;
 		}
 		const count = Atomics.load(i32, L.arrivals);
-		if (count === 0) {
-			f64[L.firstArrival] = now;
-			Atomics.store(i32, L.firstSignal, index);
-		}
-		if (count === 0 || now - f64[L.firstArrival]! < duplicateMs) Atomics.add(i32, L.inWindow, 1);
+		if (count === 0) Atomics.store(i32, L.firstSignal, index);
+		if (count < L.arrivalsKept) f64[L.arrivalTimes + count] = now;
 		// Written last: the main thread reads the count first, then the values written before it.
 		Atomics.add(i32, L.arrivals, 1);
 		schedule();
@@ -140,7 +137,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	/** The deadline: the one the main thread set, or one counted from a signal it has not handled yet. */
 	function deadline(): number {
 		const set = f64[L.deadline]!;
-		const fromSignal = Atomics.load(i32, L.arrivals) > 0 ? f64[L.firstArrival]! + f64[L.timeToForceQuit]! : 0;
+		const fromSignal = Atomics.load(i32, L.arrivals) > 0 ? f64[L.arrivalTimes]! + f64[L.timeToForceQuit]! : 0;
 		if (set > 0 && fromSignal > 0) return Math.min(set, fromSignal);
 		return set > 0 ? set : fromSignal;
 	}
@@ -175,10 +172,10 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 * `ending` past the deadline, and at least a short while after a report that was late to come out.
 	 */
 	let endingSeenAt: number | undefined;
-	async function whileEnding(at: number): Promise<void> {
+	async function whileEnding(at: number, hookEnded = false): Promise<void> {
 		if (Atomics.load(i32, L.phase) !== PHASE.ending) return;
 		endingSeenAt ??= Date.now();
-		const until = Math.min(at + times.reportCap, Math.max(at + times.ending, endingSeenAt + times.answer));
+		const until = hookEnded ? at + times.hookEnding : Math.min(at + times.reportCap, Math.max(at + times.ending, endingSeenAt + times.answer));
 		while (Atomics.load(i32, L.phase) === PHASE.ending && Date.now() < until) await sleep(10);
 	}
 
@@ -227,7 +224,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		const s = connect();
 		if (s === undefined) return undefined;
 		const first = Atomics.load(i32, L.arrivals) > 0 ? signals[Atomics.load(i32, L.firstSignal)] : undefined;
-		const args = JSON.stringify([first ?? null, first ? f64[L.firstArrival] : null, Atomics.load(i32, L.exitCode), debuggerChecked]);
+		const args = JSON.stringify([first ?? null, first ? f64[L.arrivalTimes] : null, Atomics.load(i32, L.exitCode), debuggerChecked]);
 		const expression = `globalThis[Symbol.for(${JSON.stringify(hookKey)})]?.(...${args})`;
 		return send(s, 'Runtime.evaluate', { expression, returnByValue: true }).then((result) => {
 			const value = result?.result?.value;
@@ -267,6 +264,22 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			if (number === undefined) return false;
 			const waits: Record<string, string[]> = { x64: ['232', '281', '441', '61', '247'], arm64: ['22', '441', '260', '95'] };
 			return waits[process.arch]?.includes(number) ?? true;
+		} catch {
+			return false;
+		}
+	}
+
+	/**
+	 * Whether the main thread is running code (a loop blocked in JavaScript) rather than waiting in a system call.
+	 * A main thread that a debugger holds at a breakpoint waits for the debugger's messages, so one running code
+	 * is not held there, and the debugger need not be asked: enabling the Debugger domain makes the main thread
+	 * report every script it has loaded (about 36 ms of CPU for a small service), which a loaded machine
+	 * stretched past the time the hook has to answer. Linux only; false where it cannot be told.
+	 */
+	function mainThreadRunsCode(): boolean {
+		try {
+			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
+			return text === 'running' || text.startsWith('-1 ');
 		} catch {
 			return false;
 		}
@@ -327,12 +340,14 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		ended = true;
 		let debuggerChecked = false;
 		let saidHeld = false;
+		let hookCalled = false;
 		for (;;) {
 			await whileReporting(at);
 			await whileEnding(at);
 			// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report),
 			// or a debugger holds it.
-			const answer = callHook(debuggerChecked);
+			const answer = callHook(debuggerChecked || mainThreadRunsCode());
+			hookCalled ||= answer !== undefined;
 			if (answer === undefined || (await within(answer, times.answer)) !== hookAsksDebuggerCheck) break;
 			// The inspector is open: a developer may hold the main thread at a breakpoint, which is theirs.
 			debuggerChecked = true;
@@ -348,14 +363,16 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			debuggerChecked = false;
 			await sleep(times.grace);
 		}
-		// The hook may have started a report that takes a while: it is written before anything is killed.
+		// The hook may have started a report that takes a while: it is written before anything is killed, and
+		// handed to the OS (by `ending` past the deadline) as the process exits.
 		await whileReporting(at);
+		await whileEnding(at, hookCalled);
 		if (!answered && killWaitedChild()) {
 			// The system call returns now, and the hook, waiting in the inspector's queue, runs (without the
 			// inspector, the proc's own timer does, overdue: the same forced end, with the full report).
 			await sleep(times.answer);
 			await whileReporting(at);
-			await whileEnding(at);
+			await whileEnding(at, hookCalled);
 		}
 		if (answered) {
 			say('the force-quit deadline passed, and the main thread, not blocked, answered but did not exit; it is left running');
