@@ -16,6 +16,12 @@ import { startServer } from '../helpers/http-harness.js';
 
 const DELAY = 1000;
 const CLIENTS = 16;
+/**
+ * The SIGTERM comes once this many requests were answered (8 rounds of the 16 clients) and every client's
+ * connection has carried one, after 500 ms at least: the shutdown happens under a real load however slow the
+ * machine is, and no connection of the warm-up still waits in the listen backlog.
+ */
+const WARMUP_ANSWERED = 8 * CLIENTS;
 
 async function sigtermUnderLoad() {
 	const server = await startServer({ factory: 'express', drain: { delay: DELAY }, timeToWrapUp: 5000, keepAliveTimeout: 30_000 });
@@ -28,8 +34,13 @@ async function sigtermUnderLoad() {
 		maxMs: 50,
 		thinkMs: 5,
 		warmupMs: 500,
+		warmupAnswered: WARMUP_ANSWERED,
 		trigger: () => server.sigterm(),
 		until: server.exited,
+	}).catch((error: unknown) => {
+		// A warm-up that never came: the server gets no SIGTERM, and must not outlive the test.
+		server.child.kill('SIGKILL');
+		throw error;
 	});
 	const exit = await server.exited;
 	const { seen } = await server.report();
@@ -47,6 +58,7 @@ describe(`16 keep-alive clients talking to the server directly, delay: ${DELAY}`
 			expect(summary.acceptedNotAnswered).toBe(0);
 			// The server served through the delay, then stopped accepting: the clients were refused, not reset.
 			expect(summary.answered).toBeGreaterThan(100);
+			expect(requests.filter((r) => r.afterTrigger && r.outcome === 'answered').length).toBeGreaterThan(0);
 			expect(summary.refused).toBeGreaterThan(0);
 			expect([exit.code, exit.signal]).toEqual([0, null]);
 			expect(exit.at - sigtermAt).toBeGreaterThanOrEqual(DELAY - 50);
