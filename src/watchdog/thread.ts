@@ -335,11 +335,21 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		return true;
 	}
 
+	/** A debugger holds the main thread at a breakpoint: it is the developer's until it resumes (said once). */
+	let saidHeld = false;
+	async function waitOutBreakpoint(): Promise<void> {
+		if (!saidHeld) {
+			say('the force-quit deadline passed while a debugger holds the main thread at a breakpoint; it is left to the debugger, and the deadline holds again once it resumes');
+			saidHeld = true;
+		}
+		do await sleep(times.debuggerPoll);
+		while (await heldAtBreakpoint(session!));
+	}
+
 	async function fire(at: number): Promise<void> {
 		if (ended || deadline() !== at) return;
 		ended = true;
 		let debuggerChecked = false;
-		let saidHeld = false;
 		let hookCalled = false;
 		for (;;) {
 			await whileReporting(at);
@@ -352,12 +362,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			// The inspector is open: a developer may hold the main thread at a breakpoint, which is theirs.
 			debuggerChecked = true;
 			if (!(await heldAtBreakpoint(session!))) continue;
-			if (!saidHeld) {
-				say('the force-quit deadline passed while a debugger holds the main thread at a breakpoint; it is left to the debugger, and the deadline holds again once it resumes');
-				saidHeld = true;
-			}
-			do await sleep(times.debuggerPoll);
-			while (await heldAtBreakpoint(session!));
+			await waitOutBreakpoint();
 			// Resumed: the proc's own timer, overdue, ends the sequence as soon as the loop turns. Counted anew from here.
 			at = Date.now();
 			debuggerChecked = false;
