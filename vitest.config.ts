@@ -4,22 +4,32 @@ import { defineConfig } from 'vitest/config';
  * The fast loop (`npm run test:fast`): the files that run wholly inside the test worker. They start no child
  * process, worker thread or system binary, and drain no real connections (a probe handler or an input check may
  * open one loopback socket). Everything else (signals to real processes, the HTTP drain under load, supervised
- * children, PM2, nginx, HAProxy, Bun, jest, the samples) runs in the `process` project. `npm test` runs both.
+ * children, PM2, nginx, HAProxy, Bun, Deno, jest, the samples) runs in the `process` project. `npm test` runs both.
  * A new file goes here when it keeps to that rule.
  */
 const inProcess = [
+  'core/code-shape',
   'core/describe-error',
+  'core/env',
+  'core/final-listener',
+  'core/listener-order',
   'core/proc',
   'core/proc.properties',
   'core/public-api.fuzz',
   'core/repeat-rule',
+  'core/report-json',
   'core/termination-log',
   'core/testing',
   'core/times-limit',
+  'core/tracker',
   'core/types',
+  'core/use-fake-process',
   'core/validate',
   'docs/docs-agree',
   'docs/samples-harness',
+  'frameworks/fastify-plugin-input',
+  'frameworks/health-fetch',
+  'frameworks/nest-input',
   'health/health-handler',
   'health/health-heartbeat',
   'health/health-liveness',
@@ -34,6 +44,8 @@ const inProcess = [
   'supervise/supervise-validation',
   'system/pm2-env',
   'system/systemd-listen-fds',
+  'system/systemd-pings',
+  'system/systemd-stop-status',
 ].map((name) => `test/${name}.test.ts`);
 
 export default defineConfig({

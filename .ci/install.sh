@@ -12,3 +12,5 @@ if grep -Eqi "allow-?scripts" .tmp/npm-ci.log; then
 fi
 node_modules/.bin/esbuild --version >/dev/null
 echo "bun $(node_modules/.bin/bun --version)"
+# Deno: the `deno` package's install script links its platform package's binary (@deno/linux-x64-glibc) in place.
+DENO_NO_UPDATE_CHECK=1 node_modules/.bin/deno --version | head -n 1

@@ -150,6 +150,8 @@ print(
 
 const SHUTDOWN_LIBRARIES = [
 	['graceful-proc', 'graceful-proc', (n) => `${n} \`addWrapUpListener\` + ${n} \`addShutdownListener\`, each a listener of its own`],
+	["graceful-proc, `watchdog: 'at-shutdown'`", 'graceful-proc:at-shutdown', () => "the same, the watchdog thread made when the sequence starts (none while idle)"],
+	["graceful-proc, `watchdog: 'off'`", 'graceful-proc:off', () => 'the same, no watchdog thread at all (a listener that blocks the loop is not ended)'],
 	['hand-written', 'hand-written', (n) => `\`process.on('SIGTERM')\`: \`Promise.all\` of the ${n} wrap-up tasks, then of the ${n} shutdown tasks, then \`process.exit(0)\`, with a \`setTimeout\` deadline`],
 	['hand-written + one idle worker thread', 'hand-written+worker', () => "the hand-written code beside one idle `new Worker('setInterval(() => {}, 1e9)', { eval: true })`: what any resident thread costs an exit"],
 	['exit-hook', 'exit-hook', (n) => `${2 * n} \`asyncExitHook\`s; the ${n} shutdown ones first await a promise that the last wrap-up one resolves`],
@@ -184,6 +186,18 @@ for (const n of SIZES) {
 
 /** Per round, a minus b (the two ran back to back), then the median: noise that hits a round hits both. */
 const paired = (times, a, b) => median(times.get(a).map((ms, round) => ms - times.get(b)[round]));
+/** The libraries a user would pick instead (hand-written code is the yardstick, not a peer). */
+const PEERS = ['exit-hook', 'async-exit-hook', 'terminus', 'close-with-grace'];
+const GP_MODES = [
+	['the default (resident watchdog)', 'graceful-proc'],
+	["`watchdog: 'at-shutdown'`", 'graceful-proc:at-shutdown'],
+	["`watchdog: 'off'`", 'graceful-proc:off'],
+];
+/** graceful-proc in one mode against the peer that was fastest against it, round by round. */
+const bestPeer = (times, key) => {
+	const [peer, diff] = PEERS.map((p) => [p, paired(times, key, p)]).sort((a, b) => b[1] - a[1])[0];
+	return { peer, diff };
+};
 
 print(
 	'### Shutdown overhead',
@@ -241,6 +255,14 @@ for (const n of SIZES) {
 		'',
 		'Targets:',
 		`- ${SIZES[0]} listeners: within 2 ms of hand-written code: ${verdict(gpSmall <= 2, `${signed(gpSmall, 2)} ms`)}.`,
+		...GP_MODES.map(([label, key]) => {
+			const best = bestPeer(small, key);
+			return `- ${SIZES[0]} + ${SIZES[0]} listeners, ${label}: within 2 ms of the best peer (${best.peer}): ${verdict(best.diff <= 2, `${signed(best.diff, 2)} ms per round`)}.`;
+		}),
+		...GP_MODES.map(([label, key]) => {
+			const worst = PEERS.map((peer) => [peer, paired(large, key, peer)]).sort((a, b) => b[1] - a[1])[0];
+			return `- ${SIZES[1]} + ${SIZES[1]} listeners, ${label}: no slower than any peer: ${verdict(worst[1] <= 0, `${signed(worst[1])} ms against ${worst[0]}, the closest, per round`)}.`;
+		}),
 		`- ${SIZES[1]} + ${SIZES[1]} listeners: within 10 ms of hand-written code: ${verdict(gpLarge <= 10, `${signed(gpLarge)} ms`)};`,
 		`  no slower than exit-hook and async-exit-hook: ${verdict(vsExitHook <= 0 && vsAsyncExitHook <= 0, `graceful-proc − exit-hook ${signed(vsExitHook)} ms, − async-exit-hook ${signed(vsAsyncExitHook)} ms, per round`)}.`,
 		'',
@@ -394,6 +416,8 @@ print(
 const IDLE = [
 	['(nothing: baseline)', 'none'],
 	['graceful-proc', 'graceful-proc'],
+	["graceful-proc, `watchdog: 'at-shutdown'`", 'graceful-proc:at-shutdown'],
+	["graceful-proc, `watchdog: 'off'`", 'graceful-proc:off'],
 	['exit-hook', 'exit-hook'],
 	['close-with-grace', 'close-with-grace'],
 	['async-exit-hook', 'async-exit-hook'],

@@ -3,6 +3,7 @@
  * package is loaded only when `DEBUG` is set, so neither importing the core nor a quiet shutdown pays for it.
  */
 import type * as NodeModule from 'node:module';
+import { envVar } from './env.js';
 
 type DebugFn = ((formatter: string, ...args: unknown[]) => void) & { enabled?: boolean };
 type DebugFactory = (namespace: string) => DebugFn;
@@ -17,7 +18,7 @@ let envDebug: boolean | undefined;
 function load(): DebugFactory | undefined {
 	if (factory) return factory;
 	// process.env is read once: each read crosses into C++.
-	envDebug ??= Boolean(globalThis.process?.env?.DEBUG);
+	envDebug ??= Boolean(envVar('DEBUG'));
 	if (!envDebug) return undefined;
 	try {
 		// node:module is taken from Node only now: a static import would load it with the core, asked for or not.

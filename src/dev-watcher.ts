@@ -3,6 +3,7 @@
  * `node --watch`): there is no load balancer to wait for then, so the drain's production waits are left out
  * (http/options.ts). Asked when a drain is registered, never at import; the answer is kept.
  */
+import { processEnv } from './env.js';
 import { parentChain, type ProcessInfo } from './process-tree.js';
 import { isNodemon, isNodeWatch, isShell } from './tool-commands.js';
 
@@ -43,7 +44,7 @@ export function devWatcher(): DevWatcher | undefined {
 		const process = globalThis.process;
 		const chain = process?.platform === 'linux' ? parentChain() : [];
 		const chainKnown = chain.length > 0 || (process?.ppid ?? 0) <= 1;
-		known = { watcher: detectDevWatcher({ env: process?.env ?? {}, chain, chainKnown }) };
+		known = { watcher: detectDevWatcher({ env: processEnv(), chain, chainKnown }) };
 	}
 	return known.watcher;
 }

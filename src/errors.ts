@@ -53,3 +53,42 @@ export class ListenerRemovedError extends Error {
 		branded(this, 'ListenerRemovedError');
 	}
 }
+
+/** The code of a NotAcceptingError, for consumers that test codes rather than classes. */
+export const NOT_ACCEPTING = 'GRACEFUL_PROC_NOT_ACCEPTING';
+
+/**
+ * `track()` was called once the sequence had started: the unit was not started (its function was not called), so
+ * a consumer can hand the item back to its queue. `reason` is what started the sequence.
+ */
+export class NotAcceptingError extends Error {
+	override name = 'NotAcceptingError';
+	readonly code = NOT_ACCEPTING;
+	static override [Symbol.hasInstance](value: unknown): boolean {
+		return hasBrand(value, 'NotAcceptingError');
+	}
+	constructor(unitName: string, readonly reason: unknown) {
+		super(`Tracked unit \`${unitName}\` was not started: the shutdown has begun`);
+		branded(this, 'NotAcceptingError');
+	}
+}
+
+/**
+ * Tracked work was cut by the deadline: a unit's `signal` aborts with one naming that unit, and the listener
+ * `tracked work` rejects with one naming every unit it cut (`units`), those still running when it gave up among
+ * them (`running`).
+ */
+export class TrackedWorkCutError extends Error {
+	override name = 'TrackedWorkCutError';
+	static override [Symbol.hasInstance](value: unknown): boolean {
+		return hasBrand(value, 'TrackedWorkCutError');
+	}
+	constructor(
+		message: string,
+		readonly units: readonly string[],
+		readonly running: readonly string[],
+	) {
+		super(message);
+		branded(this, 'TrackedWorkCutError');
+	}
+}

@@ -1,7 +1,8 @@
 /**
  * The one way out of a sequence, for the normal end and for the forced end inside a blocked loop alike, with the
  * same steps in the same order: timers stop and the watchdog holds the deadline; the termination message and the
- * summary go out; onReport gets its report; `shutdown()` resolves; the process exits, or gets its signals back.
+ * summary go out; onReport (and a fake process) get the report; `shutdown()` resolves; the process exits, or gets
+ * its signals back.
  */
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
@@ -11,6 +12,7 @@ import type { CoreOptions } from './proc-options.js';
 import type { Sequence } from './sequence.js';
 import { formatSummary, type Omitted } from './summary.js';
 import { writeTerminationLog } from './termination-log.js';
+import { tellReport } from './testing-protocol.js';
 import type { ProcessLike, ShutdownReport } from './types.js';
 
 const log = createDebug('proc');
@@ -53,6 +55,8 @@ export function leave(sequence: Sequence, leaving: Leaving, host: ExitHost): voi
 	// Still library work, which the watchdog lets finish; the application's hook comes after.
 	const final = host.options.onReport && leaving.finalReport ? leaving.finalReport() : report;
 	deliver(final, host);
+	// A fake process keeps it for the test (`fake.report`), whatever onReport the app configured.
+	tellReport(host.process, final);
 	sequence.resolve(final);
 	if (!host.options.exit) {
 		// Left running: Node's default signal behaviour comes back, so the next SIGTERM is not swallowed.

@@ -1,94 +1,124 @@
 // The `graceful-proc/fastify` entry point: a Fastify plugin (>= 4) that drains every server Fastify made, serves
 // the health probes as routes, and calls fastify.close() in the shutdown phase, after the drain. Duck-typed: it
 // imports nothing from Fastify.
-import type net from 'node:net';
+import { drainFastifyServers, type FastifyServers } from './fastify-servers.js';
+import { assertProbePaths, type FastifyRoutes, type MountOptions, mountFastifyProbes, type ProbePaths } from './fastify-probes.js';
 import { proc as defaultProc } from './index.js';
-import { drain } from './http/drain.js';
+import { procInForce } from './testing-protocol.js';
+import { addressLabel, assertServer } from './http/server-kind.js';
 import { DRAIN_OPTION_KEYS, type DrainOptions, resolveDrainOptions } from './http/options.js';
 import type { HealthHandler } from './health/types.js';
-import { expected } from './validate.js';
+import { describe, expected } from './validate.js';
+
+export type { ProbePaths } from './fastify-probes.js';
 
 /** What the plugin uses of a Fastify instance; a real `FastifyInstance` fits. */
-export interface FastifyLike {
-	readonly server: net.Server;
+export interface FastifyLike extends FastifyServers, FastifyRoutes {
 	addHook(name: 'onListen', hook: (...args: any[]) => unknown): unknown;
-	get(path: string, handler: (request: any, reply: any) => unknown): unknown;
+	addHook(name: 'onClose', hook: (...args: any[]) => unknown): unknown;
 	close(): PromiseLike<unknown>;
 }
 
 export interface GracefulProcFastifyOptions extends Omit<DrainOptions, 'name'> {
 	/**
 	 * A health ticker (`createHealthTicker()` from `graceful-proc/health`) whose probes are mounted as the routes
-	 * `GET /livez`, `/readyz` and `/healthz` (HEAD too).
+	 * `GET /livez`, `/readyz` and `/healthz` (HEAD too), under register()'s `prefix` when it has one.
 	 * @example { health: createHealthTicker({ checks: { db: (signal) => pool.query('select 1', { signal }) } }) }
 	 */
 	health?: { readonly handler: HealthHandler };
+	/**
+	 * Other paths for the probes, each a path starting with `/`, or `false` to leave that probe out.
+	 * @default { livez: '/livez', readyz: '/readyz', healthz: '/healthz' }
+	 * @example { health, paths: { livez: '/health/live', readyz: '/health/ready', healthz: false } }
+	 */
+	paths?: ProbePaths;
 }
 
-// Options Fastify itself puts in a plugin's options (register's own): not the plugin's to check.
+// Options Fastify itself puts in a plugin's options (register()'s own). Fastify applies none of them to a plugin
+// that is not encapsulated, so the plugin applies them to its probe routes.
 const FASTIFY_KEYS = ['prefix', 'logLevel', 'logSerializers'];
-const KNOWN = [...DRAIN_OPTION_KEYS.filter((key) => key !== 'name'), 'health', ...FASTIFY_KEYS];
+const KNOWN = [...DRAIN_OPTION_KEYS.filter((key) => key !== 'name'), 'health', 'paths', ...FASTIFY_KEYS];
 
-/**
- * Fastify keeps the servers it adds for the other addresses of `localhost` (`::1` beside `127.0.0.1`) in an
- * array under a private symbol, on the root instance; an encapsulated instance inherits it.
- */
-function serverBindings(fastify: object): net.Server[] | undefined {
-	for (let object: object | null = fastify; object !== null; object = Object.getPrototypeOf(object)) {
-		const key = Object.getOwnPropertySymbols(object).find((symbol) => symbol.description === 'fastify.serverBindings');
-		if (key !== undefined) {
-			const value = (object as Record<symbol, unknown>)[key];
-			return Array.isArray(value) ? (value as net.Server[]) : undefined;
+/** Root servers the plugin was registered for: a second registration would drain and close them twice. */
+const registered = new WeakSet<object>();
+
+const USE = 'use `await app.register(gracefulProc, options)` before `app.listen()`';
+
+function assertFastify(fastify: unknown): asserts fastify is FastifyLike {
+	if (fastify === null || typeof fastify !== 'object') throw new TypeError(expected('fastify', `a Fastify instance (${USE})`, fastify));
+	for (const method of ['addHook', 'get', 'close']) {
+		const value = (fastify as Record<string, unknown>)[method];
+		if (typeof value !== 'function') {
+			throw new TypeError(`${expected('fastify', `a Fastify instance (${USE})`, fastify)}: its \`${method}\` is ${describe(value)}`);
 		}
 	}
-	return undefined;
-}
-
-function warnNoBindings(reason: string): void {
-	process.emitWarning(
-		`graceful-proc: cannot see the servers Fastify adds beside fastify.server (${reason}); with listen({ host: 'localhost' }) the other address family is not drained. Give listen() an explicit host ('0.0.0.0', '::', '127.0.0.1').`,
-		{ code: 'GRACEFUL_PROC_FASTIFY_SERVERS' },
-	);
-}
-
-async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOptions = {}): Promise<void> {
-	if (fastify === null || typeof fastify !== 'object' || typeof fastify.addHook !== 'function' || typeof fastify.close !== 'function') {
-		throw new TypeError(expected('fastify', 'a Fastify instance (use `app.register(gracefulProc, options)`)', fastify));
+	const { server } = fastify as FastifyLike;
+	assertServer('fastify.server', server);
+	if (server.listening) {
+		throw new TypeError(`${expected('fastify', 'a Fastify instance that does not listen yet', fastify)}, listening on ${addressLabel(server)}: ${USE}`);
 	}
+	if (registered.has(server)) {
+		throw new TypeError(
+			`${expected('fastify', 'a Fastify instance graceful-proc/fastify is not registered on', fastify)}, registered on already (with this server or a parent context): register it once, on the root instance`,
+		);
+	}
+}
+
+interface Resolved {
+	health: { readonly handler: HealthHandler } | undefined;
+	mount: MountOptions;
+	drainOptions: Omit<DrainOptions, 'name'>;
+}
+
+/** The plugin's options checked, split into the probes' and the drain's. Throws before anything is registered. */
+function resolveOptions(options: GracefulProcFastifyOptions | undefined): Resolved {
 	resolveDrainOptions(options, { known: KNOWN });
-	const { health, prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...drainOptions } = options as GracefulProcFastifyOptions & Record<string, unknown>;
+	const { health, paths, prefix, logLevel, logSerializers, ...drainOptions } = (options ?? {}) as GracefulProcFastifyOptions & Record<string, unknown>;
 	if (health !== undefined && (health === null || typeof health !== 'object' || typeof health.handler !== 'function')) {
 		throw new TypeError(expected('options.health', 'a health ticker (from `createHealthTicker()`)', health));
 	}
-	const proc = drainOptions.proc ?? defaultProc;
-
-	// fastify.server listens later, in listen(): drain() registers when it does.
-	drain(fastify.server, drainOptions);
-	const bindings = serverBindings(fastify);
-	if (bindings === undefined) {
-		warnNoBindings('no fastify.serverBindings');
-	} else {
-		try {
-			// Fastify has bound every address when it runs onListen hooks, before listen() resolves.
-			fastify.addHook('onListen', function drainAddedServers() {
-				for (const server of bindings) if (server !== fastify.server) drain(server, drainOptions);
-			});
-		} catch (error) {
-			warnNoBindings(`no onListen hook: ${(error as Error).message}`);
-		}
+	assertProbePaths('options.paths', paths);
+	if (paths !== undefined && health === undefined) {
+		throw new TypeError(expected('options.health', 'a health ticker when `options.paths` is given (the paths are its probes)', health));
 	}
+	if (prefix !== undefined && typeof prefix !== 'string') throw new TypeError(expected('options.prefix', 'a string', prefix));
+	const route = { ...(logLevel !== undefined && { logLevel }), ...(logSerializers !== undefined && { logSerializers }) };
+	return { health, mount: { paths, prefix, route: Object.keys(route).length > 0 ? route : undefined }, drainOptions };
+}
 
-	if (health !== undefined) {
-		const probe = (request: { raw: unknown }, reply: { hijack(): void; raw: unknown }) => {
-			reply.hijack();
-			health.handler(request.raw as never, reply.raw as never);
-		};
-		for (const path of ['/livez', '/readyz', '/healthz']) fastify.get(path, probe);
-	}
+/**
+ * `options` is not optional in the signature (Fastify always passes an object): an optional one would let
+ * `app.register(gracefulProc, { delay: '5000' })` type-check, as Fastify's types then infer the options from the
+ * object given rather than from the plugin.
+ */
+async function gracefulProc(fastify: FastifyLike, options: GracefulProcFastifyOptions): Promise<void> {
+	// Everything is checked before anything is registered: a bad call leaves the instance and the proc as they were.
+	assertFastify(fastify);
+	const { health, mount, drainOptions } = resolveOptions(options);
+	const proc = procInForce(drainOptions.proc ?? defaultProc);
 
+	// The routes and the hook first: Fastify refuses a route it already has (or any route or hook once it has
+	// started), and then nothing of the plugin's is left on the proc.
+	if (health !== undefined) mountFastifyProbes(fastify, health, mount);
+	// An app the application closes before the shutdown (`await app.close()` at the end of a test) takes its
+	// listeners with it: otherwise each such app would leave one for good, and keep the proc's signal handlers on.
+	// The drains of the servers Fastify added go when those servers close (drain() sees to it).
+	let forget: (() => void) | undefined;
+	fastify.addHook('onClose', function forgetClosedApp(_instance: unknown, done: () => void) {
+		if (proc.state === 'running') forget?.();
+		done();
+	});
+
+	const drained = drainFastifyServers(fastify, drainOptions);
+	registered.add(fastify.server);
 	// The shutdown phase starts once the drains (wrap-up listeners) have settled: onClose hooks (pools) then run
 	// after the last response. Fastify's own server.close() finds the server closed, which it ignores.
-	proc.addShutdownListener(() => fastify.close(), { name: 'fastify' });
+	const closed = proc.addShutdownListener(() => fastify.close(), { name: 'fastify' });
+	forget = () => {
+		closed.remove();
+		drained.remove();
+		registered.delete(fastify.server);
+	};
 }
 
 // Registered on the instance it is given, not an encapsulated child (what `fastify-plugin` does), so the routes

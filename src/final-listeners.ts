@@ -5,6 +5,7 @@
  */
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
+import type { Sequence } from './sequence.js';
 import type { FinalListener, ShutdownReport } from './types.js';
 import { assertFunction, assertOptions, assertString } from './validate.js';
 
@@ -27,6 +28,8 @@ export function assertFinalListener(fn: unknown, options: unknown): void {
 
 export class FinalListeners {
 	readonly #listeners = new Set<{ fn: FinalListener; name: string }>();
+	/** Set while the last step runs: ends it now (see cut). */
+	#cut: ((why: string) => void) | undefined;
 
 	get size(): number {
 		return this.#listeners.size;
@@ -49,8 +52,8 @@ export class FinalListeners {
 	}
 
 	/**
-	 * Calls every final listener concurrently with the report; resolves when they have all settled or at
-	 * `deadline` (epoch ms), whichever comes first. What they throw or reject with is told on `say`.
+	 * Calls every final listener concurrently with the report; resolves when they have all settled, at `deadline`
+	 * (epoch ms), or when the step is cut, whichever comes first. What they throw or reject with is told on `say`.
 	 */
 	run(report: ShutdownReport, deadline: number, say: (message: string) => void): Promise<void> {
 		const controller = new AbortController();
@@ -67,16 +70,43 @@ export class FinalListeners {
 			);
 		});
 		return new Promise<void>((resolve) => {
-			// Keeps the process alive while the last step runs; the deadline still holds.
-			const timer = setTimeout(() => {
-				controller.abort(new Error('graceful-proc: the force-quit deadline passed during the last step'));
-				say(`graceful-proc: the last step was cut at the deadline`);
-				resolve();
-			}, Math.max(0, deadline - Date.now()));
-			void Promise.all(calls).then(() => {
+			const finish = () => {
 				clearTimeout(timer);
+				this.#cut = undefined;
 				resolve();
-			});
+			};
+			const stop = (reason: string, message: string) => {
+				controller.abort(new Error(reason));
+				say(message);
+				finish();
+			};
+			// Keeps the process alive while the last step runs; the deadline still holds.
+			const timer = setTimeout(
+				() => stop('graceful-proc: the force-quit deadline passed during the last step', 'graceful-proc: the last step was cut at the deadline'),
+				Math.max(0, deadline - Date.now()),
+			);
+			this.#cut = (why) => stop(`graceful-proc: the last step was cut by ${why}`, `graceful-proc: the last step was cut by ${why}`);
+			void Promise.all(calls).then(finish);
+		});
+	}
+
+	/**
+	 * Ends the running last step now, as a repeated signal ends the other phases: the final listeners' `signal`
+	 * aborts with `why` and run() resolves. Nothing when no step runs.
+	 */
+	cut(why: string): void {
+		this.#cut?.(why);
+	}
+
+	/**
+	 * The last step of `sequence`, until its deadline; then `then`. Meanwhile a repeated signal cuts it, as it
+	 * forces the other phases: the proc's signal handler calls `exitNow` while an ended sequence waits.
+	 */
+	runIn(sequence: Sequence, report: ShutdownReport, say: (message: string) => void, then: () => void): void {
+		sequence.exitNow = (signal) => this.cut(`a repeated ${signal}`);
+		void this.run(report, sequence.deadline, say).then(() => {
+			sequence.exitNow = undefined;
+			then();
 		});
 	}
 }

@@ -78,7 +78,7 @@ export function foreignHandlersMessage(handlers: readonly ForeignHandler[]): str
 		`graceful-proc: ${one ? 'another handler listens' : `${handlers.length} other handlers listen`} on the shutdown signals: ${list}. ` +
 		`${one ? 'It runs' : 'They run'} beside the shutdown sequence, not inside it, and may close the server before the drain ` +
 		`or exit the process before the listeners finish (a framework's enableShutdownHooks(), an SDK's register). ` +
-		`Move the work into a listener instead (addShutdownListener(() => app.close()), addShutdownListener(() => sdk.shutdown())) ` +
+		`Move the work into a listener instead (addShutdownListener(() => app.close()); a telemetry or log flush as the last step, addFinalListener(() => sdk.shutdown())) ` +
 		`and remove the handler, or, to keep both, configure({ foreignHandlers: [${handlers.map((h) => JSON.stringify(h.name)).join(', ')}] }) ` +
 		`or configure({ foreignHandlers: 'ignore' }).`
 	);

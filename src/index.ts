@@ -8,7 +8,8 @@ import { createProc as createIsolatedProc } from './proc.js';
 import { run as runMain } from './run.js';
 import { processWideProc } from './shared-instance.js';
 import { notifyReady as notifyServiceReady } from './systemd/service.js';
-import type { FinalListener, Listener, ListenerOptions, Proc, ProcOptions, ShutdownOptions, ShutdownReport, WaitFunction } from './types.js';
+import { kFollowBinding } from './testing-protocol.js';
+import type { FinalListener, Listener, ListenerOptions, Proc, ProcOptions, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { expected } from './validate.js';
 
 /** The process-wide proc: one per process, shared by every copy of graceful-proc that is loaded. */
@@ -41,6 +42,13 @@ export const addFinalListener = /* @__PURE__ */ atCallSite(function addFinalList
 	return proc.addFinalListener(fn, options);
 });
 
+/** Run `fn({ signal, name })` as a unit of tracked work on the process-wide proc: the wrap-up phase waits for it. */
+export const track = /* @__PURE__ */ atCallSite(function track<T>(fn: (unit: TrackedUnit) => T | PromiseLike<T>, options?: TrackOptions): Promise<Awaited<T>> {
+	// The process-wide proc may come from an older copy of the package, made before tracked work existed.
+	if (typeof proc.track !== 'function') throw new Error('graceful-proc: the process-wide proc comes from an older copy of graceful-proc without track()');
+	return proc.track(fn, options);
+});
+
 /** Change the process-wide proc's options before shutdown starts: `handleErrors`, `logger`, `onReport`, `signals`, ... */
 export const configure = /* @__PURE__ */ atCallSite(function configure(options: Omit<ProcOptions, 'process'>): void {
 	proc.configure(options);
@@ -52,7 +60,12 @@ export const shutdown = /* @__PURE__ */ atCallSite(function shutdown(reason?: un
 });
 
 /** Aborted when shutdown starts: go-zero's `Done()` channel. */
-export const signal: AbortSignal = proc.signal;
+export let signal: AbortSignal = proc.signal;
+// Under the testing kit's useFakeProcess() the proc in force is one on a fake process, with its own signal: the
+// binding follows it (a live binding in ESM, a getter in the CommonJS build). An older copy's proc has no bindings.
+(proc as unknown as Partial<Record<symbol, (onChange: () => void) => void>>)[kFollowBinding]?.(() => {
+	signal = proc.signal;
+});
 
 // The same functions, throwing at their caller; their documentation comes with `typeof`.
 export const createProc: typeof createIsolatedProc = /* @__PURE__ */ atCallSite(createIsolatedProc);
@@ -69,7 +82,7 @@ export const notifyReady = /* @__PURE__ */ atCallSite(function notifyReady(statu
 
 export const run: typeof runMain = /* @__PURE__ */ atCallSite(runMain);
 
-export { ForceQuitError, ListenerRemovedError, ListenerTimeoutError } from './errors.js';
+export { ForceQuitError, ListenerRemovedError, ListenerTimeoutError, NOT_ACCEPTING, NotAcceptingError, TrackedWorkCutError } from './errors.js';
 export type { RunContext, RunOptions } from './run.js';
 export type {
 	FinalListener,
@@ -89,5 +102,7 @@ export type {
 	ProcState,
 	ShutdownOptions,
 	ShutdownReport,
+	TrackedUnit,
+	TrackOptions,
 	WaitFunction,
 } from './types.js';

@@ -43,7 +43,8 @@ export function warnTimes(process: ProcessLike, message: string): void {
 export function writeDiagnosticReport(process: ProcessLike, say: (message: string) => void): void {
 	try {
 		const file = process.report?.writeReport?.();
-		say(`graceful-proc: diagnostic report written${file ? ` to ${file}` : ''}`);
+		// Node returns the file it wrote; a runtime without the report (Deno) returns nothing and writes nothing.
+		say(file ? `graceful-proc: diagnostic report written to ${file}` : 'graceful-proc: no diagnostic report: this runtime wrote none');
 	} catch (error) {
 		say(`graceful-proc: diagnostic report failed: ${describeError(error)}`);
 	}

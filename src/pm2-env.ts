@@ -2,6 +2,8 @@
  * What PM2 tells an app through its environment: how long after its stop signal it SIGKILLs the app, which the
  * core's unset times fit inside.
  */
+import { processEnv } from './env.js';
+
 /** PM2's own default, used when neither the app nor the daemon's environment sets one. */
 export const PM2_DEFAULT_KILL_TIMEOUT = 1600;
 
@@ -13,7 +15,7 @@ export const PM2_DEFAULT_KILL_TIMEOUT = 1600;
  * sets one (ecosystem file or `--kill-timeout`). Otherwise the daemon's own default applies: `PM2_KILL_TIMEOUT`
  * from the environment the daemon was started in (which the app inherits), else 1,600 ms.
  */
-export function pm2KillTimeout(env: Record<string, string | undefined> = globalThis.process?.env ?? {}): number | undefined {
+export function pm2KillTimeout(env: Readonly<Record<string, string | undefined>> = processEnv()): number | undefined {
 	if (env.pm_id === undefined || (env.pm_exec_path === undefined && env.PM2_HOME === undefined)) return undefined;
 	return parse(env.kill_timeout) ?? parse(env.PM2_KILL_TIMEOUT) ?? PM2_DEFAULT_KILL_TIMEOUT;
 }

@@ -28,7 +28,7 @@ export const PROC_OPTIONS = [
 	'watchdog',
 ] as const;
 
-const WATCHDOG_MODES = ['resident', 'at-shutdown'] as const;
+const WATCHDOG_MODES = ['resident', 'at-shutdown', 'off'] as const;
 export type WatchdogMode = (typeof WATCHDOG_MODES)[number];
 
 const LISTENER_OPTIONS = ['name', 'timeout', 'after'] as const;
@@ -152,7 +152,7 @@ export function resolveOptions(options: Omit<ProcOptions, 'process'>, current: C
 	const foreignHandlers = pick<ForeignHandlersOption>(options.foreignHandlers, current.foreignHandlers);
 	if (options.foreignHandlers !== undefined) assertForeignHandlersOption('options.foreignHandlers', foreignHandlers);
 	const watchdog = pick<unknown>(options.watchdog, current.watchdog);
-	if (!WATCHDOG_MODES.includes(watchdog as WatchdogMode)) throw new TypeError(expected('options.watchdog', "'resident' or 'at-shutdown'", watchdog));
+	if (!WATCHDOG_MODES.includes(watchdog as WatchdogMode)) throw new TypeError(expected('options.watchdog', "'resident', 'at-shutdown' or 'off'", watchdog));
 	return {
 		options: {
 			exit,

@@ -1,9 +1,11 @@
 /**
  * What Linux says of a process and of the processes above this one: command line, parent, process group,
  * whether it is on its way out. Two small reads of /proc per process, made only when asked; undefined
- * wherever /proc cannot answer (another system, a sandbox without it, a process that has gone).
+ * wherever /proc cannot answer (another system, a sandbox without it, a process that has gone, Deno without
+ * `--allow-read` for it: never a permission prompt).
  */
 import type * as NodeFs from 'node:fs';
+import { granted } from './runtime-permissions.js';
 
 /** One process as /proc shows it. */
 export interface ProcessInfo {
@@ -43,6 +45,7 @@ function statFields(pid: number): string[] | undefined {
 /** One process, or undefined where /proc does not show it. */
 export function readProcess(pid: number): ProcessInfo | undefined {
 	if (globalThis.process?.platform !== 'linux' || !Number.isInteger(pid) || pid <= 0) return undefined;
+	if (!granted({ name: 'read', path: `/proc/${pid}` })) return undefined;
 	const fields = statFields(pid);
 	if (fields === undefined) return undefined;
 	let argv: string[] = [];

@@ -4,6 +4,7 @@
  * signal is a copy of the first or a person asking for the exit now.
  */
 import { createDebug } from './debug.js';
+import { idleSoon } from './idle-soon.js';
 import { isDuplicate, recordFirstSignal, type Sequence, type SignalArrivals } from './sequence.js';
 import { type SignalSenders, sendersNow, signalSenders } from './signal-senders.js';
 import type { ProcessLike } from './types.js';
@@ -30,7 +31,7 @@ export class RepeatJudge {
 	readSoon(): void {
 		if (this.#readSoon || this.#process !== globalThis.process) return;
 		this.#readSoon = true;
-		setImmediate(() => this.#senders()).unref?.();
+		idleSoon(() => this.#senders());
 	}
 
 	/** Records the first signal, and the turn of the loop it was handled in. */

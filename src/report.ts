@@ -11,7 +11,7 @@ import type { ListenerEntry } from './listener-entry.js';
 import type { ListenerTable } from './listeners.js';
 import { appExitCode, endsFailed, exitCodeOf, type Sequence } from './sequence.js';
 import type { Omitted } from './summary.js';
-import type { ForcedBy, ForeignHandler, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
+import type { ForcedBy, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
 
 const log = createDebug('proc');
 
@@ -129,8 +129,8 @@ export function briefRows(table: ListenerTable): { listeners: ListenerReport[]; 
 }
 
 export interface ReportParts {
-	/** The sequence's reason, and when it started. */
-	readonly sequence: { readonly reason: unknown; readonly startedAt: number };
+	/** The sequence's reason, when it started, and the other handlers found on the signals at its trigger. */
+	readonly sequence: Pick<Sequence, 'reason' | 'startedAt' | 'foreignHandlers'>;
 	readonly outcome: ShutdownReport['outcome'];
 	readonly exitCode: number;
 	/** When forced: what forced it. */
@@ -138,8 +138,6 @@ export interface ReportParts {
 	readonly listeners: ListenerReport[];
 	/** Asked what still keeps the event loop alive, when forced. */
 	readonly process: ProcessLike;
-	/** Other handlers on the signals, found at the trigger. */
-	readonly foreignHandlers?: readonly ForeignHandler[] | undefined;
 }
 
 /** The report, its duration counted until now. */
@@ -151,7 +149,8 @@ export function buildReport(parts: ReportParts): ShutdownReport {
 		? { reason: sequence.reason, outcome, forcedBy: parts.forcedBy, exitCode, durationMs, listeners }
 		: { reason: sequence.reason, outcome, exitCode, durationMs, listeners };
 	if (forced) report.activeResources = activeResources(parts.process);
-	if (parts.foreignHandlers !== undefined && parts.foreignHandlers.length > 0) report.foreignHandlers = parts.foreignHandlers.map((h) => ({ name: h.name, signals: [...h.signals] }));
+	const foreign = sequence.foreignHandlers;
+	if (foreign !== undefined && foreign.length > 0) report.foreignHandlers = foreign.map((h) => ({ name: h.name, signals: [...h.signals] }));
 	// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
 	Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
 	return report;
@@ -162,8 +161,6 @@ export interface ReportSource {
 	readonly table: ListenerTable;
 	readonly sequence: Sequence;
 	readonly process: ProcessLike;
-	/** Other handlers on the signals, as found at the trigger. */
-	readonly foreignHandlers?: readonly ForeignHandler[] | undefined;
 }
 
 function exitCode({ sequence, process }: ReportSource, failure: boolean): number {

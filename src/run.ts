@@ -2,8 +2,10 @@
  * `run(main)`: the program's body under a proc. `main` is a wrap-up listener that a signal aborts; the process is
  * kept alive while it is pending, and its end starts the sequence (exit code 1 when it threw).
  */
-import { kShutdownWithCode, type ProcImpl } from './proc.js';
+import type { ProcImpl } from './proc.js';
+import { kShutdownWithCode } from './sequence.js';
 import { processWideProc } from './shared-instance.js';
+import { procInForce } from './testing-protocol.js';
 import type { Proc, ShutdownReport } from './types.js';
 import { assertFunction, assertOptions, assertProc, assertString } from './validate.js';
 
@@ -37,7 +39,7 @@ function isAbortOf(error: unknown, signal: AbortSignal): boolean {
 export function run(main: (context: RunContext) => unknown, options?: RunOptions): Promise<ShutdownReport> {
 	assertFunction('main', main);
 	assertOptions('options', options, ['proc', 'name']);
-	const proc = options?.proc ?? processWideProc();
+	const proc = options?.proc ?? procInForce(processWideProc());
 	assertProc('options.proc', proc);
 	const name = options?.name ?? 'main';
 	assertString('options.name', name);

@@ -5,7 +5,7 @@
  */
 import { DUPLICATE_SIGNAL_MS, judgeRepeat } from './repeat-rule.js';
 import type { SignalSenders } from './signal-senders.js';
-import type { ProcessLike, ShutdownReport } from './types.js';
+import type { ForeignHandler, ProcessLike, ShutdownReport } from './types.js';
 
 export { DUPLICATE_SIGNAL_MS };
 
@@ -44,8 +44,13 @@ export interface Sequence {
 	/** Fires at the deadline. Not unref'd: it keeps the shutdown alive, as listeners may await promises that hold nothing in the loop. */
 	forceTimer: ReturnType<typeof setTimeout> | undefined;
 	wrapUpTimer: ReturnType<typeof setTimeout> | undefined;
-	/** Set while the ended sequence waits for stdout and stderr: a repeated signal exits at once. */
-	exitNow: (() => void) | undefined;
+	/**
+	 * Set while the ended sequence waits, for the last step or for stdout and stderr: a repeated signal (named)
+	 * ends that wait at once.
+	 */
+	exitNow: ((signal?: string) => void) | undefined;
+	/** Other handlers on the signals, as found at the trigger: the report lists them. */
+	foreignHandlers: readonly ForeignHandler[] | undefined;
 }
 
 /** What starts a sequence, or joins the one running, named: its callers each give a different part of it. */
@@ -61,6 +66,13 @@ export interface Trigger {
 	/** false: the watchdog ends the sequence at once, from inside a blocked loop, and no listener may be called. */
 	readonly callListeners?: boolean;
 }
+
+/**
+ * How `run()` ends the sequence when its main threw: as a failure, exit code 1 unless the application set its own
+ * (a code given to `shutdown()` would win over the application's). Registered, so that `run()` of one build or copy
+ * finds it on a proc made by another.
+ */
+export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
 
 export interface SequenceStart {
 	readonly reason: unknown;
@@ -92,6 +104,7 @@ export function createSequence(start: SequenceStart): Sequence {
 		forceTimer: undefined,
 		wrapUpTimer: undefined,
 		exitNow: undefined,
+		foreignHandlers: undefined,
 	};
 }
 

@@ -2,7 +2,7 @@
  * The process-wide proc: made on first use (installing nothing), and shared through a registered symbol by every
  * copy and build of the package loaded in the process.
  */
-import { ProcImpl } from './proc.js';
+import { ProcessWideProc } from './process-wide-proc.js';
 import type { Proc } from './types.js';
 
 /**
@@ -22,8 +22,9 @@ export function processWideProc(): Proc {
 	const registry = globalThis as unknown as Record<symbol, Slot | undefined>;
 	let slot = registry[KEY];
 	if (slot === undefined) {
-		// Creating it installs nothing: handlers come with the first listener.
-		slot = { version: 1, proc: new ProcImpl() };
+		// Creating it installs nothing: handlers come with the first listener. Older copies made a ProcImpl here, and
+		// still find a Proc: the testing kit is what needs the ProcessWideProc.
+		slot = { version: 1, proc: new ProcessWideProc() };
 		Object.defineProperty(registry, KEY, { value: slot, enumerable: false, configurable: false, writable: false });
 	}
 	return slot.proc;

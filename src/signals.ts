@@ -3,6 +3,7 @@
  * errors, PM2's 'shutdown' message), installed with the first listener and removed with the last; signal names.
  */
 import type * as NodeOs from 'node:os';
+import { processEnv } from './env.js';
 import { markOurs } from './foreign-handlers.js';
 import { underNodemon } from './nodemon.js';
 import type { ProcessLike } from './types.js';
@@ -27,6 +28,13 @@ export function assertSignalName(argument: string, value: unknown): asserts valu
 	if (!catchableSignals().has(value)) throw new RangeError(expected(argument, 'a signal name that can be caught, such as `SIGTERM`', value));
 }
 
+/**
+ * Where an adapter that hands a framework's own signal handlers over to the sequence (graceful-proc/nest) asks a
+ * proc which process it runs on and which signals start its sequence: `() => { process, signals }`. Keyed by
+ * `Symbol.for` so that another copy of the package can ask.
+ */
+export const SIGNALS_HANDLED = Symbol.for('graceful-proc.signalsHandled');
+
 export function defaultSignals(platform: string | undefined): string[] {
 	return platform === 'win32' ? ['SIGTERM', 'SIGINT', 'SIGBREAK'] : ['SIGTERM', 'SIGINT'];
 }
@@ -49,7 +57,7 @@ function resolveDefaultSignals(o: SignalRouterOptions): readonly string[] {
 function expectsPm2Message(p: ProcessLike): boolean {
 	if (typeof p.send !== 'function') return false;
 	if (p !== globalThis.process) return true;
-	const env = globalThis.process.env;
+	const env = processEnv();
 	return env.pm_id !== undefined && (env.exec_mode === 'cluster_mode' || env.shutdown_with_message === 'true');
 }
 
@@ -88,6 +96,11 @@ export class SignalRouter {
 		return this.#signals;
 	}
 	#signals: readonly string[] = [];
+
+	/** The signals that start the sequence: as installed, or, before that, the ones install() would listen for. */
+	signalsToHandle(): readonly string[] {
+		return this.installed ? this.#signals : (this.#options.signals ?? resolveDefaultSignals(this.#options));
+	}
 
 	install(): void {
 		if (this.installed) return;

@@ -5,6 +5,7 @@
  */
 import type * as NodeFs from 'node:fs';
 import type * as NodeTty from 'node:tty';
+import { granted } from './runtime-permissions.js';
 
 export interface TerminalNoticeInput {
 	/** What started the sequence: the signal's name. */
@@ -27,7 +28,9 @@ export function stderrIsTerminal(): boolean {
 	try {
 		const fs = globalThis.process.getBuiltinModule('node:fs') as typeof NodeFs;
 		const stat = fs.fstatSync(2);
-		if (!stat.isCharacterDevice() || stat.rdev === fs.statSync('/dev/null').rdev) return false;
+		if (!stat.isCharacterDevice()) return false;
+		// Where /dev/null may not be looked at without a prompt (Deno), node:tty answers alone.
+		if (granted({ name: 'read', path: '/dev/null' }) && stat.rdev === fs.statSync('/dev/null').rdev) return false;
 		const tty = globalThis.process.getBuiltinModule('node:tty') as typeof NodeTty;
 		return tty.isatty(2);
 	} catch {

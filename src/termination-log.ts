@@ -3,6 +3,7 @@
  * Kubernetes reads it, within its 4096 bytes; a missing or unwritable file is ignored.
  */
 import type * as Fs from 'node:fs';
+import { granted } from './runtime-permissions.js';
 import { addOmitted, countLine, headLine, listenerLine, type Omitted } from './summary.js';
 import type { ShutdownReport } from './types.js';
 import { expected } from './validate.js';
@@ -66,9 +67,11 @@ export function formatTerminationMessage(report: ShutdownReport, omitted?: Omitt
 /**
  * Writes the message synchronously (the process exits right after) and never throws. The file is opened
  * without blocking, so a FIFO nobody reads is skipped rather than waited for; `/dev/termination-log` is
- * never created (outside Kubernetes it is not ours to make), a path the user named is.
+ * never created (outside Kubernetes it is not ours to make), a path the user named is. Under Deno, only with
+ * `--allow-write` for it: a permission prompt at a terminal would hold the exit.
  */
 export function writeTerminationLog(path: string, report: ShutdownReport, omitted?: Omitted): boolean {
+	if (!granted({ name: 'write', path })) return false;
 	try {
 		const fs = process.getBuiltinModule('node:fs') as typeof Fs;
 		const { O_WRONLY, O_TRUNC, O_CREAT, O_NONBLOCK } = fs.constants;

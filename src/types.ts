@@ -54,6 +54,32 @@ export interface FinalListenerContext {
 /** A listener of the last step (`addFinalListener`). */
 export type FinalListener = (context: FinalListenerContext) => unknown;
 
+/** What a tracked unit's function receives (`proc.track(fn)`). */
+export interface TrackedUnit {
+	/**
+	 * Aborted a tail before the force-quit deadline (1 s, or a quarter of the time the sequence has when that is
+	 * shorter), or at once if the sequence is forced earlier: time to stop and give the work back.
+	 */
+	readonly signal: AbortSignal;
+	/** The unit's name, as the report gives it. */
+	readonly name: string;
+}
+
+export interface TrackOptions {
+	/**
+	 * Names the unit in the report and in errors (`job 42`).
+	 * @default fn.name, or `unit#N`
+	 */
+	name?: string;
+	/**
+	 * Milliseconds this unit may still need once shutdown starts. While it runs, the unset times follow from it
+	 * (the wrap-up phase lasts at least this long), as they follow from a drain's `delay`. Without it, the times
+	 * stay as they are and the unit still has until a tail before the deadline.
+	 * @example { grace: 30_000 }
+	 */
+	grace?: number;
+}
+
 /** Returned by `addWrapUpListener` / `addShutdownListener`. */
 export interface WaitFunction {
 	/** Settles when this listener has run: resolves on success, rejects with its error. */
@@ -218,11 +244,13 @@ export interface ProcOptions {
 	 * Node joins it at exit (a few ms as the parent sees it). `'at-shutdown'`: when the sequence starts, so that an
 	 * idle service holds neither; the shutdown pays for making it (about 3 ms of the main thread, then its boot on
 	 * another core), and a loop that is already blocked when the signal arrives is not ended at the deadline (no
-	 * thread is watching yet). Set it before the first listener.
+	 * thread is watching yet). `'off'`: no thread at all, so neither idle nor exit pays for one; the deadline is
+	 * then kept by the main thread's timer alone, which a listener that blocks the event loop stops: such a
+	 * process runs on until the orchestrator kills it. Set it before the first listener.
 	 * @default 'resident'
 	 * @example { watchdog: 'at-shutdown' }
 	 */
-	watchdog?: 'resident' | 'at-shutdown';
+	watchdog?: 'resident' | 'at-shutdown' | 'off';
 }
 
 /** The second argument of `shutdown()`. */
@@ -247,6 +275,14 @@ export interface Proc {
 	 * `timeForFinal` ms of the deadline are left), to log it and flush loggers and telemetry. Returns the remover.
 	 */
 	addFinalListener?(fn: FinalListener, options?: { name?: string }): () => boolean;
+	/**
+	 * Runs `fn({ signal, name })` as a unit of tracked work: the wrap-up phase waits for it (as the listener
+	 * `tracked work`), and `signal` aborts a tail before the deadline. Returns `fn`'s promise. Once the sequence
+	 * has started no unit starts: `fn` is not called and the promise rejects with a `NotAcceptingError`
+	 * (code `GRACEFUL_PROC_NOT_ACCEPTING`), so that the item goes back to its queue.
+	 * @example worker.process((job) => proc.track(({ signal }) => handle(job, signal), { name: `job ${job.id}` }))
+	 */
+	track<T>(fn: (unit: TrackedUnit) => T | PromiseLike<T>, options?: TrackOptions): Promise<Awaited<T>>;
 	/** Change options before the sequence starts (all of `createProc`'s but `process`). */
 	configure(options: Omit<ProcOptions, 'process'>): void;
 	/** Start the sequence by hand. Idempotent: every call returns the same promise. */

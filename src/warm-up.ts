@@ -3,6 +3,8 @@
  * once per process in an idle moment after the watchdog thread is made, so that a real shutdown does not pay
  * V8's compilation of the sequence on its critical path.
  */
+import { envVar } from './env.js';
+import { idleSoon } from './idle-soon.js';
 import { writesPending } from './pending-writes.js';
 import type { Proc, ProcessLike, ProcOptions } from './types.js';
 
@@ -27,9 +29,9 @@ export interface WarmUp {
 export function warmUpOnce(warmUp: WarmUp): void {
 	const registry = globalThis as Record<symbol, unknown>;
 	// Under DEBUG the throwaway sequence would show in the logs as a shutdown; a debugging session can spare 0.5 ms.
-	if (registry[WARMED_UP] || globalThis.process?.env?.DEBUG) return;
+	if (registry[WARMED_UP] || envVar('DEBUG')) return;
 	registry[WARMED_UP] = true;
-	const immediate = setImmediate(() => {
+	idleSoon(() => {
 		try {
 			writesPending(globalThis.process);
 			warmUp.readArrivals();
@@ -51,5 +53,4 @@ export function warmUpOnce(warmUp: WarmUp): void {
 			forced.shutdown('warm-up').catch(() => {});
 		} catch {}
 	});
-	immediate.unref?.();
 }

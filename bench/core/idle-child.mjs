@@ -1,11 +1,16 @@
 // Imports one library, registers one listener, idles for a second, and prints what that cost the process.
-//   node idle-child.mjs <none | graceful-proc | exit-hook | close-with-grace | async-exit-hook | terminus | worker>
+//   node idle-child.mjs <none | graceful-proc | graceful-proc:at-shutdown | graceful-proc:off | exit-hook | close-with-grace | async-exit-hook | terminus | worker>
 import { readFileSync } from 'node:fs';
 
 const [specifier] = process.argv.slice(2);
 const cpuStart = process.cpuUsage();
 const start = performance.now();
-if (specifier === 'graceful-proc') (await import('graceful-proc')).addWrapUpListener(() => {});
+if (specifier.startsWith('graceful-proc')) {
+	const { addWrapUpListener, configure } = await import('graceful-proc');
+	const watchdog = specifier.split(':')[1];
+	if (watchdog) configure({ watchdog });
+	addWrapUpListener(() => {});
+}
 else if (specifier === 'exit-hook') (await import('exit-hook')).asyncExitHook(() => {}, { wait: 1000 });
 else if (specifier === 'close-with-grace') (await import('close-with-grace')).default({ logger: false }, () => {});
 else if (specifier === 'async-exit-hook') (await import('async-exit-hook')).default(() => {});

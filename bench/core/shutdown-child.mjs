@@ -1,6 +1,6 @@
 // A service that registers its shutdown work with one library, prints `ready`, and waits for SIGTERM.
 //   node shutdown-child.mjs <library> <mode>
-// library: graceful-proc | exit-hook | async-exit-hook | terminus | close-with-grace | hand-written | hand-written+worker | bare
+// library: graceful-proc | graceful-proc:at-shutdown | graceful-proc:off | exit-hook | async-exit-hook | terminus | close-with-grace | hand-written | hand-written+worker | bare
 // mode:
 //   work   N wrap-up and N shutdown tasks of WORK_MS each (a timer), the shutdown ones after every wrap-up one
 //   hang   one task that never settles; the library's deadline is DEADLINE_MS
@@ -55,9 +55,12 @@ async function allWork() {
 // What a real service has: something that keeps the event loop alive until it is told to stop.
 setInterval(() => {}, 1 << 30);
 
-switch (library) {
+// `graceful-proc:<mode>`: the same with `configure({ watchdog: mode })` first.
+const [libraryName, watchdog] = library.split(':');
+switch (libraryName) {
 	case 'graceful-proc': {
-		const { addShutdownListener, addWrapUpListener, setTimeToForceQuit } = await import('graceful-proc');
+		const { addShutdownListener, addWrapUpListener, configure, setTimeToForceQuit } = await import('graceful-proc');
+		if (watchdog) configure({ watchdog });
 		setTimeToForceQuit(deadline);
 		if (mode === 'work') {
 			for (let i = 0; i < N; i++) addWrapUpListener(task);

@@ -28,10 +28,19 @@ export interface LoadOptions {
 	thinkMs?: number;
 	busyMs?: number;
 	streamShare?: number;
+	/** The warm-up lasts at least this long. */
 	warmupMs?: number;
+	/**
+	 * The warm-up also lasts until this many requests were answered and every connection the clients hold has
+	 * carried an answered request (none is left in the server's listen backlog): a handshake on the load itself.
+	 */
+	warmupAnswered?: number;
+	/** A warm-up that has not reached `warmupAnswered` by then fails: runLoad rejects, and `trigger` is never called. */
+	warmupLimitMs?: number;
 	trigger?: () => void;
 	until?: Promise<unknown>;
 	afterTriggerMs?: number;
+	/** Hard bound on the run from the trigger on. */
 	limitMs?: number;
 	hangMs?: number;
 }

@@ -34,11 +34,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * @param {number} [options.busyMs] synchronous work after each response, as a client that does something with
  *   it: its event loop then notices a server's FIN later, which is how a real network's latency widens the
  *   window in which a request crosses a connection the server is closing
- * @param {number} [options.warmupMs] load before `trigger` is called
+ * @param {number} [options.warmupMs] load before `trigger` is called, at least
+ * @param {number} [options.warmupAnswered] the warm-up also lasts until this many requests were answered and every
+ *   connection the clients opened (and still hold) has carried an answered request: a handshake on the load itself,
+ *   so that the trigger comes under a real load however slow the machine is, and no connection of the warm-up can
+ *   still wait in the server's listen backlog (which the kernel resets when the server stops accepting: a loss no
+ *   server can prevent, see docs/rolling.md). 0 (the default): the trigger comes at `warmupMs`, whatever the load
+ * @param {number} [options.warmupLimitMs] a warm-up that has not reached `warmupAnswered` by then fails: the run
+ *   stops without calling `trigger`, and runLoad rejects saying how far it got
  * @param {() => void} [options.trigger] called once, after the warm-up (sends the SIGTERM)
  * @param {Promise<unknown>} [options.until] loops also stop when this settles (the server process exited)
  * @param {number} [options.afterTriggerMs] loops stop this long after the trigger (a load balancer moving them)
- * @param {number} [options.limitMs] hard bound on the whole run
+ * @param {number} [options.limitMs] hard bound on the run from the trigger on
  * @param {number} [options.hangMs] a request without an answer after this long is lost
  */
 export async function runLoad(options) {
@@ -54,6 +61,8 @@ export async function runLoad(options) {
 		busyMs = 0,
 		streamShare = 0,
 		warmupMs = 400,
+		warmupAnswered = 0,
+		warmupLimitMs = 20_000,
 		trigger = () => {},
 		until,
 		afterTriggerMs,
@@ -69,8 +78,11 @@ export async function runLoad(options) {
 		() => (stopped = true),
 		() => (stopped = true),
 	);
-	const limit = setTimeout(() => (stopped = true), limitMs);
-	const pool = protocol === 'h2' ? new SessionPool(port, ca, sockets) : undefined;
+	let limit;
+	let warmupFailed;
+	let answered = 0;
+	const connections = new Connections();
+	const pool = protocol === 'h2' ? new SessionPool(port, ca, sockets, connections) : undefined;
 	const agentOptions = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, scheduling: 'fifo' };
 	const agent = protocol === 'https' ? new https.Agent({ ...agentOptions, ca }) : protocol === 'http' ? new http.Agent(agentOptions) : undefined;
 	const used = new WeakSet();
@@ -83,19 +95,27 @@ export async function runLoad(options) {
 		const record = { id, ms, start: performance.now() - startedAt, end: 0, afterTrigger: triggerAt !== undefined, reused: false, sent: false, outcome: '', error: undefined, close: false };
 		requests.push(record);
 		return new Promise((resolve) => {
+			let connection;
 			const done = (outcome, error) => {
 				if (record.outcome) return;
 				record.outcome = outcome;
 				record.error = error?.code ?? error?.message;
 				record.end = performance.now() - startedAt;
+				if (outcome === 'answered') {
+					answered += 1;
+					if (connection !== undefined) connections.served(connection);
+					warmedUp();
+				}
 				resolve(record);
 			};
-			if (pool) return pool.request(path, record, done, hangMs);
+			if (pool) return pool.request(path, record, done, hangMs, (session) => (connection = session));
 			const client = protocol === 'https' ? https : http;
 			const req = client.request({ host: '127.0.0.1', port, path, agent, timeout: hangMs });
 			req.on('socket', (socket) => {
 				record.reused = used.has(socket);
 				used.add(socket);
+				connection = socket;
+				connections.opened(socket);
 			});
 			req.on('finish', () => (record.sent = true));
 			req.on('timeout', () => req.destroy(Object.assign(new Error('no answer'), { code: 'HANG' })));
@@ -124,12 +144,30 @@ export async function runLoad(options) {
 			if (record.outcome === 'refused' && triggerAt !== undefined) break;
 		}
 	};
-	const running = Array.from({ length: loops }, (_, loop) => run(loop));
 	let moveTimer;
-	stopTimer = setTimeout(() => {
+	let warmupTime = false;
+	/** Calls the trigger once the warm-up is over: its time has passed, and the handshake (warmupAnswered) holds. */
+	function warmedUp() {
+		if (triggerAt !== undefined || warmupFailed || !warmupTime || stopped) return;
+		if (answered < warmupAnswered || (warmupAnswered > 0 && !connections.allServed())) return;
+		clearTimeout(stopTimer);
 		triggerAt = performance.now() - startedAt;
+		limit = setTimeout(() => (stopped = true), limitMs);
 		trigger();
 		if (afterTriggerMs !== undefined) moveTimer = setTimeout(() => (stopped = true), afterTriggerMs);
+	}
+	const running = Array.from({ length: loops }, (_, loop) => run(loop));
+	stopTimer = setTimeout(() => {
+		warmupTime = true;
+		warmedUp();
+		if (triggerAt !== undefined) return;
+		stopTimer = setTimeout(() => {
+			warmupFailed = new Error(
+				`the warm-up did not reach ${warmupAnswered} answered requests on every open connection within ${warmupLimitMs} ms: ` +
+					`${answered} answered, ${connections.describe()}`,
+			);
+			stopped = true;
+		}, warmupLimitMs - warmupMs);
 	}, warmupMs);
 	await Promise.all(running);
 	clearTimeout(limit);
@@ -137,6 +175,7 @@ export async function runLoad(options) {
 	clearTimeout(moveTimer);
 	agent?.destroy();
 	pool?.close();
+	if (warmupFailed) throw warmupFailed;
 	// `origin` is the performance.now() that the records' times count from.
 	return { requests, triggerAt, origin: startedAt };
 }
@@ -158,15 +197,46 @@ export function summarize(requests, seen) {
 	};
 }
 
+/**
+ * The connections the clients opened (sockets, or HTTP/2 sessions), and which of them have carried an answered
+ * request: one that has was accepted by the server, so it is not waiting in the listen backlog. One that closed
+ * without an answer does not count any more.
+ */
+class Connections {
+	#waiting = new Set();
+	#seen = new WeakSet();
+	#served = 0;
+
+	opened(connection) {
+		if (this.#seen.has(connection)) return;
+		this.#seen.add(connection);
+		this.#waiting.add(connection);
+		connection.once('close', () => this.#waiting.delete(connection));
+	}
+
+	served(connection) {
+		if (this.#waiting.delete(connection)) this.#served += 1;
+	}
+
+	allServed() {
+		return this.#waiting.size === 0 && this.#served > 0;
+	}
+
+	describe() {
+		return `${this.#served} connections served, ${this.#waiting.size} open without an answer yet`;
+	}
+}
+
 /** A few HTTP/2 sessions used round-robin; a session that is going away is replaced by a new connection. */
 class SessionPool {
 	#sessions = [];
 	#next = 0;
 
-	constructor(port, ca, size) {
+	constructor(port, ca, size, connections) {
 		this.port = port;
 		this.ca = ca;
 		this.size = size;
+		this.connections = connections;
 	}
 
 	#session() {
@@ -177,13 +247,15 @@ class SessionPool {
 			session.on('goaway', () => (session.goneAway = true));
 			session.on('close', () => (session.goneAway = true));
 			session.on('error', () => {});
+			this.connections.opened(session);
 			this.#sessions[index] = session;
 		}
 		return session;
 	}
 
-	request(path, record, done, hangMs) {
+	request(path, record, done, hangMs, onSession) {
 		const session = this.#session();
+		onSession(session);
 		let stream;
 		try {
 			stream = session.request({ ':path': path });

@@ -1,7 +1,12 @@
+/**
+ * The health ticker: runs the checks every interval, keeps their results, and answers `/livez`, `/readyz` and
+ * `/healthz` from them. Readiness falls as soon as shutdown starts; the ticker stops in the shutdown phase.
+ */
 import type { Server } from 'node:http';
 import { atCallSite } from '../call-site.js';
 import { createDebug } from '../debug.js';
 import { proc as defaultProc } from '../index.js';
+import { procInForce } from '../testing-protocol.js';
 import type { Proc, WaitFunction } from '../types.js';
 import { assertBoolean, assertFunction, assertNumber, assertString, expected } from '../validate.js';
 import { CheckRunner } from './check-runner.js';
@@ -10,7 +15,7 @@ import { createHealthHandler, type Endpoint, type HealthView, type Verdict } fro
 import { closeServer, listenHealth } from './listen-health.js';
 import { type LoopDelayMonitor, startLoopDelayMonitor } from './loop-delay-monitor.js';
 import { messageOf } from './message-of.js';
-import { notReadyFileExists } from './not-ready-file.js';
+import { cannotTellMessage, notReadyFileExists } from './not-ready-file.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { touchFile } from './touch-file.js';
 import { notifySocket } from '../systemd/notify.js';
@@ -60,6 +65,7 @@ export class Ticker implements HealthView {
 	#wait: WaitFunction | undefined;
 	#onShutdownStart: (() => void) | undefined;
 	#heartbeatWarned = false;
+	#notReadyFileWarned = false;
 	#rounds = 0;
 	version = 0;
 	readonly handler: HealthHandler;
@@ -71,7 +77,7 @@ export class Ticker implements HealthView {
 		this.#runners = resolved.checks.map(
 			([name, fn]) => new CheckRunner(name, fn, resolved.timeout, resolved.failureThreshold, resolved.successThreshold),
 		);
-		this.#proc = resolved.proc === false ? undefined : (resolved.proc ?? defaultProc);
+		this.#proc = resolved.proc === false ? undefined : procInForce(resolved.proc ?? defaultProc);
 		this.handler = createHealthHandler(this);
 		this.fetch = createHealthFetch(this);
 		this.#lastNotified = this.status();
@@ -243,7 +249,10 @@ export class Ticker implements HealthView {
 			file === undefined ? false : notReadyFileExists(file),
 		]);
 		if (this.#stopped) return this.status();
-		if (takenOut !== undefined && takenOut !== this.#takenOutByFile) {
+		if (takenOut instanceof Error) {
+			if (!this.#notReadyFileWarned) process.emitWarning(cannotTellMessage(file!, takenOut), { code: 'GRACEFUL_PROC_NOT_READY_FILE' });
+			this.#notReadyFileWarned = true;
+		} else if (takenOut !== this.#takenOutByFile) {
 			this.#takenOutByFile = takenOut;
 			log(takenOut ? '%s exists: not ready' : '%s is gone: back in rotation', file);
 		}

@@ -16,6 +16,8 @@ export interface DrainState {
 	readonly idleGrace: number;
 	/** When the shutdown started (the start of `soft`); 0 before. */
 	readonly softAt: number;
+	/** A step of the drain: a request finished or a connection closed while it drains (see drains-in-progress.ts). */
+	progressed(): void;
 	/** Runs `fn` after `ms` on an unref'd timer that the drain clears when it ends. */
 	setTimer(fn: () => void, ms: number): void;
 }

@@ -3,6 +3,7 @@
 import type { EventEmitter } from 'node:events';
 import { proc as defaultProc } from '../index.js';
 import { expected } from '../validate.js';
+import { webRequestHint } from './fetch-style.js';
 import { nodeHttp, nodeHttp2 } from './node-http.js';
 import { type DrainableRequest, requestEnd } from './request-end.js';
 import { GIVEN_SIGNAL, reusableController } from './reusable-controller.js';
@@ -19,7 +20,8 @@ function assertServerRequest(argument: string, value: unknown): asserts value is
 			: value !== null && typeof value === 'object' && value instanceof nodeHttp2().Http2ServerRequest;
 	if (!ok) {
 		throw new TypeError(
-			expected(argument, "a server request (the `req` of a request handler, of an 'upgrade' listener or of ws's 'connection'; Koa's `ctx.req`)", value),
+			expected(argument, "a server request (the `req` of a request handler, of an 'upgrade' listener or of ws's 'connection'; Koa's `ctx.req`)", value) +
+				webRequestHint(value),
 		);
 	}
 }

@@ -4,10 +4,12 @@ import type net from 'node:net';
 import { createDebug } from '../debug.js';
 import { devWatcher } from '../dev-watcher.js';
 import { proc as defaultProc } from '../index.js';
+import { fakeBindingOf, procInForce } from '../testing-protocol.js';
 import { RESERVE_TIME } from '../time-budget.js';
 import type { ListenerContext, Proc, WaitFunction } from '../types.js';
 import { MAX_TIMER_MS } from '../validate.js';
 import { Drainer } from './drainer.js';
+import { watchHandMadeFetchServer } from './fetch-style.js';
 import { type DrainOptions, drainWaits, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import { assertServer, serverKind, serverName } from './server-kind.js';
 import { spreadReservation } from './spread-reservation.js';
@@ -31,6 +33,16 @@ export function drainTime(options: { delay: number; idleGrace: number; timeout: 
 
 type Reserve = (phase: 'wrap-up', ms: number, who: string) => () => void;
 
+/**
+ * What stands in for a load balancer's absence on the process-wide proc: a development watcher of this process, or
+ * a test's fake process (unless the test keeps the production waits). A proc of its own drains as configured.
+ */
+function processWideWatcher(): string | undefined {
+	const binding = fakeBindingOf(defaultProc);
+	if (binding === undefined) return devWatcher();
+	return binding.drainWaits === 'devWatch' ? 'useFakeProcess()' : undefined;
+}
+
 /** One drainer per server: two would both try to close it. */
 const drainers = new WeakMap<net.Server, Drainer>();
 /** Servers drain() was given before they listened, by the name they will have, until they do. */
@@ -48,9 +60,15 @@ const waiting = new WeakMap<net.Server, string | undefined>();
 export function drain(server: net.Server, options?: DrainOptions): WaitFunction {
 	assertServer('server', server);
 	const resolved = resolveDrainOptions(options);
-	if (server.listening) return registerDrain(server, resolved).wait;
 	assertNotDrained(server);
-	return drainWhenListening(server, resolved);
+	// Before the drain adds its own request listener: `http.createServer(app.fetch)` is then the only one.
+	const unwatch = watchHandMadeFetchServer(server);
+	try {
+		return server.listening ? registerDrain(server, resolved).wait : drainWhenListening(server, resolved);
+	} catch (error) {
+		unwatch();
+		throw error;
+	}
 }
 
 function assertNotDrained(server: net.Server): void {
@@ -68,7 +86,7 @@ function assertNotDrained(server: net.Server): void {
  * listening after that is closed right away, so it serves nothing while the process stops.
  */
 function drainWhenListening(server: net.Server, options: ResolvedDrainOptions): WaitFunction {
-	const proc = options.proc ?? defaultProc;
+	const proc = procInForce(options.proc ?? defaultProc);
 	waiting.set(server, options.name);
 	let registered: WaitFunction | undefined;
 	let removed = false;
@@ -117,11 +135,11 @@ function drainWhenListening(server: net.Server, options: ResolvedDrainOptions): 
 /** drain() after validation, for serve() and white-box tests: also hands back the drainer. */
 export function registerDrain(server: net.Server, options: ResolvedDrainOptions): { wait: WaitFunction; drainer: Drainer } {
 	assertNotDrained(server);
-	const proc = options.proc ?? defaultProc;
+	const given = options.proc ?? defaultProc;
+	const proc = procInForce(given);
 	const kind = serverKind(server);
 	const name = options.name ?? serverName(kind, server);
-	// A development watcher is this process's: a proc of its own (a test's) drains as configured.
-	const waits = drainWaits(options, proc === defaultProc ? devWatcher() : undefined);
+	const waits = drainWaits(options, given === defaultProc ? processWideWatcher() : undefined);
 	if (waits.why !== undefined) log('%s: %s', name, waits.why);
 	const spreadTime = spreadReservation(proc, { ...options, delay: waits.delay }, name);
 	const drainer = new Drainer(server, {

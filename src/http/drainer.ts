@@ -6,6 +6,7 @@ import type { Http2Session, ServerHttp2Stream } from 'node:http2';
 import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createDebug } from '../debug.js';
+import { addDrainInProgress, type DrainInProgress, drainProgressed, removeDrainInProgress } from '../drains-in-progress.js';
 import type { ListenerContext } from '../types.js';
 import type { DrainPhase, DrainState } from './drain-phase.js';
 import { DrainTimeoutError } from './drain-timeout-error.js';
@@ -57,7 +58,7 @@ export interface DrainerSnapshot {
  * Follows one server's connections from the moment it is created and drains them when `run()` is called.
  * Everything is driven by socket, response and session events; there is no polling.
  */
-export class Drainer implements SignalSource {
+export class Drainer implements SignalSource, DrainInProgress {
 	readonly name: string;
 	readonly #server: net.Server;
 	readonly #options: DrainerOptions;
@@ -97,6 +98,7 @@ export class Drainer implements SignalSource {
 			get softAt() {
 				return drainer.#startedAt;
 			},
+			progressed: () => this.#progressed(),
 			setTimer: (fn, ms) => this.#setTimer(fn, ms),
 		};
 		this.#http1 = new Http1Connections(state);
@@ -132,6 +134,11 @@ export class Drainer implements SignalSource {
 		};
 	}
 
+	/** What the drain still holds: requests whose responses have not finished, and TCP connections still open. */
+	counts(): { requests: number; connections: number } {
+		return { requests: this.#http1.inFlight() + this.#http2.activeStreams(), connections: this.#raw.size };
+	}
+
 	/** drainSignal()'s way in: the signal for `request`, if its connection is one this drainer follows. */
 	signalFor(request: DrainableRequest): AbortSignal | undefined {
 		if (this.#phase === 'done') return undefined;
@@ -162,6 +169,7 @@ export class Drainer implements SignalSource {
 		const now = Date.now();
 		this.#startedAt = now;
 		this.#phase = 'soft';
+		addDrainInProgress(this);
 		log('%s: shutdown started, delay %d ms, %o', this.name, this.#options.delay, this.snapshot());
 		this.#detachers.push(this.#http1.guardRequests(this.#server));
 
@@ -206,6 +214,7 @@ export class Drainer implements SignalSource {
 		this.#spread.stop();
 		this.#listening.dispose();
 		removeSignalSource(this);
+		removeDrainInProgress(this);
 	}
 
 	/** soft → draining, after the delay: stop accepting, and let idle connections go after their grace. */
@@ -317,10 +326,16 @@ export class Drainer implements SignalSource {
 		socket.once('close', () => {
 			this.#raw.delete(socket);
 			this.#listening.connectionClosed();
+			this.#progressed();
 		});
 		const { kind } = this.#options;
 		if (kind === 'http') this.#http1.track(socket);
 		else if (kind === 'https' || kind === 'http2') this.#handshakes.add(socket);
+	}
+
+	/** Word of a step while draining (the systemd STATUS lines hear of it); nothing while watching or once cut. */
+	#progressed(): void {
+		if (this.#phase === 'soft' || this.#phase === 'draining') drainProgressed();
 	}
 
 	#setTimer(fn: () => void, ms: number): void {

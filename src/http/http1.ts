@@ -136,9 +136,40 @@ export class Http1Connections {
 	/** No longer accepting: only now do responses say `Connection: close`, and idle connections start their grace. */
 	stopAccepting(): void {
 		for (const connection of this.#connections.values()) {
-			if (connection.busy) this.#markClose(connection, connection.last!);
-			else this.#scheduleIdleClose(connection);
+			if (!connection.busy) this.#scheduleIdleClose(connection);
+			else if (!this.#markClose(connection, connection.last!)) this.#keepOpenAfter(connection, connection.last!);
 		}
+	}
+
+	/**
+	 * `response` told its client the connection stays open (its headers went out before the server stopped
+	 * accepting), so the client may send its next request on it as soon as it has read the response. Deno's http
+	 * server destroys such a connection when the response finishes if the server no longer listens (its port of
+	 * Node's resOnFinish), and there 'finish' comes after the write completes, tens of ms after the client has read
+	 * the response under load: a request sent meanwhile was reset, unanswered. That one destroy() is skipped, and the
+	 * connection gets what any idle one does during the drain (its grace, and `Connection: close` on a request that
+	 * comes). Node never destroys there; the wrapper goes with the response either way.
+	 */
+	#keepOpenAfter(connection: Connection, response: ServerResponse): void {
+		const socket = connection.socket;
+		const hadOwn = Object.prototype.hasOwnProperty.call(socket, 'destroy');
+		const destroy = socket.destroy;
+		const name = this.#drain.name;
+		const guarded = function (this: net.Socket, error?: Error): net.Socket {
+			// Called by the server as `response` finishes (its 'finish' listener runs before ours, so it is still the
+			// latest); not after end(), as a response that closes its connection is ended (destroySoon).
+			if (error === undefined && connection.last === response && response.writableFinished && !this.destroyed && !this.writableEnded) {
+				log('%s: a keep-alive connection the server closed as its response finished is kept for its grace', name);
+				return this;
+			}
+			return Reflect.apply(destroy, this, [error]) as net.Socket;
+		};
+		socket.destroy = guarded;
+		response.once('close', () => {
+			if (socket.destroy !== guarded) return;
+			if (hadOwn) socket.destroy = destroy;
+			else delete (socket as { destroy?: unknown }).destroy;
+		});
 	}
 
 	anyIdle(): boolean {
@@ -215,6 +246,7 @@ export class Http1Connections {
 		}
 		if (this.#drain.phase === 'draining') this.#markClose(connection, response);
 		response.once('close', () => {
+			this.#drain.progressed();
 			const { phase } = this.#drain;
 			// A later request on the same connection is still running.
 			if (connection.busy || !(phase === 'soft' || phase === 'draining')) return;
@@ -223,15 +255,15 @@ export class Http1Connections {
 		});
 	}
 
-	/** Gives `response` the `Connection: close` that ends its connection, unless its headers are already out. */
-	#markClose(connection: Connection, response: ServerResponse): void {
-		if (!response.headersSent) {
-			const previous = connection.marked;
-			// Marked earlier, a pipelined response would close the connection under the requests behind it.
-			if (previous !== undefined && previous !== response && !previous.headersSent) previous.removeHeader('Connection');
-			response.setHeader('Connection', 'close');
-			connection.marked = response;
-		}
+	/** Gives `response` the `Connection: close` that ends its connection, unless its headers are already out (false). */
+	#markClose(connection: Connection, response: ServerResponse): boolean {
+		if (response.headersSent) return false;
+		const previous = connection.marked;
+		// Marked earlier, a pipelined response would close the connection under the requests behind it.
+		if (previous !== undefined && previous !== response && !previous.headersSent) previous.removeHeader('Connection');
+		response.setHeader('Connection', 'close');
+		connection.marked = response;
+		return true;
 	}
 
 	/**

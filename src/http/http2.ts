@@ -69,6 +69,7 @@ export class Http2Sessions {
 		entry.active += 1;
 		stream.once('close', () => {
 			entry.active -= 1;
+			this.#drain.progressed();
 			if (entry.closing && entry.active === 0) this.#endIdle(entry);
 		});
 		// The GOAWAY names this stream as the last one processed, so it is served and the client opens no more.

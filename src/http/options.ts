@@ -52,10 +52,11 @@ export interface DrainOptions {
 	 */
 	proc?: Proc;
 	/**
-	 * Under a development watcher that restarts the app on every save (nodemon, `node --watch`): the `delay` and
-	 * `idleGrace` to use there instead of the ones above, which are meant for a load balancer there is none of.
-	 * Each one left out is 0; requests in flight are still answered. `false`: the ones above, under a watcher too.
-	 * @default { delay: 0, idleGrace: 0 } (under nodemon and `node --watch`; elsewhere this option changes nothing)
+	 * Under a development watcher that restarts the app on every save (nodemon, `node --watch`), and in a test under
+	 * `useFakeProcess()` of `graceful-proc/testing`: the `delay` and `idleGrace` to use there instead of the ones
+	 * above, which are meant for a load balancer there is none of. Each one left out is 0; requests in flight are
+	 * still answered. `false`: the ones above, there too.
+	 * @default { delay: 0, idleGrace: 0 } (under nodemon, `node --watch` and `useFakeProcess()`; elsewhere this option changes nothing)
 	 * @example { delay: 5000, devWatch: { delay: 500 } }
 	 */
 	devWatch?: false | DevWatchTimes;
@@ -122,8 +123,9 @@ function resolveDevWatch(argument: string, value: unknown): ResolvedDrainOptions
 }
 
 /**
- * The drain's waits in force: under a development watcher (`watcher`, see dev-watcher.ts) those of `devWatch`,
- * with why, for the debug log; elsewhere, or with `devWatch: false`, the options as they are. Pure.
+ * The drain's waits in force: under a development watcher (`watcher`, see dev-watcher.ts) or a test's fake process
+ * (`'useFakeProcess()'`), those of `devWatch`, with why, for the debug log; elsewhere, or with `devWatch: false`,
+ * the options as they are. Pure.
  */
 export function drainWaits(
 	options: Pick<ResolvedDrainOptions, 'delay' | 'idleGrace' | 'devWatch'>,
@@ -137,7 +139,7 @@ export function drainWaits(
 		idleGrace,
 		why:
 			`under ${watcher}: delay ${delay} ms, idleGrace ${idleGrace} ms` +
-			(changed ? ` (instead of ${options.delay} and ${options.idleGrace}): a restart on save has no load balancer to wait for; devWatch sets them` : ''),
+			(changed ? ` (instead of ${options.delay} and ${options.idleGrace}): ${watcher === 'useFakeProcess()' ? 'a test' : 'a restart on save'} has no load balancer to wait for; devWatch sets them` : ''),
 	};
 }
 

@@ -4,6 +4,7 @@
  */
 import { createDebug } from '../debug.js';
 import { proc as processWideProc } from '../index.js';
+import { procInForce } from '../testing-protocol.js';
 import type { Proc } from '../types.js';
 import { assertDuration, assertOptions, expected } from '../validate.js';
 
@@ -37,7 +38,7 @@ export function exitWithParent(options?: ExitWithParentOptions): () => void {
 	assertOptions('options', options, ['interval', 'proc']);
 	const interval = options?.interval === undefined ? 1000 : options.interval;
 	assertDuration('options.interval', interval, { min: 1 });
-	const proc = options?.proc === undefined ? processWideProc : options.proc;
+	const proc = options?.proc === undefined ? procInForce(processWideProc) : options.proc;
 	if (proc === null || typeof proc !== 'object' || typeof proc.shutdown !== 'function' || !(proc.signal instanceof AbortSignal)) {
 		throw new TypeError(expected('options.proc', 'a proc from createProc()', proc));
 	}

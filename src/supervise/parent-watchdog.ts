@@ -84,6 +84,8 @@ process.stdin.on('error', fire);
 const MIN_LIFETIME_MS = 1000;
 
 function canRunNode(): boolean {
+	// Under Deno, execPath is deno, whose command line has no `-e` (it would exit at once with a usage error).
+	if (process.versions.deno !== undefined) return false;
 	try {
 		// In a single-executable application, execPath is the application itself, not node.
 		const sea = createRequire(import.meta.url)('node:sea') as { isSea?: () => boolean };

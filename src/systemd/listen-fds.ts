@@ -1,6 +1,7 @@
 // systemd's socket activation (sd_listen_fds): the listening sockets systemd opened and passed to this process,
 // from fd 3 on, named by LISTEN_FDNAMES. systemd keeps its own copy, so across a restart new connections wait in
 // the backlog instead of being refused.
+import { processEnv } from '../env.js';
 import { expected } from '../validate.js';
 
 /** The first passed descriptor (SD_LISTEN_FDS_START). */
@@ -13,7 +14,7 @@ export interface InheritedSocket {
 }
 
 /** The sockets systemd passed to this process: none unless LISTEN_PID is this process. */
-export function inheritedSockets(env: NodeJS.ProcessEnv = process.env, pid = process.pid): InheritedSocket[] {
+export function inheritedSockets(env: Readonly<NodeJS.ProcessEnv> = processEnv(), pid = process.pid): InheritedSocket[] {
 	if (env.LISTEN_PID === undefined || Number(env.LISTEN_PID) !== pid) return [];
 	const count = Number(env.LISTEN_FDS);
 	if (!Number.isSafeInteger(count) || count <= 0) return [];

@@ -3,6 +3,7 @@
 // order. Nothing happens, and nothing is loaded, unless the service manager set NOTIFY_SOCKET.
 import type * as ChildProcesses from 'node:child_process';
 import { createDebug } from '../debug.js';
+import { processEnv } from '../env.js';
 
 const log = createDebug('systemd');
 
@@ -12,7 +13,7 @@ export const SYSTEMD_NOTIFY_FAILED = 'GRACEFUL_PROC_SYSTEMD_NOTIFY';
 export type NotifyFields = Readonly<Record<string, string | number>>;
 
 /** Whether the service manager listens for notifications (the path form, or the abstract `@` form). */
-export function notifySocket(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function notifySocket(env: Readonly<NodeJS.ProcessEnv> = processEnv()): string | undefined {
 	const socket = env.NOTIFY_SOCKET;
 	return socket !== undefined && (socket.startsWith('/') || socket.startsWith('@')) ? socket : undefined;
 }
@@ -65,10 +66,22 @@ function failed(args: string[], error: unknown): void {
 }
 
 /**
+ * Send a notification whose order does not matter (WATCHDOG=1) at once, beside the queue: a ping waiting behind
+ * another message would be late, and a message waiting behind a ping would be too (STOPPING=1 lost in a process
+ * that exits first). Resolves once `systemd-notify` is done; never rejects. Does nothing without NOTIFY_SOCKET.
+ */
+export function sdNotifyUnordered(fields: NotifyFields, env: Readonly<NodeJS.ProcessEnv> = processEnv()): Promise<void> {
+	if (notifySocket(env) === undefined) return Promise.resolve();
+	const args = lines(fields);
+	log('notify %s', args.join(' '));
+	return runNotify(args);
+}
+
+/**
  * Send one notification (`{ READY: 1, STATUS: 'serving' }`) to the service manager, after the ones sent before.
  * Resolves once `systemd-notify` is done; never rejects. Does nothing without NOTIFY_SOCKET.
  */
-export function sdNotify(fields: NotifyFields, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export function sdNotify(fields: NotifyFields, env: Readonly<NodeJS.ProcessEnv> = processEnv()): Promise<void> {
 	if (notifySocket(env) === undefined) return Promise.resolve();
 	const args = lines(fields);
 	log('notify %s', args.join(' '));

@@ -1,15 +1,18 @@
-// What graceful-proc tells systemd on its own: READY=1 when the service says it serves (serve() does), STOPPING=1,
-// STATUS= and EXTEND_TIMEOUT_USEC= when the shutdown starts, WATCHDOG=1 while the service is live. Every call is
-// a no-op unless systemd started the process with NOTIFY_SOCKET (Type=notify).
+// What graceful-proc tells systemd on its own: READY=1 when the service says it serves (serve() does), WATCHDOG=1
+// while the service is live, and from the trigger on what stop-status.ts says (STOPPING=1, STATUS=,
+// EXTEND_TIMEOUT_USEC=). Every call is a no-op unless systemd started the process with NOTIFY_SOCKET (Type=notify).
+import { processEnv } from '../env.js';
+import { fakeBindingOf } from '../testing-protocol.js';
 import type { Proc } from '../types.js';
-import { notifySocket, sdNotify } from './notify.js';
+import { notifySocket, sdNotify, sdNotifyUnordered } from './notify.js';
+import { StopStatus } from './stop-status.js';
 
 const watched = new WeakSet<Proc>();
 let pinging: ReturnType<typeof setInterval> | undefined;
 let liveness: (() => boolean) | undefined;
 
 /** The watchdog interval systemd asked for (WATCHDOG_USEC, for this process: WATCHDOG_PID), in ms. */
-export function watchdogInterval(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number | undefined {
+export function watchdogInterval(env: Readonly<NodeJS.ProcessEnv> = processEnv(), pid = process.pid): number | undefined {
 	const usec = Number(env.WATCHDOG_USEC);
 	if (!Number.isSafeInteger(usec) || usec <= 0) return undefined;
 	if (env.WATCHDOG_PID !== undefined && env.WATCHDOG_PID !== '' && Number(env.WATCHDOG_PID) !== pid) return undefined;
@@ -27,9 +30,14 @@ export function setSystemdLiveness(isLive: (() => boolean) | undefined): void {
 function startPings(): void {
 	const interval = watchdogInterval();
 	if (interval === undefined || pinging !== undefined) return;
-	// Half the interval, as sd_watchdog_enabled(3) advises: one late ping is not yet a restart.
+	// Half the interval, as sd_watchdog_enabled(3) advises: one late ping is not yet a restart. Pings go beside the
+	// queue of READY=1 and STOPPING=1 (their order does not matter), and a ping still on its way makes the next one
+	// pointless (systemd only counts the latest): on a loaded machine systemd-notify can take longer than the interval.
+	let pending = false;
 	pinging = setInterval(() => {
-		if (liveness === undefined || liveness()) void sdNotify({ WATCHDOG: 1 });
+		if (pending || (liveness !== undefined && !liveness())) return;
+		pending = true;
+		void sdNotifyUnordered({ WATCHDOG: 1 }).then(() => (pending = false));
 	}, Math.max(1, Math.floor(interval / 2)));
 	pinging.unref();
 }
@@ -39,26 +47,16 @@ function stopPings(): void {
 	pinging = undefined;
 }
 
-/** The shutdown as systemd sees it: STOPPING=1 at once, and more time to stop if our deadline is past its own. */
+/** The shutdown as systemd sees it: STOPPING=1 at once, then STATUS= per phase and more time while it progresses. */
 function watchShutdown(proc: Proc): void {
 	if (watched.has(proc)) return;
 	watched.add(proc);
 	const onAbort = () => {
-		const deadline = (proc as { deadline?: number }).deadline;
-		const fields: Record<string, string | number> = { STOPPING: 1, STATUS: `stopping (${describeReason(proc.signal.reason)})` };
-		// systemd's TimeoutStopSec counts from here; ask for our own deadline and a second for the exit, never more.
-		if (deadline !== undefined) fields.EXTEND_TIMEOUT_USEC = Math.max(0, deadline - Date.now() + 1000) * 1000;
-		void sdNotify(fields);
+		new StopStatus(proc).start();
 		stopPings();
 	};
 	if (proc.signal.aborted) onAbort();
 	else proc.signal.addEventListener('abort', onAbort, { once: true });
-}
-
-function describeReason(reason: unknown): string {
-	if (typeof reason === 'string') return reason;
-	if (reason instanceof Error) return reason.name;
-	return 'shutdown()';
 }
 
 /**
@@ -67,7 +65,8 @@ function describeReason(reason: unknown): string {
  * Without NOTIFY_SOCKET it does nothing.
  */
 export function notifyReady(proc: Proc, status = 'ready'): Promise<void> {
-	if (notifySocket() === undefined || proc.signal.aborted) return Promise.resolve();
+	// A test's fake process is no service of systemd's, even when the test runner is one.
+	if (notifySocket() === undefined || fakeBindingOf(proc) !== undefined || proc.signal.aborted) return Promise.resolve();
 	watchShutdown(proc);
 	startPings();
 	return sdNotify({ READY: 1, STATUS: status });

@@ -38,6 +38,18 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	let handles: Array<{ close(): void }> = [];
 	let ended = false;
 
+	// Deno asks before a file is read (a prompt at a terminal, which would hold this thread): /proc is read only
+	// where its flags allow it without asking.
+	const readable = (path: string): boolean => {
+		const permissions = (globalThis as any).Deno?.permissions;
+		if (typeof permissions?.querySync !== 'function') return true;
+		try {
+			return permissions.querySync({ name: 'read', path }).state === 'granted';
+		} catch {
+			return false;
+		}
+	};
+
 	const say = (message: string) => {
 		try {
 			fs.writeSync(2, `graceful-proc: ${message}\n`);
@@ -173,16 +185,20 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		off(event: string, listener: () => void): void;
 	};
 	let session: Session | undefined;
+	/** Why the session could not be opened (a runtime without one into the main thread: Deno, Bun), or ''. */
+	let unreachable = '';
 	/** The session to the main thread, opened at its first use; none where the inspector cannot be used. */
 	function connect(): Session | undefined {
 		// Without the inspector no JavaScript can be run on a blocked main thread: what remains is in fire().
-		if (noInspector !== '' || session !== undefined) return session;
+		if (noInspector !== '' || session !== undefined || unreachable !== '') return session;
 		try {
 			const inspector = process.getBuiltinModule('node:inspector') as typeof import('node:inspector');
 			const s = new inspector.Session();
 			s.connectToMainThread();
 			session = s as unknown as Session;
-		} catch {}
+		} catch (error) {
+			unreachable = String((error as Error)?.message ?? error) || 'no inspector session into the main thread';
+		}
 		return session;
 	}
 
@@ -235,17 +251,19 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	}
 
 	/**
-	 * Whether the main thread waits in epoll, as it does inside a synchronous child-process call (which runs a
-	 * private event loop until the child is gone): not in JavaScript, nor in another call (a read, a futex) that
-	 * ending a child would not release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2).
+	 * Whether the main thread waits as it does inside a synchronous child-process call: in epoll under Node
+	 * (which runs a private event loop until the child is gone), in wait4/waitid under Deno (which waits for the
+	 * child itself); not in JavaScript, nor in another call (a read, a futex) that ending a child would not
+	 * release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2), then wait4/waitid(2).
 	 */
-	function mainThreadWaitsInEpoll(): boolean {
+	function mainThreadWaitsOnChild(): boolean {
+		if (!readable('/proc')) return false;
 		try {
 			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
 			const number = /^\d+/.exec(text)?.[0];
 			if (number === undefined) return false;
-			const epoll: Record<string, string[]> = { x64: ['232', '281', '441'], arm64: ['22', '441'] };
-			return epoll[process.arch]?.includes(number) ?? true;
+			const waits: Record<string, string[]> = { x64: ['232', '281', '441', '61', '247'], arm64: ['22', '441', '260', '95'] };
+			return waits[process.arch]?.includes(number) ?? true;
 		} catch {
 			return false;
 		}
@@ -302,7 +320,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	 * the pipes they hold) lets the call return; the hook then runs.
 	 */
 	function killWaitedChild(): boolean {
-		if (!mainThreadWaitsInEpoll()) return false;
+		if (!mainThreadWaitsOnChild()) return false;
 		// The main thread's own children (not those of other threads), each with its start time, read once.
 		const children = childList(`/proc/${pid}/task/${pid}/children`).map((child) => ({ child, started: startTime(child) }));
 		if (children.length === 0) return false;
@@ -317,11 +335,21 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		return true;
 	}
 
+	/** A debugger holds the main thread at a breakpoint: it is the developer's until it resumes (said once). */
+	let saidHeld = false;
+	async function waitOutBreakpoint(): Promise<void> {
+		if (!saidHeld) {
+			say('the force-quit deadline passed while a debugger holds the main thread at a breakpoint; it is left to the debugger, and the deadline holds again once it resumes');
+			saidHeld = true;
+		}
+		do await sleep(times.debuggerPoll);
+		while (await heldAtBreakpoint(session!));
+	}
+
 	async function fire(at: number): Promise<void> {
 		if (ended || deadline() !== at) return;
 		ended = true;
 		let debuggerChecked = false;
-		let saidHeld = false;
 		let hookCalled = false;
 		for (;;) {
 			await whileReporting(at);
@@ -334,12 +362,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			// The inspector is open: a developer may hold the main thread at a breakpoint, which is theirs.
 			debuggerChecked = true;
 			if (!(await heldAtBreakpoint(session!))) continue;
-			if (!saidHeld) {
-				say('the force-quit deadline passed while a debugger holds the main thread at a breakpoint; it is left to the debugger, and the deadline holds again once it resumes');
-				saidHeld = true;
-			}
-			do await sleep(times.debuggerPoll);
-			while (await heldAtBreakpoint(session!));
+			await waitOutBreakpoint();
 			// Resumed: the proc's own timer, overdue, ends the sequence as soon as the loop turns. Counted anew from here.
 			at = Date.now();
 			debuggerChecked = false;
@@ -363,8 +386,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		stopWatching();
 		say(
 			`the force-quit deadline passed ${Date.now() - at} ms ago and the event loop is still blocked, ` +
-				(noInspector !== ''
-					? `with no report: the watchdog cannot reach the main thread without the inspector (${noInspector})`
+				(noInspector !== '' || unreachable !== ''
+					? `with no report: the watchdog cannot reach the main thread without the inspector (${noInspector || unreachable})`
 					: 'and the main thread does not answer (it waits in a system call, or the report is not coming out)') +
 				': SIGKILL',
 		);

@@ -6,6 +6,7 @@
 import type * as WorkerThreads from 'node:worker_threads';
 import type * as Inspector from 'node:inspector';
 import { BUFFER_BYTES, HOOK_ASKS_DEBUGGER_CHECK, LAYOUT, PHASE, WATCHDOG_HOOK, WATCHDOG_TIMES, type WatchdogThreadData } from './layout.js';
+import { granted } from '../runtime-permissions.js';
 import { watchdogThread } from './thread.js';
 
 export interface WatchdogOptions {
@@ -55,6 +56,17 @@ export function inspectorUnavailable(): string {
 	return `the permission model does not allow the inspector${flag}`;
 }
 
+/**
+ * Why the thread must not try an inspector session where the runtime asks for a permission first, or '': Deno
+ * asks for `--allow-sys` (at a terminal, a prompt that would hold the thread past the deadline). Not warned about
+ * at startup, unlike inspectorUnavailable(): the permission would not bring the report back where the runtime has
+ * no session into the main thread (Deno and Bun throw at `connectToMainThread()`; the thread then says so at the
+ * deadline), so there is nothing to act on.
+ */
+export function inspectorNeedsPermission(): string {
+	return granted({ name: 'sys', kind: 'inspector' }) ? '' : 'Deno opens an inspector session only with --allow-sys';
+}
+
 /** How long a released watchdog thread waits to be armed again before it ends. */
 const RELEASED_THREAD_MS = 10_000;
 /** The longest the main thread waits for the thread to close its signal handles when it is released. */
@@ -96,12 +108,13 @@ export class Watchdog {
 		this.#f64[LAYOUT.timeToForceQuit] = options.timeToForceQuit;
 		source ??= `(${watchdogThread.toString()})(require('node:worker_threads').workerData)`;
 		const noInspector = inspectorUnavailable();
+		const asksFirst = inspectorNeedsPermission();
 		const data: WatchdogThreadData = {
 			buffer,
 			hook: WATCHDOG_HOOK,
 			pid: options.pid,
 			signals: [...options.signals],
-			noInspector,
+			noInspector: noInspector || asksFirst,
 			layout: LAYOUT,
 			phase: PHASE,
 			times: WATCHDOG_TIMES,

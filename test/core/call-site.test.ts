@@ -32,6 +32,8 @@ const cases: Array<[build: string, file: string, name: string, error: RegExp]> =
 	['ESM', 'bad-call.mjs', 'supervise', /^RangeError: Expected `command` to be a non-empty string/m],
 	['ESM', 'bad-call.mjs', 'createHealthTicker', /^TypeError: Expected `options.checks` to be/m],
 	['ESM', 'bad-call.mjs', 'createFakeProcess', /^RangeError: Expected `options.pid` to be/m],
+	['ESM', 'bad-call.mjs', 'useFakeProcess', /^RangeError: Expected `options.drainWaits` to be one of 'devWatch', 'production', got `"none"` \(string\)$/m],
+	['ESM', 'bad-call.mjs', 'useFakeProcess twice', /^Error: graceful-proc: useFakeProcess\(\): the process-wide proc is already on a fake process \(pid 4242\)/m],
 	['CommonJS', 'bad-call.cjs', 'named export', /^RangeError: Expected `options.timeout` to be a finite number >= 0, got `-1` \(number\)$/m],
 	['CommonJS', 'bad-call.cjs', 'proc method', /^RangeError: Expected `ms` to be a finite number >= 0/m],
 	['CommonJS', 'bad-call.cjs', 'createProc', /^TypeError: Expected `options.exit` to be a boolean/m],

@@ -81,4 +81,49 @@ describe('the last step: addFinalListener', () => {
 		expect(ran).toEqual(['flush']);
 		expect(errors.join('\n')).toMatch(/final listener broken failed: Error: no exporter/);
 	});
+
+	it('a deliberate second signal during the last step ends it at once: its signal aborts, the report and its exit code stay', async () => {
+		vi.useFakeTimers();
+		const fake = createFakeProcess();
+		const said: string[] = [];
+		const reports: ShutdownReport[] = [];
+		const proc = createProc({ process: fake, logger: { error: (m) => void said.push(m) }, timeToForceQuit: 10_000, onReport: (r) => void reports.push(r) });
+		const t0 = Date.now();
+		let aborted: unknown;
+		proc.addShutdownListener(() => {}, { name: 'db' });
+		proc.addFinalListener!(({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve((aborted = signal.reason)))), { name: 'flush' });
+		fake.kill('SIGINT');
+		await vi.advanceTimersByTimeAsync(50);
+		// A copy of the first within 100 ms (a forwarding parent's) is the same signal: the step goes on.
+		fake.kill('SIGINT');
+		await vi.advanceTimersByTimeAsync(250);
+		expect(fake.exitCode).toBeUndefined();
+		expect(aborted).toBeUndefined();
+		fake.kill('SIGINT');
+		expect(await fake.exited).toBe(0);
+		expect(Date.now() - t0).toBe(300);
+		expect(String(aborted)).toMatch(/the last step was cut by a repeated SIGINT/);
+		expect(said).toEqual(['graceful-proc: the last step was cut by a repeated SIGINT']);
+		expect(reports).toMatchObject([{ outcome: 'clean', exitCode: 0, listeners: [{ name: 'db', outcome: 'ok' }] }]);
+	});
+
+	it('after a forced end the last step is cut the same way, with the forced report\'s exit code', async () => {
+		vi.useFakeTimers();
+		const fake = createFakeProcess();
+		const proc = createProc({ process: fake, logger: false, timeToForceQuit: 10_000 });
+		const outcomes: string[] = [];
+		proc.addWrapUpListener(() => new Promise(() => {}), { name: 'stuck' });
+		proc.addFinalListener!(({ report, signal }) => {
+			outcomes.push(`${report.outcome} by ${report.forcedBy}`);
+			return new Promise((resolve) => signal.addEventListener('abort', resolve));
+		});
+		fake.kill('SIGTERM');
+		await vi.advanceTimersByTimeAsync(200);
+		fake.kill('SIGTERM'); // forces the stuck wrap-up: the last step starts with the forced report
+		await vi.advanceTimersByTimeAsync(200);
+		expect(outcomes).toEqual(['forced by signal']);
+		expect(fake.exitCode).toBeUndefined();
+		fake.kill('SIGTERM'); // and a third cuts the last step
+		expect(await fake.exited).toBe(1);
+	});
 });

@@ -676,6 +676,16 @@ describe('diagnostics', () => {
 		expect(proc.state).toBe('running');
 		expect(errors).toEqual(['graceful-proc: diagnostic report written to report.json']);
 	});
+
+	it('says so when the runtime writes no report (Deno: writeReport() returns nothing)', () => {
+		const fake = createFakeProcess();
+		Object.assign(fake, { report: { writeReport: () => '' } });
+		const { proc, errors } = setup({ fake, diagnosticReport: true });
+		proc.addWrapUpListener(() => {});
+		fake.kill('SIGUSR2');
+		expect(proc.state).toBe('running');
+		expect(errors).toEqual(['graceful-proc: no diagnostic report: this runtime wrote none']);
+	});
 });
 
 describe('configure()', () => {
@@ -1003,10 +1013,11 @@ describe('many listeners', () => {
 
 describe('the watchdog option', () => {
 	it.each([null, 'never', false, 1])('refuses `watchdog: %o` with a TypeError naming it, at createProc() and configure()', (value) => {
-		const message = /Expected `options.watchdog` to be 'resident' or 'at-shutdown'/;
+		const message = /Expected `options.watchdog` to be 'resident', 'at-shutdown' or 'off'/;
 		expect(() => createProc({ process: createFakeProcess(), watchdog: value as never })).toThrow(message);
 		const proc = createProc({ process: createFakeProcess(), exit: false });
 		expect(() => proc.configure({ watchdog: value as never })).toThrow(TypeError);
 		expect(() => proc.configure({ watchdog: 'at-shutdown' })).not.toThrow();
+		expect(() => proc.configure({ watchdog: 'off' })).not.toThrow();
 	});
 });

@@ -10,7 +10,7 @@ import {
 	type ShutdownReport,
 	type WaitFunction,
 } from '../../src/index.js';
-import { createFakeProcess, type FakeProcess } from '../../src/testing.js';
+import { createFakeProcess, type FakeProcess, type UseFakeProcessOptions, useFakeProcess, useRealProcess } from '../../src/testing.js';
 
 describe('the types are part of the API', () => {
 	it('reads like go-zero: import * as proc gives the functions and the signal', () => {
@@ -49,5 +49,16 @@ describe('the types are part of the API', () => {
 		expectTypeOf(run).returns.toEqualTypeOf<Promise<ShutdownReport>>();
 		// @ts-expect-error: a time is a number, not a string
 		expectTypeOf(createProc).toBeCallableWith({ timeToForceQuit: '10s' });
+	});
+
+	it('gives useFakeProcess() a fake process with its report, disposable with `await using`, and useRealProcess() a promise', () => {
+		expectTypeOf(useFakeProcess).returns.toMatchTypeOf<FakeProcess>();
+		expectTypeOf(useFakeProcess).returns.toMatchTypeOf<AsyncDisposable>();
+		expectTypeOf<FakeProcess['shutdownReport']>().toEqualTypeOf<ShutdownReport | undefined>();
+		expectTypeOf(useRealProcess).returns.toEqualTypeOf<Promise<void>>();
+		expectTypeOf<UseFakeProcessOptions['drainWaits']>().toEqualTypeOf<'devWatch' | 'production' | undefined>();
+		expectTypeOf(useFakeProcess).toBeCallableWith({ pid: 7, drainWaits: 'production' });
+		// @ts-expect-error: the drain waits are 'devWatch' or 'production'
+		expectTypeOf(useFakeProcess).toBeCallableWith({ drainWaits: 'none' });
 	});
 });

@@ -334,6 +334,37 @@ describe('an idle watchdog', () => {
 		},
 	);
 
+	it.skipIf(process.platform !== 'linux')(
+		"with `watchdog: 'off'` makes no thread, idle or at SIGTERM; the main thread's timer still forces a pending listener at the deadline",
+		async () => {
+			const child = start(script, ['off-hang'], { env: { TIME_TO_FORCE_QUIT: '500' } });
+			await child.waitFor(/^ready$/);
+			expect(child.stdout).toContain('threads while idle +0');
+			const sentAt = Date.now();
+			child.process.kill('SIGTERM');
+			const [code, signal] = await child.closed;
+			expect([code, signal]).toEqual([1, null]);
+			expect(child.stdout).toContain('threads at shutdown +0');
+			expect(child.closedAt() - sentAt).toBeGreaterThanOrEqual(500);
+			expect(child.closedAt() - sentAt).toBeLessThan(500 + WITHIN);
+			expect(reportOf(child)).toMatchObject({ reason: 'SIGTERM', outcome: 'forced', forcedBy: 'deadline', listeners: [{ name: 'hang', outcome: 'pending' }] });
+		},
+	);
+
+	it.skipIf(process.platform !== 'linux')(
+		"with `watchdog: 'off'` gives up the deadline for a listener that blocks the loop, as documented: the process runs on",
+		async () => {
+			const child = start(script, ['off-block'], { env: { TIME_TO_FORCE_QUIT: '300' } });
+			await child.waitFor(/^ready$/);
+			child.process.kill('SIGTERM');
+			// Well past the deadline and the watchdog's grace: nothing of ours ends the process (the orchestrator would).
+			const outcome = await Promise.race([child.closed, new Promise((resolve) => setTimeout(() => resolve('running'), 300 + WITHIN + 1000))]);
+			expect(outcome).toBe('running');
+			child.process.kill('SIGKILL');
+			expect(await child.closed).toEqual([null, 'SIGKILL']);
+		},
+	);
+
 	it('makes no thread for a listener removed before the idle moment that would make it, and SIGTERM then has Node’s default effect', async () => {
 		const child = start(fixture('watchdog-release.mjs'), ['same-tick']);
 		expect(await child.closed).toEqual([null, 'SIGTERM']);

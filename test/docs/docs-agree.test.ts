@@ -9,6 +9,16 @@ describe('the docs agree with themselves', () => {
 		expect(samples.filter((sample) => sample.name === 'kubernetes').length).toBeGreaterThanOrEqual(3);
 	});
 
+	// docs/core.md says its test of an app written as the README shows tests the README's Express recipe, as printed.
+	it("the testing kit's app under test is the README's Express recipe, as printed", () => {
+		const readme = samples.find((sample) => sample.file === 'README.md' && sample.name === 'express');
+		const test = samples.find((sample) => sample.file === 'docs/core.md' && sample.name === 'testing-app');
+		expect(test!.options.with).toBe('server');
+		expect(test!.code).toContain("await import('./server.mjs')");
+		const underTest = samples.find((sample) => sample.file === 'docs/core.md' && sample.name === 'server');
+		expect(underTest).toMatchObject({ code: readme!.code, prelude: readme!.prelude });
+	});
+
 	// README and docs/health.md say: in Kubernetes, leave timeToWrapUp unset (it follows what drain() reserves).
 	it('no Kubernetes sample sets timeToWrapUp', () => {
 		const setting = samples

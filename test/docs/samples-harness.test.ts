@@ -68,6 +68,34 @@ describe('the sample harness reads code blocks the way the docs write them', () 
 		expect(sampleSource(last, false)).toMatch(/^const n = 1;/m);
 	});
 
+	it('reads the options of a recipe with a setup file, a collector and a log file; a named block may also be "not a sample"', () => {
+		const recipe = extractSamples(
+			'z.md',
+			[
+				'<!-- sample: otel-setup -->',
+				'<!-- not a sample: loaded by the server below -->',
+				'```js',
+				'setup();',
+				'```',
+				'<!-- sample: server import=otel-setup require=some-package/register collector=otlp file=logs/app.log:^done$ -->',
+				'```js',
+				'serve();',
+				'```',
+			].join('\n'),
+		);
+		expect(recipe[0]).toMatchObject({ name: 'otel-setup', notASample: 'loaded by the server below' });
+		expect(recipe[1]!.options).toMatchObject({ import: 'otel-setup', require: 'some-package/register', collector: 'otlp', file: { path: 'logs/app.log' } });
+		expect(recipe[1]!.options.file!.match.test('x\ndone\n')).toBe(true);
+		expect(() => extractSamples('y.md', '<!-- sample: a collector=jaeger -->\n```js\n1\n```\n')).toThrow(/unknown sample option "collector=jaeger"/);
+		expect(() => extractSamples('y.md', '<!-- sample: a file=app.log -->\n```js\n1\n```\n')).toThrow(/unknown sample option "file=app.log"/);
+	});
+
+	it('reads the app a vitest sample imports, by the name of its block', () => {
+		const [, test] = extractSamples('z.md', '<!-- sample: server -->\n```js\nserve();\n```\n<!-- sample: t mode=vitest with=server -->\n```js\nawait import("./server.mjs");\n```\n');
+		expect(test!.options).toMatchObject({ mode: 'vitest', with: 'server' });
+		expect(() => extractSamples('y.md', '<!-- sample: t mode=vitest with=../server -->\n```js\n1\n```\n')).toThrow(/unknown sample option "with=..\/server"/);
+	});
+
 	it('refuses an unknown option, so a typo does not silently run the sample another way', () => {
 		expect(() => extractSamples('y.md', '<!-- sample: a redyz=9000 -->\n```js\n1\n```\n')).toThrow(/unknown sample option "redyz=9000"/);
 	});

@@ -5,7 +5,9 @@ import { fixture, reportOf, startNode } from '../helpers/child.js';
 
 // docs/http.md's Hono recipe with the real Hono on @hono/node-server: drain() of the node server its serve()
 // returns, health.fetch for the probes, drainSignal(c.env.incoming) for a stream. Load as in
-// test/frameworks/fastify-recipe.test.ts, plus a request held in flight across the SIGTERM.
+// test/frameworks/fastify-recipe.test.ts (16 keep-alive clients, handlers of 20 to 200 ms, a fifth of them streams,
+// the SIGTERM after 600 ms of it and the load kept on until the process exits), plus a request held in flight across
+// the SIGTERM.
 describe('Hono on @hono/node-server with the recipe', () => {
 	it('under keep-alive load a SIGTERM loses no request, /readyz answers 503 during the delay, and the process exits 0', async () => {
 		const delay = 1000;
@@ -23,7 +25,7 @@ describe('Hono on @hono/node-server with the recipe', () => {
 			]);
 			return { ready: ready.status, body: ready.body, live: live.status, served: served.status };
 		});
-		const { requests } = await runLoad({
+		const { requests, triggerAt } = await runLoad({
 			port,
 			loops: 16,
 			sockets: 16,
@@ -44,7 +46,31 @@ describe('Hono on @hono/node-server with the recipe', () => {
 		expect(requests.filter((r: { outcome: string }) => r.outcome === 'lost'), JSON.stringify(summary)).toEqual([]);
 		expect(summary.acceptedNotAnswered).toBe(0);
 		expect(summary.answered).toBeGreaterThan(20);
+		// The load went on across the signal: requests sent during the delay were answered, and requests in flight
+		// when it came too (streams among them).
+		const afterSignal = requests.filter((r: { afterTrigger: boolean; outcome: string }) => r.afterTrigger && r.outcome === 'answered');
+		const acrossSignal = requests.filter((r: { afterTrigger: boolean; end: number; outcome: string }) => !r.afterTrigger && r.end > triggerAt! && r.outcome === 'answered');
+		expect(afterSignal.length, JSON.stringify(summary)).toBeGreaterThan(5);
+		expect(acrossSignal.length, JSON.stringify(summary)).toBeGreaterThan(0);
 		expect(reportOf(child)).toMatchObject({ outcome: 'clean', exitCode: 0 });
+		expect(child.stderr()).toBe('');
+	});
+
+	it('drainSignal(c.env.incoming) reaches the node request: a stream held across SIGTERM ends when the drain reaches it, answered, exit 0', async () => {
+		const delay = 300;
+		const child = startNode(fixture('hono-server.mjs'), [], { env: { DELAY: String(delay), SPREAD: '0' } });
+		const port = Number((await child.waitFor(/^ready (\d+)$/))[1]);
+		// A minute long: only its drain signal can end it before the process must be gone.
+		const held = request({ port, path: '/stream?ms=60000&id=held-stream' });
+		await child.waitFor(/^arrived held-stream$/);
+		const signalledAt = performance.now();
+		child.process.kill('SIGTERM');
+		const answer = await held;
+		expect([answer.status, answer.body]).toEqual([200, 'part ended early']);
+		// After the delay (the signal aborts once the server stops accepting), and long before the deadline.
+		expect(answer.at - signalledAt).toBeGreaterThanOrEqual(delay - 20);
+		expect(await child.closed, child.stderr()).toEqual([0, null]);
+		expect(reportOf(child)).toMatchObject({ outcome: 'clean', exitCode: 0, listeners: expect.arrayContaining([expect.objectContaining({ phase: 'wrap-up', outcome: 'ok' })]) });
 		expect(child.stderr()).toBe('');
 	});
 });

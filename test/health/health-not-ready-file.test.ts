@@ -1,7 +1,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHealthTicker } from '../../src/health/index.js';
 import { tickerJar } from '../helpers/health.js';
 
@@ -80,6 +80,24 @@ describe('notReadyFile takes the instance out of rotation while it exists', () =
 		expect((await ticker.check()).ready).toBe(false);
 		ticker.setReady(true);
 		expect(ticker.status().ready).toBe(true);
+	});
+
+	it('says once, with a code, when it cannot look at the file (Deno without --allow-read for it), and keeps what it knew', async () => {
+		// A name too long for the file system: lstat fails with ENAMETOOLONG, as a file it may not look at would.
+		const file = join(dir, 'x'.repeat(300));
+		const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+		try {
+			const ticker = jar.track(createHealthTicker({ checks: { db: () => true }, interval: 60_000, notReadyFile: file, proc: false }));
+			expect((await ticker.check()).ready).toBe(true);
+			await ticker.check();
+			expect(warn).toHaveBeenCalledOnce();
+			expect(warn.mock.calls[0]).toEqual([
+				expect.stringMatching(/^graceful-proc: cannot tell whether notReadyFile \S+ exists \(.*ENAMETOOLONG.*\); `graceful-proc ready off` cannot take this instance out of rotation$/),
+				{ code: 'GRACEFUL_PROC_NOT_READY_FILE' },
+			]);
+		} finally {
+			warn.mockRestore();
+		}
 	});
 
 	it.each([

@@ -24,6 +24,8 @@ export interface ChildConfig {
 	keepAliveTimeout?: number;
 	/** Print a line for every request as it arrives. */
 	announce?: boolean;
+	/** Print a line as each response finishes, and one from a shutdown listener. */
+	hooks?: boolean;
 	cert?: string;
 	key?: string;
 }
@@ -82,12 +84,15 @@ export function testCertificate(): { cert: string; key: string; ca: Buffer } | n
 	return tls;
 }
 
-/** `executable`: the runtime that runs the fixture (node by default; the Bun tests give bun's binary). */
-export function startServer(config: ChildConfig, { executable = process.execPath }: { executable?: string } = {}): Promise<ChildServer> {
+/**
+ * `executable`: the runtime that runs the fixture (node by default; the Bun tests give bun's binary), `args` what
+ * it takes before the fixture (the Deno tests: `run` and its permission flags).
+ */
+export function startServer(config: ChildConfig, { executable = process.execPath, args = [] }: { executable?: string; args?: string[] } = {}): Promise<ChildServer> {
 	const needsTls = [config.factory, ...(config.servers ?? [])].some((f) => f === 'https' || f === 'http2');
 	const certificate = needsTls ? testCertificate() : null;
 	const full = certificate ? { ...config, cert: certificate.cert, key: certificate.key } : config;
-	const child = spawn(executable, [fixture, JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(executable, [...args, fixture, JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
 	const lines: Line[] = [];
 	const waiters: Array<{ predicate: (line: Line) => boolean; resolve: (line: Line) => void }> = [];
 	let stderr = '';

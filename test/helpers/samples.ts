@@ -25,16 +25,28 @@
 // `graceful-proc probe`) from the moment of the SIGTERM while the server still serves, `exit=<n>` the expected
 // exit code, `stdout=<regex>` (no spaces; `\s`), `stderr=any`, `mode=vitest` (run it with vitest: a test file),
 // `hold=headers` (a stream: SIGTERM once the response headers came; it must then end by itself, with a 2xx).
+// For recipes that need more than one file or a running collector:
+// `import=<name>` another block of the same file, tagged `sample: <name>`, written as `<name>.mjs` beside the
+// sample and loaded before it with `node --import` (an OpenTelemetry setup file); `require=<module>` a module
+// loaded with `node --require` (a zero-code setup; it loads before the harness's own preload, so a SIGTERM
+// handler it adds and the sample leaves on hides the signal from the harness); `collector=otlp` a local OTLP/HTTP collector that takes JSON,
+// named to the sample by OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL=http/json (with the resource
+// detectors of a machine outside a cloud): the held request's server span must reach it; `file=<path>:<regex>`
+// a file the sample writes (relative to its directory), which must match after the exit (a log file).
+// For a test of an app: `with=<name>` (with `mode=vitest`) another block of the same file, tagged
+// `sample: <name>`, written as `<name>.mjs` beside the test file, its prelude first, for the test to import.
 //
 // Fixed ports in samples (3000, 9000) are mapped to free ones by a preload, so samples run side by side; the
-// same port asked for twice maps to the same free port, so two servers on one port still collide as printed.
+// same port asked for twice maps to the same free port, so two servers on one port still collide as printed. Under
+// `mode=vitest` a test's connections to such a port go to the one it was mapped to (`fetch('http://localhost:3000')`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { transformSync } from 'esbuild';
+import { type OtlpReceiver, startOtlpReceiver } from './otlp-receiver.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -48,6 +60,16 @@ export interface SampleOptions {
 	mode: 'auto' | 'vitest';
 	/** `end` (default): the response is held in its res.end(); `headers`: a stream, in flight once its headers came. */
 	hold: 'end' | 'headers';
+	/** Another block's name: written beside the sample and loaded first with `--import`. */
+	import?: string;
+	/** A module loaded first with `--require`. */
+	require?: string;
+	/** A local OTLP/HTTP collector the sample exports to. */
+	collector?: 'otlp';
+	/** A file the sample writes, and what it must hold after the exit. */
+	file?: { path: string; match: RegExp };
+	/** With `mode=vitest`: another block's name, written beside the test for it to import. */
+	with?: string;
 }
 
 export interface Sample {
@@ -101,6 +123,11 @@ function parseOptions(text: string, where: string): { name?: string; options: Sa
 		else if (key === 'stderr' && value === 'any') options.stderrAny = true;
 		else if (key === 'mode' && (value === 'vitest' || value === 'auto')) options.mode = value;
 		else if (key === 'hold' && (value === 'end' || value === 'headers')) options.hold = value;
+		else if (key === 'import' && /^[\w-]+$/.test(value)) options.import = value;
+		else if (key === 'require' && value !== '') options.require = value;
+		else if (key === 'collector' && value === 'otlp') options.collector = value;
+		else if (key === 'with' && /^[\w-]+$/.test(value)) options.with = value;
+		else if (key === 'file' && /^[\w./-]+:./.test(value)) options.file = { path: value.slice(0, value.indexOf(':')), match: new RegExp(value.slice(value.indexOf(':') + 1), 'm') };
 		else throw new Error(`${where}: unknown sample option "${token}"`);
 	}
 	return { name, options };
@@ -297,6 +324,10 @@ export interface SampleResult {
 	signalled: boolean;
 	/** Whether the module finished its top level. */
 	ready: boolean;
+	/** With `collector=otlp`: the paths of the server spans the collector got, and what it could not decode. */
+	collector?: { spans: number; serverPaths: string[]; rejected: string[] };
+	/** With `file=`: the file's text after the exit, or undefined when there is none. */
+	file?: string | undefined;
 }
 
 /** A directory for sample files inside the repository (so `graceful-proc` resolves to the built package). */
@@ -338,12 +369,47 @@ function get(host: string, port: number, path: string, hold: boolean, onHeaders?
 }
 
 async function probe(url: string): Promise<[number | null, string]> {
-	const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'probe', url, '--timeout', '2s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+	return startProbe(url).go();
+}
+
+/**
+ * `graceful-proc probe <url>`, with Node started ahead and the CLI run on `go()`: the probe during a sample's delay
+ * must not pay a process start, which took 1.8 s on a loaded machine, past a delay of 1.5 s. `started` resolves once
+ * the process is up and waiting (a handshake on its stdout). The CLI itself (its module, its arguments, its exit
+ * code and output) runs as a user runs it. `stop()` ends one that is not needed after all.
+ */
+function startProbe(url: string): { started: Promise<void>; go(): Promise<[number | null, string]>; stop(): void } {
+	const cli = join(repoRoot, 'dist', 'cli.js');
+	const argv = JSON.stringify([process.execPath, cli, 'probe', url, '--timeout', '2s']);
+	const wait =
+		`process.stdin.once('data', () => { process.stdin.destroy(); process.argv = ${argv}; import(${JSON.stringify(pathToFileURL(cli).href)}); });` +
+		"process.stdout.write('waiting\\n');";
+	const child = spawn(process.execPath, ['-e', wait], { stdio: ['pipe', 'pipe', 'pipe'] });
 	let output = '';
-	child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+	let waiting!: () => void;
+	const started = new Promise<void>((resolve) => (waiting = resolve));
+	child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+		output += chunk;
+		if (output.startsWith('waiting\n')) {
+			output = output.slice('waiting\n'.length);
+			waiting();
+		}
+	});
 	child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-	const [code] = (await once(child, 'close')) as [number | null];
-	return [code, output.trim()];
+	const closed = once(child, 'close') as Promise<[number | null]>;
+	void closed.then(() => waiting());
+	return {
+		started,
+		async go() {
+			await started;
+			child.stdin.end('go\n');
+			const [code] = await closed;
+			return [code, output.trim()];
+		},
+		stop() {
+			child.kill();
+		},
+	};
 }
 
 /** Runs one sample in `dir` as described at the top of this file. Never throws for what the sample does. */
@@ -359,9 +425,24 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 	writeFileSync(join(home, 'preload.mjs'), PRELOAD);
 	const file = join(home, 'sample.mjs');
 	writeFileSync(file, sampleSource(sample));
-	const child: ChildProcess = spawn(process.execPath, ['--import', './preload.mjs', file], {
+	const flags = ['--import', './preload.mjs'];
+	if (sample.options.require !== undefined) flags.push('--require', sample.options.require);
+	if (sample.options.import !== undefined) {
+		const setup = extractSamples(sample.file).find((other) => other.name === sample.options.import);
+		if (!setup) throw new Error(`${sample.file}:${sample.line}: import=${sample.options.import}: no block of that name in ${sample.file}`);
+		writeFileSync(join(home, `${setup.name}.mjs`), sampleSource(setup, false));
+		flags.push('--import', `./${setup.name}.mjs`);
+	}
+	const collector: OtlpReceiver | undefined = sample.options.collector === 'otlp' ? await startOtlpReceiver() : undefined;
+	const env = userEnv();
+	if (collector) {
+		// What an operator sets for a collector beside the service; the detectors of a machine outside a cloud
+		// (the cloud ones would look for a metadata server, and warn when there is none).
+		Object.assign(env, { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process' });
+	}
+	const child: ChildProcess = spawn(process.execPath, [...flags, file], {
 		cwd: home,
-		env: userEnv(),
+		env,
 		stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
 	});
 	let stdout = '';
@@ -420,14 +501,18 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 				if (sample.options.readyz !== undefined && !health) throw new Error(`no server listened on the readyz port (${sample.options.readyz})`);
 				const readyzUrl = health && `http://${connectHost(health.address)}:${health.port}/readyz`;
 				let before: [number | null, string] | undefined;
+				let duringProbe: ReturnType<typeof startProbe> | undefined;
 				if (readyzUrl) {
 					// Ready after the first good round, which starts at once: a handshake, bounded.
 					for (let tries = 0; tries < 40; tries++) {
 						if ((await get(connectHost(health!.address), health!.port!, '/readyz', false).catch(() => ({ status: 0 }))).status === 200) break;
 						await new Promise((r) => setTimeout(r, 50));
 					}
+					// The probe for after the SIGTERM is started beside this one, and the SIGTERM waits until it is up.
+					duringProbe = startProbe(readyzUrl);
 					before = await probe(readyzUrl);
 					step(`probe ${readyzUrl} before SIGTERM: exit ${before[0]} (${before[1]})`);
+					await duringProbe.started;
 				}
 				step(`GET ${sample.options.path} on ${host}:${target.port} (asked for ${target.requested}), held in flight`);
 				let headers!: () => void;
@@ -438,19 +523,25 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 				);
 				const inFlight = sample.options.hold === 'headers' ? headersCame : waitFor((e) => e.event === 'held');
 				const held = await Promise.race([inFlight, response.then(() => undefined)]);
-				if (!held) throw new Error('the response was not in flight: it ended before SIGTERM, or the process closed');
+				if (!held) {
+					duringProbe?.stop();
+					throw new Error('the response was not in flight: it ended before SIGTERM, or the process closed');
+				}
 				step('SIGTERM');
 				child.kill('SIGTERM');
 				if (readyzUrl) {
-					await waitFor((e) => e.event === 'signal');
-					const during = await probe(readyzUrl);
-					step(`probe ${readyzUrl} after SIGTERM: exit ${during[0]} (${during[1]})`);
-					const served = await get(host, target.port!, '/', false).then(
-						(r) => r.status,
+					await waitFor((e) => e.event === 'signal').catch((error: unknown) => {
+						duringProbe?.stop();
+						throw error;
+					});
+					// The new request goes out at once, beside the probe (a process of its own, started before the SIGTERM).
+					const newRequest = get(host, target.port!, '/', false).then(
+						(r) => (step(`a new request after SIGTERM: ${r.status}`), r.status),
 						(error: Error) => (step(`a new request after SIGTERM failed: ${error.message}`), 0),
 					);
-					step(`a new request after SIGTERM: ${served}`);
-					result.probes = { before: before!, during, servedDuring: served };
+					const during = await duringProbe!.go();
+					step(`probe ${readyzUrl} after SIGTERM: exit ${during[0]} (${during[1]})`);
+					result.probes = { before: before!, during, servedDuring: await newRequest };
 				}
 				await response;
 			} else if ((ready.sigterm ?? 0) > 0) {
@@ -467,16 +558,65 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 	}
 	const exit = await closed;
 	clearTimeout(killer);
+	if (collector) {
+		result.collector = { spans: collector.spans.length, serverPaths: [...collector.serverPaths()], rejected: collector.rejected };
+		step(`collector: ${collector.spans.length} spans, server spans for ${JSON.stringify(result.collector.serverPaths)}`);
+		await collector.close();
+	}
+	if (sample.options.file) {
+		const path = join(home, sample.options.file.path);
+		result.file = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+	}
 	return { ...result, ...exit, stdout, stderr, signalled: events.some((e) => e.event === 'signal') };
 }
 
+// Loaded with --import by the vitest run of a `mode=vitest` sample (and so by its workers): fixed ports become
+// free ones, as for the other samples, and a connection to a fixed port goes to the one it became.
+const VITEST_PORTS = String.raw`
+import net from 'node:net';
+
+const ports = new Map();
+const fixed = (value) => {
+	const port = typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)) ? Number(value) : undefined;
+	return port !== undefined && port > 0 ? port : undefined;
+};
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+	const first = args[0];
+	const byOptions = first !== null && typeof first === 'object' && first.path === undefined && first.fd === undefined && first.handle === undefined;
+	const requested = byOptions ? fixed(first.port) : fixed(first);
+	if (requested !== undefined) {
+		args[0] = byOptions ? { ...first, port: ports.get(requested) ?? 0 } : (ports.get(requested) ?? 0);
+		this.once('listening', () => { if (!ports.has(requested)) ports.set(requested, this.address().port); });
+	}
+	return listen.apply(this, args);
+};
+const connect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function (...args) {
+	// net.connect() passes its normalized arguments as one array: [options, callback].
+	const holder = Array.isArray(args[0]) ? args[0] : args;
+	const first = holder[0];
+	const requested = first !== null && typeof first === 'object' ? fixed(first.port) : fixed(first);
+	if (requested !== undefined && ports.has(requested)) {
+		holder[0] = typeof first === 'object' ? { ...first, port: ports.get(requested) } : ports.get(requested);
+	}
+	return connect.apply(this, args);
+};
+`;
+
 async function runWithVitest(sample: Sample, home: string, step: (text: string) => void, steps: string[]): Promise<SampleResult> {
 	writeFileSync(join(home, 'sample.test.mjs'), sampleSource(sample, false));
+	if (sample.options.with !== undefined) {
+		const app = extractSamples(sample.file).find((other) => other.name === sample.options.with);
+		if (!app) throw new Error(`${sample.file}:${sample.line}: with=${sample.options.with}: no block of that name in ${sample.file}`);
+		writeFileSync(join(home, `${app.name}.mjs`), sampleSource(app, false));
+	}
+	writeFileSync(join(home, 'ports.mjs'), VITEST_PORTS);
 	// Its own config: vitest would otherwise find the repository's, which includes only test/**/*.test.ts.
 	writeFileSync(join(home, 'vitest.config.mjs'), "export default { test: { include: ['sample.test.mjs'] } };\n");
 	const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(home, 'vitest.config.mjs'), '--root', home, '--reporter', 'verbose'], {
 		cwd: home,
-		env: { ...userEnv(), NO_COLOR: '1' },
+		env: { ...userEnv(), NO_COLOR: '1', NODE_OPTIONS: `--import ${pathToFileURL(join(home, 'ports.mjs')).href}` },
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
 	let stdout = '';
@@ -515,6 +655,18 @@ export function problems(sample: Sample, result: SampleResult): string[] {
 	}
 	if (result.mode === 'vitest' && !/Tests\s+\d+ passed/.test(result.stdout.replace(/\x1b\[[\d;]*m/g, ''))) found.push('vitest ran no passing test');
 	if (options.stdout && !options.stdout.test(result.stdout)) found.push(`stdout does not match ${options.stdout}`);
+	if (options.collector && result.mode === 'server') {
+		const got = result.collector;
+		if (!got) found.push('the collector was not read');
+		else {
+			if (!got.serverPaths.includes(options.path)) found.push(`the collector got no server span for the request held in flight at SIGTERM (${options.path}); server spans: ${JSON.stringify(got.serverPaths)}`);
+			if (got.rejected.length > 0) found.push(`the collector could not read what it was sent: ${got.rejected.join('; ')}`);
+		}
+	}
+	if (options.file) {
+		if (result.file === undefined) found.push(`${options.file.path} was not written`);
+		else if (!options.file.match.test(result.file)) found.push(`${options.file.path} does not match ${options.file.match}:\n${result.file.slice(-2000)}`);
+	}
 	if (!options.stderrAny && result.mode !== 'vitest' && /Warning|graceful-proc:|Error/.test(result.stderr)) found.push('stderr has a warning or an error');
 	return found;
 }

@@ -4,7 +4,7 @@
 import { describe, it } from 'vitest';
 import { fixture, startNode } from '../helpers/child.js';
 
-const entries = ['graceful-proc', 'graceful-proc/http', 'graceful-proc/health', 'graceful-proc/supervise', 'graceful-proc/testing'];
+const entries = ['graceful-proc', 'graceful-proc/http', 'graceful-proc/health', 'graceful-proc/supervise', 'graceful-proc/testing', 'graceful-proc/fastify', 'graceful-proc/nest'];
 const cases = entries.flatMap((entry) => [
 	[entry, 'import'],
 	[entry, 'require'],

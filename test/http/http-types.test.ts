@@ -3,6 +3,9 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type http2 from 'node:http2';
 import express from 'express';
+import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
@@ -10,6 +13,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import type { Proc, WaitFunction } from '../../src/index.js';
 import gracefulProc, { type GracefulProcFastifyOptions } from '../../src/fastify.js';
 import { createHealthTicker } from '../../src/health/index.js';
+import { type GracefulNestOptions, gracefulNest } from '../../src/nest.js';
 import { type DrainOptions, DrainTimeoutError, drain, type Served, type ServeOptions, serve } from '../../src/http/index.js';
 
 describe('the types of graceful-proc/http are part of the API', () => {
@@ -81,12 +85,40 @@ describe('the types of graceful-proc/fastify are part of the API', () => {
 		const health = createHealthTicker({ checks: { db: () => true }, interval: 60_000, proc: false });
 		void (() => app.register(gracefulProc, { delay: 5000, idleGrace: 1000, health }));
 		void (() => app.register(gracefulProc));
-		expectTypeOf(gracefulProc).parameter(1).toEqualTypeOf<GracefulProcFastifyOptions | undefined>();
+		void (() => app.register(gracefulProc, { health, paths: { livez: '/health/live', readyz: '/health/ready', healthz: false }, prefix: '/ops', logLevel: 'warn' }));
+		// @ts-expect-error: the probes are livez, readyz and healthz
+		void (() => app.register(gracefulProc, { health, paths: { ready: '/ready' } }));
+		// @ts-expect-error: a path or false
+		void (() => app.register(gracefulProc, { health, paths: { readyz: true } }));
+		expectTypeOf(gracefulProc).parameter(1).toEqualTypeOf<GracefulProcFastifyOptions>();
+		// @ts-expect-error: a delay is a number
+		void (() => app.register(gracefulProc, { delay: '5000' }));
+		// @ts-expect-error: no such option
+		void (() => app.register(gracefulProc, { delai: 5000 }));
+		void (() => app.register(gracefulProc, () => ({ delay: 5000 })));
 		expectTypeOf<GracefulProcFastifyOptions['delay']>().toEqualTypeOf<number | undefined>();
 		void health.stop();
 	});
 
 	it('gives health.fetch a web Request in and a Response out', () => {
 		expectTypeOf<ReturnType<typeof createHealthTicker>['fetch']>().toEqualTypeOf<(request: Request) => Response>();
+	});
+});
+
+describe('the types of graceful-proc/nest are part of the API', () => {
+	it("takes Nest's application types, on either platform, and returns the listener's wait", () => {
+		expectTypeOf<INestApplication>().toMatchTypeOf<Parameters<typeof gracefulNest>[0]>();
+		expectTypeOf<NestExpressApplication>().toMatchTypeOf<Parameters<typeof gracefulNest>[0]>();
+		expectTypeOf<NestFastifyApplication>().toMatchTypeOf<Parameters<typeof gracefulNest>[0]>();
+		// A standalone application context has no HTTP server.
+		expectTypeOf<INestApplicationContext>().not.toMatchTypeOf<Parameters<typeof gracefulNest>[0]>();
+		expectTypeOf(gracefulNest).returns.toEqualTypeOf<WaitFunction>();
+		expectTypeOf(gracefulNest).parameter(1).toEqualTypeOf<GracefulNestOptions | undefined>();
+		expectTypeOf<GracefulNestOptions['delay']>().toEqualTypeOf<number | undefined>();
+		const health = createHealthTicker({ checks: { db: () => true }, interval: 60_000, proc: false });
+		void ((app: INestApplication) => gracefulNest(app, { delay: 5000, health }));
+		// @ts-expect-error the drains are named after their addresses
+		void ((app: INestApplication) => gracefulNest(app, { name: 'api' }));
+		void health.stop();
 	});
 });

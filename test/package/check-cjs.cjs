@@ -8,8 +8,10 @@ const { supervise } = require('graceful-proc/supervise');
 const { createFakeProcess } = require('graceful-proc/testing');
 // Fastify unwraps `default`: app.register(require('graceful-proc/fastify')) works; Fastify itself is not installed here.
 const { default: gracefulProc } = require('graceful-proc/fastify');
+// NestJS is not installed either: the adapter is duck-typed.
+const { gracefulNest } = require('graceful-proc/nest');
 
-for (const fn of [proc.addWrapUpListener, proc.createProc, proc.run, drain, serve, createHealthTicker, supervise, createFakeProcess, gracefulProc]) {
+for (const fn of [proc.addWrapUpListener, proc.createProc, proc.run, drain, serve, createHealthTicker, supervise, createFakeProcess, gracefulProc, gracefulNest]) {
 	if (typeof fn !== 'function') throw new Error('missing export');
 }
 if (!require.resolve('graceful-proc').endsWith('.cjs')) throw new Error('require() did not get the CommonJS build');

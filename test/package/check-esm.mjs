@@ -1,5 +1,6 @@
-// The packed package as an ES module project imports it: every entry point, the process-wide proc, one proc
-// shared with the CommonJS build that require() gets, and a fake-process shutdown that exits 0.
+// The packed package as an ES module project imports it: every entry point (Fastify and NestJS not installed), the
+// process-wide proc, one proc shared with the CommonJS build that require() gets, and a fake-process shutdown that
+// exits 0.
 // .ci/run copies this file into a scratch project ("type": "module") that installed the tarball.
 import * as proc from 'graceful-proc';
 import { drain, serve } from 'graceful-proc/http';
@@ -7,12 +8,14 @@ import { createHealthTicker } from 'graceful-proc/health';
 import { supervise } from 'graceful-proc/supervise';
 import { createFakeProcess } from 'graceful-proc/testing';
 import gracefulProc from 'graceful-proc/fastify';
+import gracefulNestDefault, { gracefulNest } from 'graceful-proc/nest';
 import { createRequire } from 'node:module';
 
-const exported = { addWrapUpListener: proc.addWrapUpListener, createProc: proc.createProc, run: proc.run, drain, serve, createHealthTicker, supervise, createFakeProcess, gracefulProc };
+const exported = { addWrapUpListener: proc.addWrapUpListener, createProc: proc.createProc, run: proc.run, drain, serve, createHealthTicker, supervise, createFakeProcess, gracefulProc, gracefulNest };
 for (const [name, value] of Object.entries(exported)) {
 	if (typeof value !== 'function') throw new Error(`${name} is not exported`);
 }
+if (gracefulNestDefault !== gracefulNest) throw new Error('graceful-proc/nest: the default export is not gracefulNest');
 if (!(proc.signal instanceof AbortSignal) || proc.proc.state !== 'running') throw new Error('proc is not usable');
 // require() from an ES module gets the CommonJS build: still the same process-wide proc.
 const require = createRequire(import.meta.url);

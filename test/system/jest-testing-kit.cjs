@@ -1,9 +1,14 @@
 // A jest test file as a CommonJS project writes it, run by jest with its defaults (its own module system,
 // which cannot require ES modules) against the installed package: by .ci/run on the packed tarball, and by
 // test/system/jest-testing-kit.test.ts on this checkout's build.
+const { subscribe, unsubscribe } = require('node:diagnostics_channel');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const path = require('node:path');
 const proc = require('graceful-proc');
 const { createProc } = require('graceful-proc');
-const { createFakeProcess } = require('graceful-proc/testing');
+const { createFakeProcess, useFakeProcess, useRealProcess } = require('graceful-proc/testing');
 
 afterEach(() => {
 	jest.useRealTimers();
@@ -68,4 +73,91 @@ test('the force-quit deadline passes on fake time: exit 1, the pending listener 
 	await jest.advanceTimersByTimeAsync(1);
 	expect(await fake.exited).toBe(1);
 	expect(reports[0]).toMatchObject({ outcome: 'forced', exitCode: 1, listeners: [{ name: 'stuck', outcome: 'pending' }] });
+});
+
+// The README's Express recipe, as the installed package prints it, written as a CommonJS module would have it:
+// each `import` a require(), and its top level (which awaits serve()) in an async function whose promise the
+// module exports, since CommonJS has no top-level await. Nothing else of it changes.
+function readmeRecipeAsCommonJs() {
+	const readme = fs.readFileSync(path.join(path.dirname(require.resolve('graceful-proc/package.json')), 'README.md'), 'utf8');
+	const block = /<!-- sample: express\b[^>]*-->\s*(?:<!-- prelude\n([\s\S]*?)-->\s*)?```js\n([\s\S]*?)\n```/.exec(readme);
+	if (!block) throw new Error('README.md has no block tagged `<!-- sample: express -->`');
+	const [, prelude = '', code] = block;
+	const body = code
+		.replace(/^import \* as (\w+) from (['"][^'"]+['"]);$/gm, 'const $1 = require($2);')
+		.replace(/^import (\w+) from (['"][^'"]+['"]);$/gm, 'const $1 = require($2);')
+		.replace(/^import (\{[^}]*\}) from (['"][^'"]+['"]);$/gm, 'const $1 = require($2);');
+	if (/^import /m.test(body)) throw new Error(`an import this test cannot turn into require():\n${body}`);
+	const file = path.join(__dirname, '..', 'readme-express-recipe.js');
+	fs.writeFileSync(file, `module.exports = (async () => {\n${prelude}\n${body}\n})();\n`);
+	return file;
+}
+
+/** Requires the recipe; the port it asks for (3000) becomes a free one while it loads. Resolves with its servers. */
+async function loadRecipe() {
+	const file = readmeRecipeAsCommonJs();
+	const servers = [];
+	const listen = net.Server.prototype.listen;
+	net.Server.prototype.listen = function (...args) {
+		if (typeof args[0] === 'number') args[0] = 0;
+		servers.push(this);
+		return listen.apply(this, args);
+	};
+	try {
+		await require(file);
+	} finally {
+		net.Server.prototype.listen = listen;
+	}
+	return servers;
+}
+
+function get(port, urlPath) {
+	return new Promise((resolve, reject) => {
+		http
+			.get({ host: '127.0.0.1', port, path: urlPath, agent: new http.Agent({ keepAlive: true }) }, (res) => {
+				let body = '';
+				res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+				res.on('end', () => resolve({ status: res.statusCode, body, connection: res.headers.connection }));
+			})
+			.on('error', reject);
+	});
+}
+
+describe("the README's Express recipe under useFakeProcess()", () => {
+	afterEach(() => useRealProcess());
+
+	test('answers the request in flight at SIGTERM, then exits 0 with a clean report, and leaves nothing open', async () => {
+		const before = process.listenerCount('SIGTERM');
+		const fake = useFakeProcess();
+		const [server] = await loadRecipe();
+		const { port } = server.address();
+		expect(await get(port, '/readyz')).toMatchObject({ status: 200 });
+
+		// SIGTERM the moment the server has the request, before the app has answered it.
+		let inFlight;
+		const onRequest = ({ request, response }) => {
+			if (request.url !== '/') return;
+			inFlight = !response.headersSent;
+			fake.kill('SIGTERM');
+		};
+		subscribe('http.server.request.start', onRequest);
+		try {
+			expect(await get(port, '/')).toEqual({ status: 200, body: 'hello', connection: 'close' });
+		} finally {
+			unsubscribe('http.server.request.start', onRequest);
+		}
+		expect(inFlight).toBe(true);
+		expect(await fake.exited).toBe(0);
+		expect(fake.shutdownReport).toMatchObject({
+			reason: 'SIGTERM',
+			outcome: 'clean',
+			exitCode: 0,
+			listeners: [
+				{ name: `http localhost:${port}`, outcome: 'ok' },
+				{ name: 'health', outcome: 'ok' },
+			],
+		});
+		expect(server.listening).toBe(false);
+		expect(process.listenerCount('SIGTERM')).toBe(before);
+	});
 });

@@ -70,3 +70,24 @@ for (const node of testNodes()) describe.each([1, 2])(`Node ${node.version}: a s
 		expect(sinceSecond).toBeLessThan(1500);
 	});
 });
+
+describe('a second signal during the last step', () => {
+	it.each([0, 2])('SIGINT repeated while a final listener hangs (%i CPU hogs) ends the process at once, with the report\'s exit code', async (n) => {
+		if (n > 0) hogs = startHogs(n);
+		const child = startNode(script, ['final'], { env: { TIME_TO_FORCE_QUIT: String(DEADLINE) } });
+		await child.waitFor(/^ready/);
+		child.process.kill('SIGINT');
+		const firstAt = Date.now();
+		await child.waitFor(/^final \d+/);
+		// A person's second press: later than a forwarding parent's copy would come (docs/core.md, "A repeated signal").
+		await sleep(Math.max(0, firstAt + 200 - Date.now()));
+		const secondAt = Date.now();
+		child.process.kill('SIGINT');
+		const closed = await child.closed;
+		expect(closed, child.stderr()).toEqual([0, null]);
+		expect(reportOf(child)).toMatchObject({ reason: 'SIGINT', outcome: 'clean', exitCode: 0, listeners: [{ name: 'stuck-queue', outcome: 'ok' }] });
+		expect(child.stderr()).toMatch(/the last step was cut by a repeated SIGINT/);
+		expect(child.closedAt() - secondAt).toBeLessThan(1000);
+		expect(child.closedAt() - firstAt).toBeLessThan(DEADLINE - 1000);
+	});
+});
