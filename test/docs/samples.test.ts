@@ -18,11 +18,12 @@ describe.concurrent('the samples of README.md and docs/*.md work as printed', ()
 					it.skip(`${title} (not a sample: ${sample.notASample})`, () => {});
 					continue;
 				}
+				// Up to 20 s to get ready and 20 s after (see runSample), or 40 s for a vitest sample, on a loaded machine.
 				it(title, async () => {
 					const result = await runSample(sample, dir);
 					const found = problems(sample, result);
 					expect(found, explain(sample, result, found)).toEqual([]);
-				});
+				}, 60_000);
 			}
 		});
 	}

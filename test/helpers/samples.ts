@@ -473,10 +473,13 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 		step(`exited: code ${code}, signal ${signal}`);
 		return { code: code as number | null, signal: signal as NodeJS.Signals | null };
 	});
-	const killer = setTimeout(() => {
-		step(`still running after ${limitMs} ms: SIGKILL`);
+	// limitMs to get ready, then limitMs for the rest: a loaded machine took 17 s to load the OpenTelemetry SDK
+	// alone, which left an otel sample no time for its shutdown. The vitest timeout bounds the whole.
+	const kill = (what: string) => () => {
+		step(`still running ${limitMs} ms after ${what}: SIGKILL`);
 		child.kill('SIGKILL');
-	}, limitMs);
+	};
+	let killer = setTimeout(kill('the start'), limitMs);
 	/** The first event matching, or undefined if the process closes first. */
 	const waitFor = (match: (e: Event) => boolean): Promise<Event | undefined> => {
 		const seen = events.find(match);
@@ -487,6 +490,10 @@ export async function runSample(sample: Sample, dir: string, limitMs = 20_000): 
 	const result: SampleResult = { steps, code: null, signal: null, stdout: '', stderr: '', mode: 'script', signalled: false, ready: false };
 	try {
 		const ready = await waitFor((e) => e.event === 'ready');
+		if (ready) {
+			clearTimeout(killer);
+			killer = setTimeout(kill('it was ready'), limitMs);
+		}
 		if (!ready) {
 			step('the module never finished its top level');
 		} else {
@@ -613,7 +620,9 @@ async function runWithVitest(sample: Sample, home: string, step: (text: string) 
 	}
 	writeFileSync(join(home, 'ports.mjs'), VITEST_PORTS);
 	// Its own config: vitest would otherwise find the repository's, which includes only test/**/*.test.ts.
-	writeFileSync(join(home, 'vitest.config.mjs'), "export default { test: { include: ['sample.test.mjs'] } };\n");
+	// Its test timeout is the harness's margin for a loaded machine (vitest's default 5 s was passed there with the
+	// sample's test doing what it should); the sample itself sets none.
+	writeFileSync(join(home, 'vitest.config.mjs'), "export default { test: { include: ['sample.test.mjs'], testTimeout: 20_000 } };\n");
 	const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(home, 'vitest.config.mjs'), '--root', home, '--reporter', 'verbose'], {
 		cwd: home,
 		env: { ...userEnv(), NO_COLOR: '1', NODE_OPTIONS: `--import ${pathToFileURL(join(home, 'ports.mjs')).href}` },
@@ -623,7 +632,7 @@ async function runWithVitest(sample: Sample, home: string, step: (text: string) 
 	let stderr = '';
 	child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
 	child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-	const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+	const killer = setTimeout(() => child.kill('SIGKILL'), 40_000);
 	const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
 	clearTimeout(killer);
 	step(`vitest exited: code ${code}, signal ${signal}`);
