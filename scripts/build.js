@@ -58,11 +58,11 @@ try {
 		// Identifiers are not renamed, so stack traces read as in the source.
 		minifyWhitespace: true,
 		minifySyntax: true,
-		// Lines of about 120 characters, not one line per file: an uncaught error thrown in our code makes Node print
+		// Lines of about 100 characters, not one line per file: an uncaught error thrown in our code makes Node print
 		// the line it was thrown from, which would otherwise be most of the bundle (tens of KB on stderr). It costs
 		// one byte per line: about 1% of the core's size, and no measurable import time. The CommonJS build, printed
 		// from this output with white space, gets the same limit: its merged statements reach 500 characters.
-		lineLimit: 120,
+		lineLimit: 100,
 		logLevel: 'warning',
 	};
 	await build({ ...common, entryPoints: [CORE_ENTRY] });
@@ -124,7 +124,7 @@ try {
 				define: { 'import.meta.url': '__graceful_proc_url' },
 				sourcefile: file,
 				// As for the ESM build: no line that Node could print for an error is long (see common above).
-				lineLimit: 120,
+				lineLimit: 100,
 				logLevel: 'warning',
 			});
 			if (warnings.length > 0) throw new Error(`${file}: ${warnings.map((w) => w.text).join('; ')}`);

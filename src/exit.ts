@@ -24,11 +24,8 @@ const FLUSH_GRACE_MS = 250;
 export interface ExitHost {
 	readonly process: ProcessLike;
 	readonly options: CoreOptions;
-	/**
-	 * `ending`: from here it holds the deadline, for the hooks and the output too; it stays until the process exits.
-	 * `reporting`: library work that must come out is under way again (the full report of a blocked end).
-	 */
-	readonly watchdog: { ending(exitCode: number): void; reporting(): void };
+	/** From here it holds the deadline, for the hooks and the output too; it stays until the process exits. */
+	readonly watchdog: { ending(exitCode: number): void };
 	/** The proc's handlers, taken off a process that is left running. */
 	readonly router: { uninstall(): void };
 	/** The application's logger, called safely. */
@@ -55,7 +52,8 @@ export function leave(sequence: Sequence, leaving: Leaving, host: ExitHost): voi
 	host.watchdog.ending(code);
 	log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, code);
 	announce(report, omitted, host);
-	const final = host.options.onReport && leaving.finalReport ? fullReport(leaving.finalReport, code, host) : report;
+	// Still library work, which the watchdog lets finish; the application's hook comes after.
+	const final = host.options.onReport && leaving.finalReport ? leaving.finalReport() : report;
 	deliver(final, host);
 	// A fake process keeps it for the test (`fake.report`), whatever onReport the app configured.
 	tellReport(host.process, final);
@@ -85,19 +83,6 @@ function announce(report: ShutdownReport, omitted: Omitted | undefined, host: Ex
 		summary = `graceful-proc: shutdown ${report.outcome}, exit code ${report.exitCode} (the summary failed: ${describeError(error)})`;
 	}
 	host.log(summary);
-}
-
-/**
- * The full report of a blocked end, for onReport: library work again after the application's logger, so the
- * watchdog is told, and lets it finish (it is time-boxed: see blockedReports); then it holds the deadline again.
- */
-function fullReport(build: () => ShutdownReport, code: number, host: ExitHost): ShutdownReport {
-	host.watchdog.reporting();
-	try {
-		return build();
-	} finally {
-		host.watchdog.ending(code);
-	}
 }
 
 /** onReport, which may throw or reject anything: it is told on the logger, and changes nothing. */

@@ -5,6 +5,7 @@
  */
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
+import type { Sequence } from './sequence.js';
 import type { FinalListener, ShutdownReport } from './types.js';
 import { assertFunction, assertOptions, assertString } from './validate.js';
 
@@ -95,5 +96,17 @@ export class FinalListeners {
 	 */
 	cut(why: string): void {
 		this.#cut?.(why);
+	}
+
+	/**
+	 * The last step of `sequence`, until its deadline; then `then`. Meanwhile a repeated signal cuts it, as it
+	 * forces the other phases: the proc's signal handler calls `exitNow` while an ended sequence waits.
+	 */
+	runIn(sequence: Sequence, report: ShutdownReport, say: (message: string) => void, then: () => void): void {
+		sequence.exitNow = (signal) => this.cut(`a repeated ${signal}`);
+		void this.run(report, sequence.deadline, say).then(() => {
+			sequence.exitNow = undefined;
+			then();
+		});
 	}
 }

@@ -1,3 +1,7 @@
+/**
+ * Nodemon, which restarts an app with SIGUSR2 and waits for it to exit: whether it started this process, so that
+ * the default signals take its restart signal too.
+ */
 import { devWatcher } from './dev-watcher.js';
 
 /**

@@ -1,21 +1,25 @@
 /**
- * A proc's side of the force-quit watchdog (the thread itself is in watchdog.ts): when the thread is made and
- * let go, what the proc tells it (the force-quit time, the deadline, that a report is being built, that the
- * sequence is ending) and what it asks it (when the signals arrived).
+ * A proc's side of the force-quit watchdog (the thread itself is in watchdog/): when the thread is made (the idle
+ * moment that also compiles the sequence, see warm-up.ts) and let go, what the proc tells it (the force-quit time,
+ * the deadline, that a report is being built, that the sequence is ending) and what it asks it (signal arrivals).
  */
 import { describeError } from './describe-error.js';
 import { idleSoon } from './idle-soon.js';
-import { arrivalOf, DUPLICATE_SIGNAL_MS, type SignalArrivals } from './sequence.js';
-import type { WatchdogMode } from './proc-options.js';
+import { arrivalOf, type SignalArrivals } from './sequence.js';
+import type { CoreOptions } from './proc-options.js';
 import type { SignalRouter } from './signals.js';
-import type { ProcessLike } from './types.js';
+import type { Proc, ProcessLike, ProcOptions } from './types.js';
+import { warmUpOnce } from './warm-up.js';
 import { Watchdog } from './watchdog/watchdog.js';
 
 /** What the proc lends its watchdog. */
 export interface WatchdogHost {
 	readonly process: ProcessLike;
-	/** Whether the proc may end the process (its `exit` option): a watchdog may, so none runs without it. */
-	exit(): boolean;
+	/**
+	 * The options in force: `exit`, whether the proc may end the process (a watchdog may, so none runs without it),
+	 * and `watchdog`: `'at-shutdown'`, no thread until the sequence starts; `'off'`, never (see ProcOptions.watchdog).
+	 */
+	options(): CoreOptions;
 	/** The signal router in force: whether the handlers are installed, and which signals they take. */
 	router(): SignalRouter;
 	timeToForceQuit(): number;
@@ -25,12 +29,8 @@ export interface WatchdogHost {
 	onDeadline(signal: string | null, arrivedAt: number | null, exitCode: number): void;
 	/** The application's logger, called safely. */
 	log(message: string): void;
-	/** A thread was made, with the first listener: the moment to compile the sequence (see warm-up.ts). */
-	started(watchdog: Watchdog): void;
-	/** When a thread is made: `'at-shutdown'`, none until the sequence starts; `'off'`, never (see ProcOptions.watchdog). */
-	mode(): WatchdogMode;
-	/** Compiles the sequence without a thread, in the idle moment where a resident one would have been made. */
-	warmUp(): void;
+	/** Makes an isolated proc, for the throwaway sequence that compiles the real one (see warm-up.ts). */
+	makeProc(options: ProcOptions): Proc;
 }
 
 export class ProcWatchdog {
@@ -52,14 +52,15 @@ export class ProcWatchdog {
 	 */
 	armSoon(): void {
 		if (this.#watchdog?.armed === true) return;
-		if (this.#watchdog !== undefined && this.#host.mode() === 'resident') return this.arm();
 		const host = this.#host;
-		if (this.#armSoon || !host.exit() || host.process !== globalThis.process) return;
+		if (this.#watchdog !== undefined && host.options().watchdog === 'resident') return this.arm();
+		if (this.#armSoon || !host.options().exit || host.process !== globalThis.process) return;
 		this.#armSoon = true;
 		idleSoon(() => {
 			this.#armSoon = false;
 			if (!host.running()) return;
-			if (host.mode() !== 'resident') host.warmUp();
+			// With no thread to make now, the idle moment still compiles the sequence.
+			if (host.options().watchdog !== 'resident') warmUpOnce({ makeProc: host.makeProc, readArrivals: () => undefined });
 			else this.arm();
 		});
 	}
@@ -71,8 +72,8 @@ export class ProcWatchdog {
 	arm(): void {
 		const host = this.#host;
 		const router = host.router();
-		if (this.#watchdog === null || !host.exit() || host.process !== globalThis.process || !router.installed) return;
-		if (host.mode() === 'off') return;
+		if (this.#watchdog === null || !host.options().exit || host.process !== globalThis.process || !router.installed) return;
+		if (host.options().watchdog === 'off') return;
 		// One released a moment ago (its last listener was removed) is armed again rather than replaced.
 		if (this.#watchdog?.rearm(router.signals)) return;
 		try {
@@ -81,11 +82,12 @@ export class ProcWatchdog {
 					pid: host.process.pid,
 					signals: router.signals,
 					timeToForceQuit: host.timeToForceQuit(),
-					duplicateMs: DUPLICATE_SIGNAL_MS,
 					onDeadline: (signal, arrivedAt, exitCode) => host.onDeadline(signal, arrivedAt, exitCode),
 					onError: (error) => this.#failed(error),
 				}) ?? null;
-			if (this.#watchdog) host.started(this.#watchdog);
+			// A thread was made, with the first listener: the moment to compile the sequence.
+			const watchdog = this.#watchdog;
+			if (watchdog) warmUpOnce({ makeProc: host.makeProc, readArrivals: () => watchdog.arrivals() });
 		} catch (error) {
 			this.#watchdog = null;
 			this.#failed(error);

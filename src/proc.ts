@@ -1,46 +1,37 @@
 /**
  * A proc: the core's public API (listeners, times, `shutdown()`, `configure()`) around the shutdown sequence,
  * whose states and transitions are one block below. What the block uses has a module each: the sequence's record
- * and rules, the listener table, the report, the way out, the options, and the watchdog's side of the proc.
+ * and rules, the listener table, the report, the way out, the settings (options, signal router, times), and the
+ * watchdog's side of the proc.
  */
 import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
 import { type Leaving, leave } from './exit.js';
 import { type ListenerEntry, waitFunctions } from './listener-entry.js';
 import { FinalListeners } from './final-listeners.js';
-import { checkForeignHandlers } from './foreign-handlers.js';
 import { ListenerTable } from './listeners.js';
-import { stderrLogger, warnTimes, writeDiagnosticReport, writeLog } from './logger.js';
-import { assertListener, assertProcessLike, type CoreOptions, defaultOptions, outsideKillOf, PROC_OPTIONS, resolveOptions, type ResolvedOptions } from './proc-options.js';
+import { writeLog } from './logger.js';
+import { assertListener, assertProcessLike, PROC_OPTIONS } from './proc-options.js';
+import { ProcSettings } from './proc-settings.js';
 import { ProcWatchdog } from './proc-watchdog.js';
 import { RepeatJudge } from './repeat-judge.js';
 import { blockedReports, forcedReport, type ReportSource, settledReport } from './report.js';
-import { createSequence, joinSequence, recordSignal, type Sequence, type Trigger } from './sequence.js';
+import { createSequence, joinSequence, kShutdownWithCode, recordSignal, type Sequence, type Trigger } from './sequence.js';
 import { OBSERVE_SEQUENCE, type SequenceObserver, SequenceObservers } from './sequence-observer.js';
-import { SIGNALS_HANDLED, SignalRouter } from './signals.js';
+import { SIGNALS_HANDLED } from './signals.js';
 import { kRegisteredNames } from './testing-protocol.js';
 import { writeTerminalNotice } from './terminal-notice.js';
-import { RESERVE_TIME, TimeBudget } from './time-budget.js';
+import { RESERVE_TIME } from './time-budget.js';
 import { Tracker } from './tracker.js';
-import type { FinalListener, ForcedBy, ForeignHandler, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
+import type { FinalListener, ForcedBy, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { methodsAtCallSite } from './call-site.js';
-import { assertDuration, assertNumber, assertOptions, expected } from './validate.js';
-import { warmUpOnce } from './warm-up.js';
+import { assertDuration, assertNumber, assertOptions } from './validate.js';
 
 const log = createDebug('proc');
 
-/**
- * How `run()` ends the sequence when its main threw: as a failure, exit code 1 unless the application set its own
- * (a code given to `shutdown()` would win over the application's). Registered, so that `run()` of one build or copy
- * finds it on a proc made by another.
- */
-export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
-
 export class ProcImpl implements Proc {
 	readonly #process: ProcessLike;
-	#options: CoreOptions = defaultOptions(stderrLogger);
-	#router: SignalRouter;
-	readonly #times = new TimeBudget((message) => warnTimes(this.#process, message));
+	readonly #settings: ProcSettings;
 	#state: ProcState = 'running';
 	readonly #abort = new AbortController();
 	readonly #listeners = new ListenerTable(() => this.#advance('settled'));
@@ -49,6 +40,7 @@ export class ProcImpl implements Proc {
 	readonly #repeats: RepeatJudge;
 	/** Told at every transition and settlement (sequence-observer.ts): systemd's STATUS lines follow the sequence so. */
 	readonly #observers = new SequenceObservers(() => this.#sequence && { state: this.#state, reason: this.#sequence.reason, deadline: this.#sequence.deadline, listeners: this.#listeners.entries, finalListeners: this.#finals.size });
+	readonly #finals = new FinalListeners();
 
 	constructor(options: ProcOptions = {}) {
 		assertOptions('options', options, PROC_OPTIONS);
@@ -56,64 +48,24 @@ export class ProcImpl implements Proc {
 		assertProcessLike('options.process', proc);
 		this.#process = proc;
 		this.#repeats = new RepeatJudge(proc);
+		const host = { process: proc, running: () => this.#state === 'running', log: (message: string) => this.#log(message) };
 		this.#watchdog = new ProcWatchdog({
-			process: proc,
-			exit: () => this.#options.exit,
-			router: () => this.#router,
+			...host,
+			options: () => this.#settings.options,
+			router: () => this.#settings.router,
 			timeToForceQuit: () => this.timeToForceQuit,
-			running: () => this.#state === 'running',
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
-			log: (message) => this.#log(message),
-			started: (watchdog) => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => watchdog.arrivals() }),
-			mode: () => this.#options.watchdog,
-			warmUp: () => warmUpOnce({ makeProc: (options) => new ProcImpl(options), readArrivals: () => undefined }),
+			makeProc: (options) => new ProcImpl(options),
 		});
-		const outsideKill = outsideKillOf(proc);
-		if (outsideKill !== undefined) this.#times.setOutsideKill(outsideKill);
-		this.#router = this.#apply(resolveOptions(options, this.#options));
+		this.#settings = new ProcSettings(
+			{ ...host, watchdog: this.#watchdog, onSignal: (name) => this.#onSignal(name), onError: (error, kind) => this.#onError(error, kind) },
+			options,
+		);
 	}
 
-	/**
-	 * Change the options of a proc that has not started its sequence (all of `createProc`'s but `process`),
-	 * which is how the process-wide proc gets `handleErrors`, `logger`, `onReport` and the rest.
-	 */
+	/** How the process-wide proc gets `handleErrors`, `logger`, `onReport` and the rest (see ProcSettings). */
 	configure(options: Omit<ProcOptions, 'process'>): void {
-		// Unlike createProc(), whose options may be left out, configure() exists only to change something.
-		if (options === undefined) throw new TypeError(expected('options', 'an object of options to change', options));
-		assertOptions('options', options, PROC_OPTIONS.filter((key) => key !== 'process'));
-		if (this.#state !== 'running') throw new Error('graceful-proc: configure() is not possible once shutdown has started');
-		const wasInstalled = this.#router.installed;
-		const router = this.#apply(resolveOptions(options, this.#options));
-		// The signals or `exit` may change: the watchdog lets go first, while the handlers still catch what
-		// arrives (see Watchdog.release), and follows the handlers as they are now.
-		this.#watchdog.release();
-		this.#router.uninstall();
-		this.#router = router;
-		if (wasInstalled) router.install();
-		if (wasInstalled) this.#watchdog.armSoon();
-	}
-
-	/** Applies options that were checked and resolved; returns the signal router made for them. */
-	#apply({ options, times }: ResolvedOptions): SignalRouter {
-		this.#times.set(times);
-		this.#watchdog.timesChanged();
-		this.#options = options;
-		return new SignalRouter({
-			...options.router,
-			process: this.#process,
-			onSignal: (name) => this.#onSignal(name),
-			onError: (error, kind) => this.#onError(error, kind),
-			onDiagnostic: () => writeDiagnosticReport(this.#process, (message) => this.#log(message)),
-			onInstalled: () => this.#checkForeignHandlers(),
-		});
-	}
-
-	/** Other handlers on the signals, as found at the trigger. */
-	#foreignAtTrigger: ForeignHandler[] | undefined;
-
-	/** Names other handlers on the signals in a warning, once each; detection never changes them. */
-	#checkForeignHandlers(): ForeignHandler[] {
-		return checkForeignHandlers(this.#process, this.#router?.signals ?? [], this.#options.foreignHandlers);
+		this.#settings.configure(options);
 	}
 
 	get state(): ProcState {
@@ -130,26 +82,21 @@ export class ProcImpl implements Proc {
 
 	/** The time in force: as set, or, when unset, what the registered listeners need (see TimeBudget). */
 	get timeToForceQuit(): number {
-		return this.#times.timeToForceQuit;
+		return this.#settings.times.timeToForceQuit;
 	}
 
 	get timeToWrapUp(): number {
-		return this.#times.timeToWrapUp;
+		return this.#settings.times.timeToWrapUp;
 	}
 
 	/** For drain() and supervise(): how long a listener they register may rightly take. Returns the release. */
 	[RESERVE_TIME](phase: Phase, ms: number, who: string): () => void {
-		const release = this.#times.reserve(phase, ms, who);
-		this.#watchdog.timesChanged();
-		return () => {
-			release();
-			this.#watchdog.timesChanged();
-		};
+		return this.#settings.reserve(phase, ms, who);
 	}
 
 	/** For graceful-proc/nest: the process this proc runs on, and the signals that start its sequence. */
 	[SIGNALS_HANDLED](): { process: ProcessLike; signals: readonly string[] } {
-		return { process: this.#process, signals: this.#router.signalsToHandle() };
+		return { process: this.#process, signals: this.#settings.router.signalsToHandle() };
 	}
 
 	addWrapUpListener(fn: Listener, options?: ListenerOptions): WaitFunction {
@@ -161,8 +108,6 @@ export class ProcImpl implements Proc {
 		assertListener('fn', fn, options);
 		return this.#add('shutdown', fn, options);
 	}
-
-	readonly #finals = new FinalListeners();
 
 	/** The last step (final-listeners.ts): called with the report, in a slice of the deadline of its own. */
 	addFinalListener(fn: FinalListener, options?: { name?: string }): () => boolean {
@@ -176,27 +121,19 @@ export class ProcImpl implements Proc {
 		this.#tracker ??= new Tracker({
 			proc: this,
 			reserve: (phase, ms, who) => this[RESERVE_TIME](phase, ms, who),
-			forcedBefore: () => this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit),
+			forcedBefore: () => this.#finals.slice(this.#settings.options.timeForFinal, this.timeToForceQuit),
 		});
 		return this.#tracker.track(fn, options);
 	}
 
 	setTimeToForceQuit(ms: number): void {
 		assertDuration('ms', ms);
-		this.#setTimes('setTimeToForceQuit', { timeToForceQuit: ms });
+		this.#settings.setTimes('setTimeToForceQuit', { timeToForceQuit: ms });
 	}
 
 	setTimeToWrapUp(ms: number): void {
 		assertDuration('ms', ms);
-		this.#setTimes('setTimeToWrapUp', { timeToWrapUp: ms });
-	}
-
-	/** A running sequence keeps the times it started with: changing them then would promise what it cannot keep. */
-	#setTimes(method: string, times: { timeToForceQuit?: number; timeToWrapUp?: number }): void {
-		if (this.#state !== 'running') throw new Error(`graceful-proc: ${method}() is not possible once shutdown has started`);
-		this.#times.set(times);
-		// An unset force-quit time follows the wrap-up time: the watchdog follows both.
-		this.#watchdog.timesChanged();
+		this.#settings.setTimes('setTimeToWrapUp', { timeToWrapUp: ms });
 	}
 
 	shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport> {
@@ -223,8 +160,7 @@ export class ProcImpl implements Proc {
 		const entry = this.#listeners.add(phase, fn, options);
 		// Once the sequence has ended, the process is Node's again: a late listener runs but installs nothing.
 		if (!this.#ended) {
-			this.#router.install();
-			this.#watchdog.armSoon();
+			this.#settings.listening();
 			this.#repeats.readSoon();
 		}
 		// Added during shutdown: called at once and awaited (go-zero's late listeners never ran); a shutdown
@@ -236,11 +172,7 @@ export class ProcImpl implements Proc {
 
 	#remove(entry: ListenerEntry): boolean {
 		if (!this.#listeners.remove(entry)) return false;
-		if (this.#listeners.registered === 0 && this.#state === 'running') {
-			// The watchdog first, while our handlers still catch what arrives (see Watchdog.release).
-			this.#watchdog.release();
-			this.#router.uninstall();
-		}
+		if (this.#listeners.registered === 0 && this.#state === 'running') this.#settings.idle();
 		return true;
 	}
 
@@ -263,10 +195,10 @@ export class ProcImpl implements Proc {
 		const sequence = (this.#sequence = createSequence({ reason, startedAt: at, deadline: at + this.timeToForceQuit, exitCode, failed }));
 		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
 		// With final listeners, the others are forced when only the last step's slice is left.
-		const forceAt = sequence.deadline - this.#finals.slice(this.#options.timeForFinal, this.timeToForceQuit);
+		const forceAt = sequence.deadline - this.#finals.slice(this.#settings.options.timeForFinal, this.timeToForceQuit);
 		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, forceAt - Date.now()));
-		this.#router.install();
-		this.#foreignAtTrigger = this.#checkForeignHandlers();
+		this.#settings.router.install();
+		sequence.foreignHandlers = this.#settings.checkForeignHandlers();
 		this.#watchdog.setDeadline(sequence.deadline);
 		if (!callListeners) return sequence.promise;
 		this.#state = 'wrapping-up';
@@ -303,8 +235,9 @@ export class ProcImpl implements Proc {
 	}
 
 	#onSignal(name: string): void {
-		log('received %s in state %s', name, this.#state);
+		// The clock first: what a repeat is judged by. Logging may load `debug` (tens of ms on a loaded machine).
 		const { now, seen, arrivedAt } = this.#watchdog.arrival(name);
+		log('received %s in state %s', name, this.#state);
 		const sequence = this.#sequence;
 		if (sequence === undefined) {
 			// A person at a terminal learns what the stop waits for before the listeners print anything.
@@ -341,7 +274,7 @@ export class ProcImpl implements Proc {
 	/** What the report is made from. Building it is bounded work that the watchdog lets finish before any SIGKILL. */
 	#reporting(): ReportSource {
 		this.#watchdog.reporting();
-		return { table: this.#listeners, sequence: this.#sequence!, process: this.#process, foreignHandlers: this.#foreignAtTrigger };
+		return { table: this.#listeners, sequence: this.#sequence!, process: this.#process };
 	}
 
 	/** The last step, if there is one, with the report and until the deadline; then the way out. */
@@ -349,23 +282,18 @@ export class ProcImpl implements Proc {
 		if (this.#finals.size === 0) return this.#end({ report, atOnce: false });
 		// Application code from here: the watchdog holds it to the deadline.
 		this.#watchdog.ending(report.exitCode);
-		const sequence = this.#sequence!;
-		// A repeated signal cuts the last step, as it forces the other phases (#onSignal); the report's code stays.
-		sequence.exitNow = (signal) => this.#finals.cut(`a repeated ${signal}`);
-		void this.#finals.run(report, sequence.deadline, (message) => this.#log(message)).then(() => {
-			sequence.exitNow = undefined;
-			this.#end({ report, atOnce: false });
-		});
+		// A repeated signal cuts it, as it forces the other phases (#onSignal); the report's code stays.
+		this.#finals.runIn(this.#sequence!, report, (message) => this.#log(message), () => this.#end({ report, atOnce: false }));
 	}
 
 	#end(leaving: Leaving): void {
-		const host = { process: this.#process, options: this.#options, watchdog: this.#watchdog, router: this.#router };
+		const host = { process: this.#process, options: this.#settings.options, watchdog: this.#watchdog, router: this.#settings.router };
 		leave(this.#sequence!, leaving, { ...host, log: (message) => this.#log(message) });
 	}
 
 	/** The logger, called so that nothing it throws or rejects with can break the sequence. */
 	#log(message: string): void {
-		writeLog(this.#options.logger, message);
+		writeLog(this.#settings.options.logger, message);
 	}
 }
 

@@ -4,7 +4,8 @@
  * `useFakeProcess()`), one made for a fake process. The real one is never changed by a test.
  */
 import { methodsAtCallSite } from './call-site.js';
-import { kShutdownWithCode, ProcImpl } from './proc.js';
+import { ProcImpl } from './proc.js';
+import { kShutdownWithCode } from './sequence.js';
 import { OBSERVE_SEQUENCE, type SequenceObserver } from './sequence-observer.js';
 import { SIGNALS_HANDLED } from './signals.js';
 import { type FakeBinding, kBindFake, kFakeBinding, kFollowBinding, kRegisteredNames } from './testing-protocol.js';

@@ -54,7 +54,10 @@ export class RepeatJudge {
 	isDuplicate(sequence: Sequence, name: string, now: number, seen: SignalArrivals | undefined): boolean {
 		const senders = this.#senders();
 		const duplicate = isDuplicate(sequence, { name, now }, seen, senders && sendersNow(senders));
-		if (log.enabled) log('%s is %s (senders: %s)', name, duplicate ? 'a copy of the first' : 'a repeat', senders?.sender ?? 'not known');
+		if (log.enabled) {
+			const readings = `first arrived ${sequence.firstSignalAt}, handled until ${sequence.firstSignalDoneAt}, now ${now}, turn ${sequence.firstSignalTurn}, thread ${seen ? `${seen.count}: ${seen.at.join(', ')}` : 'none'}`;
+			log('%s is %s (senders: %s; %s)', name, duplicate ? 'a copy of the first' : 'a repeat', senders?.sender ?? 'not known', readings);
+		}
 		return duplicate;
 	}
 }

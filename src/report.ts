@@ -11,7 +11,7 @@ import type { ListenerEntry } from './listener-entry.js';
 import type { ListenerTable } from './listeners.js';
 import { appExitCode, endsFailed, exitCodeOf, type Sequence } from './sequence.js';
 import type { Omitted } from './summary.js';
-import type { ForcedBy, ForeignHandler, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
+import type { ForcedBy, ListenerReport, ProcessLike, ShutdownReport } from './types.js';
 
 const log = createDebug('proc');
 
@@ -87,38 +87,11 @@ export function inSequenceOrder(entries: Iterable<ListenerEntry>): ListenerEntry
 }
 
 /**
- * Every listener's row, in the sequence's order: one small object each. Past `until` (epoch ms), checked every
- * 1024 listeners, it gives up and returns undefined. Usually each phase is called in registration order, so one
- * pass over the table makes the rows of both phases in order; only when a listener waited (`after`) or came late
- * are the entries sorted first (inSequenceOrder), and the rows made from them. The one pass matters for a forced
- * end inside a blocked loop, where this runs on a starved main thread against a time box: 150,000 listeners
- * measured about twice as fast as sorting first.
+ * Every listener's row, in the sequence's order: one pass, one small object each; 200,000 of them take
+ * milliseconds. Past `until` (epoch ms), checked every 1024 listeners, it gives up and returns undefined.
  */
 export function listenerRows(entries: Iterable<ListenerEntry>, forced: boolean, until = Number.POSITIVE_INFINITY): ListenerReport[] | undefined {
 	const now = Date.now();
-	const wrapUp: ListenerReport[] = [];
-	const shutdown: ListenerReport[] = [];
-	let lastWrapUp = Number.NEGATIVE_INFINITY;
-	let lastShutdown = Number.NEGATIVE_INFINITY;
-	let count = 0;
-	for (const entry of entries) {
-		if ((++count & 1023) === 0 && Date.now() > until) return undefined;
-		const start = startOf(entry);
-		if (entry.phase === 'wrap-up') {
-			if (start < lastWrapUp) return sortedRows(entries, forced, until, now);
-			lastWrapUp = start;
-		} else {
-			if (start < lastShutdown) return sortedRows(entries, forced, until, now);
-			lastShutdown = start;
-		}
-		const row = listenerRow(entry, now, forced);
-		if (row !== undefined) (entry.phase === 'wrap-up' ? wrapUp : shutdown).push(row);
-	}
-	return shutdown.length === 0 ? wrapUp : wrapUp.concat(shutdown);
-}
-
-/** The rows when a phase was not called in registration order: the entries sorted first. */
-function sortedRows(entries: Iterable<ListenerEntry>, forced: boolean, until: number, now: number): ListenerReport[] | undefined {
 	const rows: ListenerReport[] = [];
 	let count = 0;
 	for (const entry of inSequenceOrder(entries)) {
@@ -156,8 +129,8 @@ export function briefRows(table: ListenerTable): { listeners: ListenerReport[]; 
 }
 
 export interface ReportParts {
-	/** The sequence's reason, and when it started. */
-	readonly sequence: { readonly reason: unknown; readonly startedAt: number };
+	/** The sequence's reason, when it started, and the other handlers found on the signals at its trigger. */
+	readonly sequence: Pick<Sequence, 'reason' | 'startedAt' | 'foreignHandlers'>;
 	readonly outcome: ShutdownReport['outcome'];
 	readonly exitCode: number;
 	/** When forced: what forced it. */
@@ -165,8 +138,6 @@ export interface ReportParts {
 	readonly listeners: ListenerReport[];
 	/** Asked what still keeps the event loop alive, when forced. */
 	readonly process: ProcessLike;
-	/** Other handlers on the signals, found at the trigger. */
-	readonly foreignHandlers?: readonly ForeignHandler[] | undefined;
 }
 
 /** The report, its duration counted until now. */
@@ -178,7 +149,8 @@ export function buildReport(parts: ReportParts): ShutdownReport {
 		? { reason: sequence.reason, outcome, forcedBy: parts.forcedBy, exitCode, durationMs, listeners }
 		: { reason: sequence.reason, outcome, exitCode, durationMs, listeners };
 	if (forced) report.activeResources = activeResources(parts.process);
-	if (parts.foreignHandlers !== undefined && parts.foreignHandlers.length > 0) report.foreignHandlers = parts.foreignHandlers.map((h) => ({ name: h.name, signals: [...h.signals] }));
+	const foreign = sequence.foreignHandlers;
+	if (foreign !== undefined && foreign.length > 0) report.foreignHandlers = foreign.map((h) => ({ name: h.name, signals: [...h.signals] }));
 	// Errors carry no enumerable fields: JSON.stringify(report) would print `{}` for each one.
 	Object.defineProperty(report, 'toJSON', { value: reportToJSON, enumerable: false });
 	return report;
@@ -189,8 +161,6 @@ export interface ReportSource {
 	readonly table: ListenerTable;
 	readonly sequence: Sequence;
 	readonly process: ProcessLike;
-	/** Other handlers on the signals, as found at the trigger. */
-	readonly foreignHandlers?: readonly ForeignHandler[] | undefined;
 }
 
 function exitCode({ sequence, process }: ReportSource, failure: boolean): number {

@@ -2,7 +2,8 @@
  * `run(main)`: the program's body under a proc. `main` is a wrap-up listener that a signal aborts; the process is
  * kept alive while it is pending, and its end starts the sequence (exit code 1 when it threw).
  */
-import { kShutdownWithCode, type ProcImpl } from './proc.js';
+import type { ProcImpl } from './proc.js';
+import { kShutdownWithCode } from './sequence.js';
 import { processWideProc } from './shared-instance.js';
 import { procInForce } from './testing-protocol.js';
 import type { Proc, ShutdownReport } from './types.js';

@@ -5,24 +5,16 @@
  */
 import { DUPLICATE_SIGNAL_MS, judgeRepeat } from './repeat-rule.js';
 import type { SignalSenders } from './signal-senders.js';
-import type { ProcessLike, ShutdownReport } from './types.js';
+import type { ForeignHandler, ProcessLike, ShutdownReport } from './types.js';
 
 export { DUPLICATE_SIGNAL_MS };
-
-/**
- * The watchdog thread and the main thread each read the clock when the same signal arrives, and the thread may
- * record it this much after the main thread took its time: the thread's first arrival is still that signal.
- */
-export const SAME_ARRIVAL_MS = 10;
 
 /** What the watchdog thread saw of the signals' arrivals, where it watches them (its `arrivals()`). */
 export interface SignalArrivals {
 	/** How many of the watched signals arrived. */
 	readonly count: number;
-	/** When the first arrived (epoch ms); meaningful when `count > 0`. */
-	readonly first: number;
-	/** How many arrived within DUPLICATE_SIGNAL_MS of the first, the first included. */
-	readonly inWindow: number;
+	/** When each of the first few arrived (epoch ms), in order. */
+	readonly at: readonly number[];
 }
 
 export interface Sequence {
@@ -57,6 +49,8 @@ export interface Sequence {
 	 * ends that wait at once.
 	 */
 	exitNow: ((signal?: string) => void) | undefined;
+	/** Other handlers on the signals, as found at the trigger: the report lists them. */
+	foreignHandlers: readonly ForeignHandler[] | undefined;
 }
 
 /** What starts a sequence, or joins the one running, named: its callers each give a different part of it. */
@@ -72,6 +66,13 @@ export interface Trigger {
 	/** false: the watchdog ends the sequence at once, from inside a blocked loop, and no listener may be called. */
 	readonly callListeners?: boolean;
 }
+
+/**
+ * How `run()` ends the sequence when its main threw: as a failure, exit code 1 unless the application set its own
+ * (a code given to `shutdown()` would win over the application's). Registered, so that `run()` of one build or copy
+ * finds it on a proc made by another.
+ */
+export const kShutdownWithCode = Symbol.for('graceful-proc.shutdownWithCode');
 
 export interface SequenceStart {
 	readonly reason: unknown;
@@ -103,6 +104,7 @@ export function createSequence(start: SequenceStart): Sequence {
 		forceTimer: undefined,
 		wrapUpTimer: undefined,
 		exitNow: undefined,
+		foreignHandlers: undefined,
 	};
 }
 
@@ -144,7 +146,21 @@ export function appExitCode(process: ProcessLike): number {
 
 /** When a signal handled `now` arrived: the watchdog's reading of the first arrival, when it saw one. */
 export function arrivalOf(now: number, seen: SignalArrivals | undefined): number {
-	return seen !== undefined && seen.count > 0 ? Math.min(now, seen.first) : now;
+	return threadReading(seen, 1) ?? now;
+}
+
+/**
+ * The watchdog thread's reading of the `nth` signal (1: the first), where it has one. The thread starts watching
+ * after the handlers are installed, so its nth arrival is never earlier than the nth the handlers took: a reading
+ * is an upper bound of when that signal arrived, as the main thread's own is.
+ */
+function threadReading(seen: SignalArrivals | undefined, nth: number): number | undefined {
+	return seen !== undefined && seen.count >= nth ? seen.at[nth - 1] : undefined;
+}
+
+/** The earliest of two readings of one moment (each thread reads the clock when it gets to the signal). */
+function earliest(reading: number, other: number | undefined): number {
+	return other === undefined ? reading : Math.min(reading, other);
 }
 
 /** The first signal of the sequence: its name, when it arrived, and when its handler returned. */
@@ -173,32 +189,28 @@ function signalsHandled(sequence: Sequence): number {
  * copies of the first signal and when this one arrived; otherwise the window rule below.
  */
 export function isDuplicate(sequence: Sequence, signal: { name: string; now: number }, seen: SignalArrivals | undefined, senders: SignalSenders | undefined): boolean {
-	const first = sequence.firstSignalAt;
-	if (first === undefined || sequence.firstSignalName === undefined) return false;
+	if (sequence.firstSignalAt === undefined || sequence.firstSignalName === undefined) return false;
+	// Each thread reads the clock only when it gets to a signal, and on a loaded machine either may get there tens
+	// of milliseconds late (the watchdog thread's reading of a first signal came 61 ms after it was sent, 33 ms
+	// after the main thread's, with five CPU hogs on two cores). A reading taken late for the first signal and on
+	// time for the repeat makes the gap look shorter than it was, and a deliberate second Ctrl+C look like a
+	// copy: so each signal's time is the earliest reading of it, and the gap is measured between those.
+	const first = earliest(sequence.firstSignalAt, threadReading(seen, 1));
 	const handled = signalsHandled(sequence);
 	if (senders === undefined) return withinWindow(sequence, first, handled, signal.now, seen);
 	const at = repeatArrival(sequence, first, handled, signal.now, seen);
 	return judgeRepeat({ first: { name: sequence.firstSignalName, at: first }, seen: handled - 1, name: signal.name, at, senders }) === 'duplicate';
 }
 
-/** Whether the watchdog's readings cover the `handled`-th signal: it saw that many, and its first is the sequence's first. */
-function arrivalsCover(seen: SignalArrivals | undefined, first: number, handled: number): seen is SignalArrivals {
-	return seen !== undefined && seen.count >= handled && seen.first <= first + SAME_ARRIVAL_MS;
-}
-
 /**
- * When the `handled`-th signal arrived, as well as can be told. Signals are handled in the order they arrived,
- * so it arrived within DUPLICATE_SIGNAL_MS of the first if the watchdog saw at least `handled` arrive within it;
- * then it counts as arriving with the first (every window is at least that long). Where the watchdog cannot say
- * (Node 24 and later, a thread not booted yet), a signal that was waiting when the first signal's handler
- * returned arrived while that handler ran: with the first too. Otherwise, when it was handled: no earlier.
+ * When the `handled`-th signal arrived, as well as can be told: the watchdog thread's reading of it where it has
+ * one (it saw the arrival even while this loop was busy), or when the handler took it. Where the watchdog cannot
+ * say (Node 24 and later, a thread not booted yet, or one that has not got to the signal yet), a signal that was
+ * waiting when the first signal's handler returned arrived while that handler ran: with the first.
  */
 function repeatArrival(sequence: Sequence, first: number, handled: number, now: number, seen: SignalArrivals | undefined): number {
-	// On a loaded machine the thread may take its reading of the first signal tens of milliseconds after the main
-	// thread took its own (12 to 31 ms measured with four CPU hogs on two cores); its window is counted from its
-	// own reading, so it still tells which came within the window. A reading later than the window itself is not
-	// trusted: the thread may then have started watching after the first signal.
-	if (seen !== undefined && seen.count >= handled && seen.first - first < DUPLICATE_SIGNAL_MS) return handled <= seen.inWindow ? first : now;
+	const reading = threadReading(seen, handled);
+	if (reading !== undefined) return Math.min(now, reading);
 	return sequence.firstSignalTurn ? first : now;
 }
 
@@ -210,6 +222,7 @@ function repeatArrival(sequence: Sequence, first: number, handled: number, now: 
  */
 function withinWindow(sequence: Sequence, first: number, handled: number, now: number, seen: SignalArrivals | undefined): boolean {
 	if (now - first < DUPLICATE_SIGNAL_MS) return true;
-	if (arrivalsCover(seen, first, handled)) return handled <= seen.inWindow;
+	const reading = threadReading(seen, handled);
+	if (reading !== undefined) return reading - first < DUPLICATE_SIGNAL_MS;
 	return sequence.firstSignalDoneAt !== undefined && now - sequence.firstSignalDoneAt < DUPLICATE_SIGNAL_MS;
 }

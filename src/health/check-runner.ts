@@ -1,3 +1,7 @@
+/**
+ * One named check of a health ticker: called with its timeout and an abort signal, its result kept with the run of
+ * equal results the thresholds look at, and never called again while an earlier call still runs.
+ */
 import pTimeout, { TimeoutError } from 'p-timeout';
 import { messageOf } from './message-of.js';
 import type { CheckResult, HealthCheck } from './types.js';

@@ -1,3 +1,6 @@
+/**
+ * The `graceful-proc/health` entry point: `createHealthTicker()` and its types. Importing it starts nothing.
+ */
 import { atCallSite } from '../call-site.js';
 import { createHealthTicker as createTicker } from './ticker.js';
 

@@ -1,3 +1,7 @@
+/**
+ * The probe server a ticker listens on when given a `port`: a node:http server of its own for the probes,
+ * unref'd, with the URL it answers on; and closing it, open connections and all, when the ticker stops.
+ */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nodeHttp } from '../http/node-http.js';

@@ -1,3 +1,7 @@
+/**
+ * A failed check's error as the one line a probe answer shows: its message, never its stack, credentials
+ * redacted, and never a throw, whatever the value thrown.
+ */
 import { redact } from './redact.js';
 
 /** Long error messages (a driver dumping a query) would bloat every verbose probe answer. */

@@ -1,9 +1,8 @@
-import { lstat, rm, writeFile } from 'node:fs/promises';
-
 /**
  * The readiness switch worked from outside the process: while the file exists, the ticker answers `/readyz`
  * with 503. Only `node:fs` here, so that the bin (`graceful-proc ready off|on`) stays light.
  */
+import { lstat, rm, writeFile } from 'node:fs/promises';
 
 /**
  * Whether the file exists now; the error when that cannot be told (a permission error: under Deno, no

@@ -1,3 +1,7 @@
+/**
+ * Durations as people write them on the bin's command line (`500ms`, `2s`, `1.5m`, `1h`, a unit required), and
+ * milliseconds written back that way in its messages.
+ */
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**

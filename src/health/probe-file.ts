@@ -1,3 +1,7 @@
+/**
+ * The bin's file probe (`graceful-proc probe --file`): healthy while the heartbeat file a ticker touches after
+ * every good round is recent enough. Only `node:fs`, so that a probe run every few seconds stays light.
+ */
 import { stat } from 'node:fs/promises';
 import type { ProbeResult } from './probe-url.js';
 import { formatDuration } from './parse-duration.js';

@@ -1,3 +1,7 @@
+/**
+ * The bin's URL probe (`graceful-proc probe <url>`): one GET, healthy on a 2xx within the timeout, and what was
+ * seen in one line, for images without curl.
+ */
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import { formatDuration } from './parse-duration.js';
 

@@ -1,3 +1,7 @@
+/**
+ * `createHealthTicker()`'s options, checked and filled in with their defaults. Pure: a bad option throws before
+ * any timer, listener or file exists.
+ */
 import type { Proc } from '../types.js';
 import { assertDuration, assertFunction, assertNumber, assertOptions, assertProc, assertString, expected } from '../validate.js';
 import type { HealthCheck, HealthTickerOptions } from './types.js';

@@ -1,3 +1,7 @@
+/**
+ * The health ticker: runs the checks every interval, keeps their results, and answers `/livez`, `/readyz` and
+ * `/healthz` from them. Readiness falls as soon as shutdown starts; the ticker stops in the shutdown phase.
+ */
 import type { Server } from 'node:http';
 import { atCallSite } from '../call-site.js';
 import { createDebug } from '../debug.js';

@@ -1,3 +1,7 @@
+/**
+ * Touching a file without a child process: its mtime set to now, created empty when missing. The ticker's
+ * heartbeat after every good round.
+ */
 import { open } from 'node:fs/promises';
 
 /** Sets a file's mtime to now, creating it (empty) when missing; what `touch` does, without a child process. */

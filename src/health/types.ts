@@ -1,3 +1,7 @@
+/**
+ * The public types of `graceful-proc/health`: a check and its result, the status, the probe handler and server,
+ * the ticker and its options.
+ */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Proc } from '../types.js';
 

@@ -308,6 +308,23 @@ function resolveStop(o: SuperviseOptions): Pick<ResolvedOptions, 'stopSignal' | 
 	return { stopSignal: stopSignal as NodeJS.Signals, stopTimeout, killGroup, watchdog };
 }
 
+/** What the child is called and where it runs: its working directory, its environment, and where its output goes. */
+function resolveRun(command: string, o: SuperviseOptions): Pick<ResolvedOptions, 'name' | 'stdio' | 'stdout' | 'stderr'> {
+	const name = o.name === undefined ? basename(command) || command : o.name;
+	assertString('options.name', name);
+	if (o.cwd !== undefined && typeof o.cwd !== 'string' && !(o.cwd instanceof URL)) {
+		throw new TypeError(expected('options.cwd', 'a string or a file URL', o.cwd));
+	}
+	if (o.env !== undefined && (o.env === null || typeof o.env !== 'object' || Array.isArray(o.env))) {
+		throw new TypeError(expected('options.env', 'an object', o.env));
+	}
+	const stdio = given(o.stdio, 'inherit');
+	assertOneOf('options.stdio', stdio, ['inherit', 'pipe', 'ignore'] as const);
+	if (o.stdout !== undefined) assertWritable('options.stdout', o.stdout);
+	if (o.stderr !== undefined) assertWritable('options.stderr', o.stderr);
+	return { name, stdio, stdout: o.stdout, stderr: o.stderr };
+}
+
 /** Checks everything and fills in the defaults; throws before anything is registered or spawned. */
 export function resolveOptions(
 	command: unknown,
@@ -321,18 +338,7 @@ export function resolveOptions(
 	assertOptions('options', options, OPTIONS);
 	const o = options ?? {};
 
-	const name = o.name === undefined ? basename(command) || command : o.name;
-	assertString('options.name', name);
-	if (o.cwd !== undefined && typeof o.cwd !== 'string' && !(o.cwd instanceof URL)) {
-		throw new TypeError(expected('options.cwd', 'a string or a file URL', o.cwd));
-	}
-	if (o.env !== undefined && (o.env === null || typeof o.env !== 'object' || Array.isArray(o.env))) {
-		throw new TypeError(expected('options.env', 'an object', o.env));
-	}
-	const stdio = given(o.stdio, 'inherit');
-	assertOneOf('options.stdio', stdio, ['inherit', 'pipe', 'ignore'] as const);
-	if (o.stdout !== undefined) assertWritable('options.stdout', o.stdout);
-	if (o.stderr !== undefined) assertWritable('options.stderr', o.stderr);
+	const { name, stdio, stdout, stderr } = resolveRun(command, o);
 	const restart = given(o.restart, 'on-failure');
 	assertOneOf('options.restart', restart, ['on-failure', 'always', 'never'] as const);
 
@@ -360,8 +366,8 @@ export function resolveOptions(
 			cwd: o.cwd,
 			env: o.env ?? process.env,
 			stdio,
-			stdout: o.stdout,
-			stderr: o.stderr,
+			stdout,
+			stderr,
 			restart,
 			expectedExitCodes: [...expectedExitCodes],
 			backoff,

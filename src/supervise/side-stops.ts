@@ -3,6 +3,9 @@
  * cancelled replacement): each stopped once, killed at its kill time, and waited for until it has exited.
  */
 import type { ChildProcess } from 'node:child_process';
+import { signalChild } from './launch.js';
+import type { ResolvedOptions } from './options.js';
+import type { ParentWatchdog } from './parent-watchdog.js';
 
 interface Stopping {
 	readonly exited: Promise<void>;
@@ -11,24 +14,20 @@ interface Stopping {
 	killTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
-export interface SideStopsOptions {
-	/** Sends a signal to the child (or its process group). */
-	signal(child: ChildProcess, signal: NodeJS.Signals): void;
-	/** Told each time a child's SIGKILL time is set or brought forward (the parent watchdog). */
-	onKillAt(child: ChildProcess, killAt: number): void;
-}
-
 /**
  * The children a supervisor stops on the side, while another one is its child: the old child after a
  * reload, a replacement whose reload was cancelled. Each gets the stop signal once and SIGKILL at its kill
  * time, which a shutdown deadline can only bring forward; each is waited for until it has exited.
  */
 export class SideStops {
-	readonly #options: SideStopsOptions;
+	readonly #o: ResolvedOptions;
+	/** The parent watchdog, if the handle has a share of it: told each time a child's SIGKILL time is set or brought forward. */
+	readonly #watchdog: () => ParentWatchdog | undefined;
 	readonly #stopping = new Map<ChildProcess, Stopping>();
 
-	constructor(options: SideStopsOptions) {
-		this.#options = options;
+	constructor(o: ResolvedOptions, watchdog: () => ParentWatchdog | undefined) {
+		this.#o = o;
+		this.#watchdog = watchdog;
 	}
 
 	get size(): number {
@@ -45,7 +44,7 @@ export class SideStops {
 			});
 			stopping = { exited, resolve, killAt: Number.POSITIVE_INFINITY, killTimer: undefined };
 			this.#stopping.set(child, stopping);
-			this.#options.signal(child, stopSignal);
+			signalChild(child, stopSignal, this.#o);
 		}
 		this.#hurry(child, stopping, killAt);
 		return stopping.exited;
@@ -58,7 +57,7 @@ export class SideStops {
 
 	/** SIGKILL now, to all: the proc gave up waiting. */
 	killAll(): void {
-		for (const child of this.#stopping.keys()) this.#options.signal(child, 'SIGKILL');
+		for (const child of this.#stopping.keys()) signalChild(child, 'SIGKILL', this.#o);
 	}
 
 	/** SIGKILL to all as soon as `signal` aborts (the proc's force-quit), if any child is being stopped here. */
@@ -88,8 +87,8 @@ export class SideStops {
 		if (killAt >= stopping.killAt) return;
 		stopping.killAt = killAt;
 		clearTimeout(stopping.killTimer);
-		this.#options.onKillAt(child, killAt);
+		if (child.pid !== undefined) this.#watchdog()?.stopping(child.pid, killAt);
 		// Not unref'd: until the child is gone, this is what ends it.
-		stopping.killTimer = setTimeout(() => this.#options.signal(child, 'SIGKILL'), Math.max(0, killAt - Date.now()));
+		stopping.killTimer = setTimeout(() => signalChild(child, 'SIGKILL', this.#o), Math.max(0, killAt - Date.now()));
 	}
 }

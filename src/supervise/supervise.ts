@@ -1,24 +1,24 @@
 /**
  * `supervise()` and the Supervisor behind its handle: one child's life (spawn, counted as started, exit, the
- * restart policy with backoff, stop and restart by hand). Reloads, stops under way, spawning and what a handle
- * registers with the proc are modules of their own.
+ * restart policy with backoff, stop and restart by hand). Reloads, stops under way, spawning (when and how) and what
+ * a handle registers with the proc are modules of their own.
  */
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createDebug } from '../debug.js';
 import { proc as processWideProc } from '../index.js';
 import { procInForce } from '../testing-protocol.js';
+import { ChildStops } from './child-stops.js';
 import { decideRestart } from './decide-restart.js';
-import { type Deferred, deferred } from './deferred.js';
-import { launch, signalChild, wireChild } from './launch.js';
 import { type ResolvedOptions, resolveOptions, type SuperviseOptions, type SuperviseState } from './options.js';
 import { Registration } from './registration.js';
 import { Reload, type ReloadHost, reloadRefusal } from './reload.js';
 import { SideStops } from './side-stops.js';
-import { StartWatch } from './start-watch.js';
-import { StopRequest } from './stop-request.js';
+import { Spawner } from './spawner.js';
+import type { StartWatch } from './start-watch.js';
+import type { StopRequest } from './stop-request.js';
 import type { SupervisedProcess } from './supervised-process.js';
-import { describeExit, SuperviseError } from './supervise-error.js';
+import { emitFatal, SuperviseError } from './supervise-error.js';
 
 export type { SupervisedProcess } from './supervised-process.js';
 
@@ -39,15 +39,8 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#exitCode: number | null = null;
 	#signalCode: NodeJS.Signals | null = null;
 	#error: SuperviseError | undefined;
-	#spawnScheduled = false;
-	/** Settles with the next spawn. */
-	#spawned: Deferred = deferred();
-	/** Tells a late spawn failure of an earlier child from one of the current child. */
-	#generation = 0;
-	#backoffTimer: ReturnType<typeof setTimeout> | undefined;
-	#stop: StopRequest | undefined;
-	/** A child stopped because it was not ready in time, until it has exited. */
-	#unready: { readonly error: SuperviseError; readonly stop: StopRequest } | undefined;
+	readonly #spawner: Spawner;
+	readonly #stops: ChildStops;
 	/** True while 'exit' listeners run: the child is gone but what follows is not decided yet. */
 	#exiting = false;
 	#reload: Reload | undefined;
@@ -68,18 +61,21 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			onShutdown: (killAt, signal) => this.#onShutdown(killAt, signal),
 			onShutdownStart: () => this.#onShutdownStart(),
 		});
-		this.#sideStops = new SideStops({
-			signal: (child, signal) => signalChild(child, signal, options),
-			onKillAt: (child, killAt) => {
-				if (child.pid !== undefined) this.#registration.watchdog?.stopping(child.pid, killAt);
-			},
+		this.#sideStops = new SideStops(options, () => this.#registration.watchdog);
+		this.#stops = new ChildStops(options, () => this.#registration.watchdog);
+		this.#spawner = new Spawner({
+			command,
+			args,
+			options,
+			watchdog: () => this.#registration.watchdog,
+			exited: (child, code, signal) => this.#onProcessExit(child, code, signal),
+			spawned: (child, watch) => this.#spawned(child, watch),
+			spawning: () => this.#setState('starting'),
+			starting: () => this.#state === 'starting',
+			failed: (error) => this.#fail(error),
 		});
 		this.#registration.activate();
-		// Spawned on the next tick, so that listeners attached right after supervise() see every event.
-		this.#spawnScheduled = true;
-		process.nextTick(() => {
-			if (this.#spawnScheduled) this.#spawn();
-		});
+		this.#spawner.soon();
 	}
 
 	get state(): SuperviseState {
@@ -120,9 +116,9 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 			this.#registration.activate();
 			return this.#startNow();
 		}
-		if (this.#child === undefined && !this.#exiting && this.#stop === undefined) {
+		if (this.#child === undefined && !this.#exiting && this.#stops.current === undefined) {
 			// In backoff, or the first spawn is still to come.
-			return this.#spawnScheduled ? this.#spawned.promise : this.#startNow();
+			return this.#spawner.dueSoon ? this.#spawner.next : this.#startNow();
 		}
 		return this.#beginStop('restart')!.restarted.promise;
 	}
@@ -130,7 +126,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	reload(): Promise<void> {
 		const shuttingDown = this.#o.proc.signal.aborted;
 		if (this.#reload !== undefined && !shuttingDown) return this.#reload.promise;
-		const refusal = reloadRefusal(this.name, shuttingDown, this.#state, this.#child !== undefined && this.#stop === undefined);
+		const refusal = reloadRefusal(this.name, shuttingDown, this.#state, this.#child !== undefined && this.#stops.current === undefined);
 		if (refusal !== undefined) return Promise.reject(refusal);
 		const reload = new Reload(this.#reloadHost());
 		this.#reload = reload;
@@ -143,7 +139,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		return {
 			options: this.#o,
 			sideStops: this.#sideStops,
-			spawn: () => this.#launch(),
+			spawn: () => this.#spawner.launch(),
 			adopt: (child, watch) => {
 				const old = this.#child;
 				this.#child = child;
@@ -166,7 +162,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	/** Shutdown has started: from now on nothing is started again. The child itself is stopped in the shutdown phase. */
 	#onShutdownStart(): void {
 		this.#reload?.shutdownStarted();
-		if (this.#child === undefined && !this.#exiting && !this.#stop) {
+		if (this.#child === undefined && !this.#exiting && !this.#stops.current) {
 			log('%s: shutdown started while nothing runs; not starting again', this.name);
 			this.#finish('exited');
 		}
@@ -186,43 +182,18 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 
 	/** A restart by hand: no backoff, and the count of failed starts begins again. Settles with the spawn. */
 	#startNow(): Promise<void> {
-		clearTimeout(this.#backoffTimer);
-		this.#backoffTimer = undefined;
+		this.#spawner.cancel();
 		this.#failures = 0;
 		this.#restarts += 1;
-		const { promise } = this.#spawned;
-		this.#spawn();
+		const promise = this.#spawner.next;
+		this.#spawner.spawn();
 		return promise;
 	}
 
-	#spawn(): void {
-		this.#spawnScheduled = false;
-		const spawned = this.#spawned;
-		const generation = ++this.#generation;
-		const watch = new StartWatch(this.#o);
-		let child: ChildProcess;
-		try {
-			child = this.#launch();
-		} catch (error) {
-			this.#spawnFailed(error, spawned);
-			return;
-		}
-		const { pid } = child;
-		if (pid === undefined) {
-			// The reason (ENOENT, EACCES, a missing cwd) arrives as an 'error' event. Nothing runs meanwhile, so
-			// a stop() in between simply ends the handle.
-			child.once('error', (error) => {
-				if (generation === this.#generation && this.#state === 'starting') this.#spawnFailed(error, spawned);
-				else spawned.reject(error);
-			});
-			this.#setState('starting');
-			return;
-		}
+	/** A child runs: the handle's child from now on, `'starting'` until it counts as started. */
+	#spawned(child: ChildProcess, watch: StartWatch): void {
 		this.#child = child;
 		this.#watch = watch;
-		log('%s: spawned %d', this.name, pid);
-		this.#spawned = deferred();
-		spawned.resolve();
 		this.#setState('starting');
 		if (watch.immediate) this.#started(child);
 		else watch.arm(child, { started: () => this.#started(child), notReady: (error) => this.#stopUnready(child, error) });
@@ -237,29 +208,9 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 
 	/** The child was not ready in time: it is stopped, and its exit counts as a failed start. */
 	#stopUnready(child: ChildProcess | undefined, error: SuperviseError): void {
-		if (this.#child !== child || this.#state !== 'starting' || this.#stop !== undefined) return;
+		if (this.#child !== child || this.#state !== 'starting' || this.#stops.current !== undefined) return;
 		log('%s: %s; stopping it', this.name, error.message);
-		this.#unready = { error, stop: new StopRequest('exit', child, this.#o, () => this.#registration.watchdog) };
-		this.#unready.stop.begin();
-	}
-
-	/** Spawns a child and, once it runs, watches it (its exit, its output, the parent watchdog). */
-	#launch(): ChildProcess {
-		this.#registration.watchdog?.ensure();
-		const child = launch(this.command, this.args, this.#o);
-		const { pid } = child;
-		if (pid !== undefined) {
-			wireChild(child, pid, this.#o, () => this.#registration.watchdog, (code, signal) => this.#onProcessExit(child, code, signal));
-		}
-		return child;
-	}
-
-	#spawnFailed(cause: unknown, spawned: Deferred): void {
-		const detail = cause instanceof Error ? cause.message : String(cause);
-		const error = new SuperviseError(`Could not start \`${this.name}\` (${detail})`, { child: this.name, cause });
-		this.#spawned = deferred();
-		spawned.reject(error);
-		this.#fail(error);
+		this.#stops.notReady(child, error);
 	}
 
 	/** The process is gone; returns what follows once its last output has come through. */
@@ -277,7 +228,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		}
 		this.#exitCode = code;
 		this.#signalCode = signal;
-		if (this.#reload?.childExited(code, signal, this.#stop !== undefined)) {
+		if (this.#reload?.childExited(code, signal, this.#stops.current !== undefined)) {
 			this.emit('exit', code, signal);
 			return;
 		}
@@ -300,34 +251,25 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	}
 
 	#afterExit(code: number | null, signal: NodeJS.Signals | null, good: boolean): void {
-		const unready = this.#unready;
-		this.#unready = undefined;
-		unready?.stop.dispose();
-		if (this.#stop !== undefined) {
-			this.#afterStop(this.#stop);
-			return;
-		}
+		const { notReady, stop } = this.#stops.exited();
+		if (stop !== undefined) return this.#afterStop(stop);
 		const shuttingDown = this.#o.proc.signal.aborted;
-		const decision = decideRestart({ code, signal, good, notReady: unready?.error, failures: this.#failures, shuttingDown }, this.#o);
+		const decision = decideRestart({ code, signal, good, notReady, failures: this.#failures, shuttingDown }, this.#o);
 		if (decision.then === 'exit') this.#finish('exited');
 		else if (decision.then === 'give-up') this.#fail(decision.error);
 		else {
 			this.#failures = decision.failures;
 			log('%s: restarting in %d ms (%d failed starts in a row)', this.name, decision.delay, this.#failures);
-			// Not unref'd: in a parent that only supervises, this timer is what keeps supervision going.
-			this.#backoffTimer = setTimeout(() => {
-				this.#backoffTimer = undefined;
+			this.#spawner.after(decision.delay, () => {
 				this.#restarts += 1;
-				this.#spawn();
-			}, decision.delay);
+				this.#spawner.spawn();
+			});
 			this.#setState('backoff');
 		}
 	}
 
 	/** The child a stop was waiting for has exited: the end, or a new child for restart(). */
 	#afterStop(stop: StopRequest): void {
-		this.#stop = undefined;
-		stop.dispose();
 		if (stop.then === 'restart' && !this.#o.proc.signal.aborted) {
 			this.#startNow().then(stop.restarted.resolve, stop.restarted.reject);
 		} else {
@@ -341,20 +283,11 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 	#fail(error: SuperviseError): void {
 		this.#error = error;
 		this.#finish('fatal');
-		// An 'error' nobody listens to would crash the parent, which is worse than the child being gone:
-		// without a listener the state says it, and a process warning shows it.
-		if (this.listenerCount('error') > 0) {
-			this.emit('error', error);
-		} else {
-			log('%s: %s', this.name, error.message);
-			process.emitWarning(error.message, { code: 'GRACEFUL_PROC_SUPERVISE_FATAL', type: 'SuperviseError' });
-		}
+		emitFatal(this, this.name, error);
 	}
 
 	#finish(state: 'exited' | 'fatal'): void {
-		clearTimeout(this.#backoffTimer);
-		this.#backoffTimer = undefined;
-		this.#spawnScheduled = false;
+		this.#spawner.cancel();
 		this.#registration.deactivate();
 		this.#setState(state);
 	}
@@ -367,7 +300,7 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 		this.#reload?.cancel(then === 'exit' ? 'the child is being stopped' : 'restart() came first');
 		if (killAt !== undefined) this.#sideStops.hurry(killAt);
 		if (abortSignal !== undefined) this.#sideStops.killAllOnAbort(abortSignal);
-		let stop = this.#stop;
+		let stop = this.#stops.current;
 		if (stop === undefined) {
 			const state = this.#state;
 			if (state === 'exited' || state === 'fatal') return undefined;
@@ -376,12 +309,9 @@ export class Supervisor extends EventEmitter implements SupervisedProcess {
 				this.#finish('exited');
 				return undefined;
 			}
-			// A child being stopped for not being ready has had its stop signal: this stop takes that one over.
-			const unready = this.#unready?.stop;
-			this.#unready = undefined;
-			stop = this.#stop = unready ?? new StopRequest(then, this.#child, this.#o, () => this.#registration.watchdog);
-			stop.then = then;
-			if (unready !== undefined || stop.begin()) this.#setState('stopping');
+			const begun = this.#stops.begin(then, this.#child);
+			stop = begun.stop;
+			if (begun.stopping) this.#setState('stopping');
 		} else {
 			stop.then = then;
 		}

@@ -22,10 +22,7 @@
  * Phases, written by the main side only, read by the thread: `running` (no sequence), `started` (a deadline is
  * set), `reporting` (a report is being built: bounded library work that must come out before any SIGKILL, so the
  * thread waits for it, up to `reportCap` past the deadline), `ending` (the report is out: the application's hooks
- * and the flushing of output are held to `ending` past the deadline, and `exitCode` says how it ends). A forced
- * end inside a blocked loop goes from `ending` back to `reporting` once: after the logger has the summary, the full
- * report for onReport is built (time-boxed by the proc), then `ending` again for onReport and the exit. The thread
- * waits for both before and after it calls the hook.
+ * and the flushing of output are held to `ending` past the deadline, and `exitCode` says how it ends).
  *
  * Letting go: `release()` sets `armed` to 0, wakes the thread and waits (at most 100 ms) until the thread has
  * closed its signal handles (`watching` back to 0, notified), so that a signal arriving meanwhile reaches the
@@ -40,8 +37,7 @@
  * debugger), or answers `HOOK_ASKS_DEBUGGER_CHECK` when the inspector is open and that look is still due: the
  * thread then enables the Debugger domain on its session, which reports `Debugger.paused` at once if the main
  * thread is held at a breakpoint, disables it, and calls the hook again or leaves the developer alone (below).
- * On Linux a main thread that `/proc` shows running code throughout a short look is not held (one held at a
- * breakpoint sleeps between messages), and the costly Debugger domain is spared it.
+ * A main thread that /proc shows running code (Linux) is not held at a breakpoint: that look counts as done.
  * When the hook answers anything else, the main thread was not blocked (the hook is not in the realm the
  * inspector evaluates in, or exiting was intercepted), and the process is left running.
  *
@@ -70,8 +66,6 @@ export interface WatchdogLayout {
 	readonly exitCode: number;
 	/** Int32, thread: how many of the watched signals arrived; written after the values it publishes. */
 	readonly arrivals: number;
-	/** Int32, thread: how many of them arrived within `duplicateMs` of the first, the first included. */
-	readonly inWindow: number;
 	/** Int32, thread: 1 while it watches the signals itself; set to 0 and notified when it stops. */
 	readonly watching: number;
 	/** Int32, thread: index (in `signals`) of the first signal that arrived. */
@@ -80,8 +74,14 @@ export interface WatchdogLayout {
 	readonly deadline: number;
 	/** Float64, main side: the proc's force-quit time, for a deadline counted from a signal the proc has not handled. */
 	readonly timeToForceQuit: number;
-	/** Float64, thread: when the first watched signal arrived, epoch ms. */
-	readonly firstArrival: number;
+	/**
+	 * Float64, thread: when each of the first `arrivalsKept` watched signals arrived, epoch ms, in order from this
+	 * slot on: the first signal's deadline, and each repeat's own time (a repeat's judge needs the time of the
+	 * one it judges, not how many came near the thread's reading of the first, which a loaded machine delays).
+	 */
+	readonly arrivalTimes: number;
+	/** How many arrival times are kept: the first signal and the repeats a tool may send (nodemon's three). */
+	readonly arrivalsKept: number;
 }
 
 export const LAYOUT: WatchdogLayout = {
@@ -91,12 +91,12 @@ export const LAYOUT: WatchdogLayout = {
 	phase: 2,
 	exitCode: 3,
 	arrivals: 4,
-	inWindow: 5,
-	watching: 6,
-	firstSignal: 7,
+	watching: 5,
+	firstSignal: 6,
 	deadline: 0,
 	timeToForceQuit: 1,
-	firstArrival: 2,
+	arrivalTimes: 2,
+	arrivalsKept: 4,
 };
 
 /** The shared buffer's size: the Int32 slots, then room for eight Float64 slots. */
@@ -118,14 +118,20 @@ export interface WatchdogTimes {
 	readonly reportCap: number;
 	/** How long past the deadline an ended sequence may still take to hand its output to the OS. */
 	readonly ending: number;
+	/**
+	 * The same for a sequence the hook ended inside a blocked loop: its report is built only after the hook ran,
+	 * past the deadline (onReport's full report until `BLOCKED_REPORT_MS`, report.ts), then written, and the
+	 * process exits; SIGKILL after that still leaves it gone within one second of the deadline.
+	 */
+	readonly hookEnding: number;
 }
 
 /**
  * All within one second of the deadline: grace, then the hook's answer, then a waited-on child ended and the
  * answer again, then SIGKILL. A sequence that has ended (the report is out) and still flushes its output gets
- * until `ending`.
+ * until `ending` (`hookEnding` when the hook ended it).
  */
-export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, debuggerPoll: 500, reportCap: 5000, ending: 400 };
+export const WATCHDOG_TIMES: WatchdogTimes = { grace: 150, answer: 250, debuggerPoll: 500, reportCap: 5000, ending: 400, hookEnding: 850 };
 
 /** The prefix of the key under which the main thread leaves the hook (the thread's id follows a `#`). */
 export const WATCHDOG_HOOK = 'graceful-proc.watchdog';
@@ -141,8 +147,6 @@ export interface WatchdogThreadData {
 	readonly signals: readonly string[];
 	/** `WATCHDOG_HOOK`: the key of the main thread's hook, without the `#<threadId>` that ends it. */
 	readonly hook: string;
-	/** A repeat of the first signal within this window is the same signal delivered twice. */
-	readonly duplicateMs: number;
 	/**
 	 * Why the thread must not open an inspector session to the main thread, or '' when it may. Under the permission
 	 * model without the inspector allowed, Node aborts the whole process on that call (a native assertion).

@@ -26,7 +26,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	// process.getBuiltinModule, not require(): the bundler would rewrite a require() in this ESM module.
 	const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
 	const os = process.getBuiltinModule('node:os') as typeof import('node:os');
-	const { buffer, pid, signals, hook, duplicateMs, noInspector, layout: L, phase: PHASE, times, hookAsksDebuggerCheck } = data;
+	const { buffer, pid, signals, hook, noInspector, layout: L, phase: PHASE, times, hookAsksDebuggerCheck } = data;
 	const { threadId, parentPort } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
 	const hookKey = `${hook}#${threadId}`;
 	const i32 = new Int32Array(buffer, 0, L.f64Offset / 4);
@@ -116,11 +116,8 @@ export function watchdogThread(data: WatchdogThreadData): void {
 			return;
 		}
 		const count = Atomics.load(i32, L.arrivals);
-		if (count === 0) {
-			f64[L.firstArrival] = now;
-			Atomics.store(i32, L.firstSignal, index);
-		}
-		if (count === 0 || now - f64[L.firstArrival]! < duplicateMs) Atomics.add(i32, L.inWindow, 1);
+		if (count === 0) Atomics.store(i32, L.firstSignal, index);
+		if (count < L.arrivalsKept) f64[L.arrivalTimes + count] = now;
 		// Written last: the main thread reads the count first, then the values written before it.
 		Atomics.add(i32, L.arrivals, 1);
 		schedule();
@@ -140,7 +137,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	/** The deadline: the one the main thread set, or one counted from a signal it has not handled yet. */
 	function deadline(): number {
 		const set = f64[L.deadline]!;
-		const fromSignal = Atomics.load(i32, L.arrivals) > 0 ? f64[L.firstArrival]! + f64[L.timeToForceQuit]! : 0;
+		const fromSignal = Atomics.load(i32, L.arrivals) > 0 ? f64[L.arrivalTimes]! + f64[L.timeToForceQuit]! : 0;
 		if (set > 0 && fromSignal > 0) return Math.min(set, fromSignal);
 		return set > 0 ? set : fromSignal;
 	}
@@ -165,31 +162,21 @@ export function watchdogThread(data: WatchdogThreadData): void {
 
 	const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
+	/** Waits while a report is being built (bounded library work: it must be written before any SIGKILL). */
+	async function whileReporting(at: number): Promise<void> {
+		while (Atomics.load(i32, L.phase) === PHASE.reporting && Date.now() < at + times.reportCap) await sleep(10);
+	}
+
 	/**
-	 * Waits while the main thread does what must come out before any SIGKILL: a report being built (bounded
-	 * library work, up to `reportCap` past the deadline), then the end that follows it, where the main thread hands
-	 * its output to the OS and exits by itself (until `ending` past the deadline, and at least `answer` after a
-	 * report that was late to come out; within `reportCap` too). The phase may go back and forth: a forced end
-	 * inside a blocked loop announces the brief report (ending: the logger), then builds the full report for
-	 * onReport (reporting), then calls onReport and exits (ending). Each return to ending after a report counts
-	 * its `answer` from then; a wait called again without a report in between gets no new time.
+	 * The report is out and the main thread hands its output to the OS, then exits by itself: it gets until
+	 * `ending` past the deadline, and at least a short while after a report that was late to come out.
 	 */
 	let endingSeenAt: number | undefined;
-	async function whileReportingOrEnding(at: number): Promise<void> {
-		for (;;) {
-			const phase = Atomics.load(i32, L.phase);
-			const now = Date.now();
-			if (now >= at + times.reportCap) return;
-			if (phase === PHASE.reporting) {
-				endingSeenAt = undefined;
-			} else if (phase === PHASE.ending) {
-				endingSeenAt ??= now;
-				if (now >= Math.max(at + times.ending, endingSeenAt + times.answer)) return;
-			} else {
-				return;
-			}
-			await sleep(10);
-		}
+	async function whileEnding(at: number, hookEnded = false): Promise<void> {
+		if (Atomics.load(i32, L.phase) !== PHASE.ending) return;
+		endingSeenAt ??= Date.now();
+		const until = hookEnded ? at + times.hookEnding : Math.min(at + times.reportCap, Math.max(at + times.ending, endingSeenAt + times.answer));
+		while (Atomics.load(i32, L.phase) === PHASE.ending && Date.now() < until) await sleep(10);
 	}
 
 	type Session = {
@@ -237,7 +224,7 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		const s = connect();
 		if (s === undefined) return undefined;
 		const first = Atomics.load(i32, L.arrivals) > 0 ? signals[Atomics.load(i32, L.firstSignal)] : undefined;
-		const args = JSON.stringify([first ?? null, first ? f64[L.firstArrival] : null, Atomics.load(i32, L.exitCode), debuggerChecked]);
+		const args = JSON.stringify([first ?? null, first ? f64[L.arrivalTimes] : null, Atomics.load(i32, L.exitCode), debuggerChecked]);
 		const expression = `globalThis[Symbol.for(${JSON.stringify(hookKey)})]?.(...${args})`;
 		return send(s, 'Runtime.evaluate', { expression, returnByValue: true }).then((result) => {
 			const value = result?.result?.value;
@@ -249,13 +236,9 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	/**
 	 * Whether a debugger holds the main thread at a breakpoint: enabling the Debugger domain reports
 	 * `Debugger.paused` before its answer if so. Disabled again at once: a session that kept it enabled would
-	 * keep the main thread paused after the developer's debugger detached. Enabling it is costly for the main
-	 * thread (it reports every loaded script: about 0.1 s with 128 scripts, 0.3-0.45 s on a loaded 2-core machine,
-	 * and the hook waits behind it), so a main thread seen running code throughout a short look is taken as not
-	 * held first: one held at a breakpoint waits for the inspector's messages in a futex, never runs for long.
+	 * keep the main thread paused after the developer's debugger detached.
 	 */
 	async function heldAtBreakpoint(s: Session): Promise<boolean> {
-		if (await mainThreadRuns()) return false;
 		let paused = false;
 		const onPaused = () => {
 			paused = true;
@@ -268,42 +251,38 @@ export function watchdogThread(data: WatchdogThreadData): void {
 	}
 
 	/**
-	 * What the main thread does now (Linux): `running`, or the number of the system call it waits in; '' if unknown,
-	 * and where reading /proc would make the runtime ask for a permission (see `readable`).
-	 */
-	function mainThreadSyscall(): string {
-		if (!readable('/proc')) return '';
-		try {
-			return fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim().split(' ', 1)[0]!;
-		} catch {
-			return '';
-		}
-	}
-
-	/**
-	 * Whether the main thread runs code (or waits for a CPU to run it on) at each of a few looks over about 40 ms
-	 * (Linux): a loop blocked in JavaScript does; one held at a breakpoint sleeps between the debugger's messages.
-	 * Anything else (another platform, a system call seen once) leaves the question to the Debugger domain.
-	 */
-	async function mainThreadRuns(): Promise<boolean> {
-		for (let look = 0; look < 5; look++) {
-			if (look > 0) await sleep(10);
-			if (mainThreadSyscall() !== 'running') return false;
-		}
-		return true;
-	}
-
-	/**
 	 * Whether the main thread waits as it does inside a synchronous child-process call: in epoll under Node
 	 * (which runs a private event loop until the child is gone), in wait4/waitid under Deno (which waits for the
 	 * child itself); not in JavaScript, nor in another call (a read, a futex) that ending a child would not
 	 * release. Linux only; the numbers are x64's and arm64's epoll_wait/epoll_pwait(2), then wait4/waitid(2).
 	 */
 	function mainThreadWaitsOnChild(): boolean {
-		const number = /^\d+$/.exec(mainThreadSyscall())?.[0];
-		if (number === undefined) return false;
-		const waits: Record<string, string[]> = { x64: ['232', '281', '441', '61', '247'], arm64: ['22', '441', '260', '95'] };
-		return waits[process.arch]?.includes(number) ?? true;
+		if (!readable('/proc')) return false;
+		try {
+			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
+			const number = /^\d+/.exec(text)?.[0];
+			if (number === undefined) return false;
+			const waits: Record<string, string[]> = { x64: ['232', '281', '441', '61', '247'], arm64: ['22', '441', '260', '95'] };
+			return waits[process.arch]?.includes(number) ?? true;
+		} catch {
+			return false;
+		}
+	}
+
+	/**
+	 * Whether the main thread is running code (a loop blocked in JavaScript) rather than waiting in a system call.
+	 * A main thread that a debugger holds at a breakpoint waits for the debugger's messages, so one running code
+	 * is not held there, and the debugger need not be asked: enabling the Debugger domain makes the main thread
+	 * report every script it has loaded (about 36 ms of CPU for a small service), which a loaded machine
+	 * stretched past the time the hook has to answer. Linux only; false where it cannot be told.
+	 */
+	function mainThreadRunsCode(): boolean {
+		try {
+			const text = fs.readFileSync(`/proc/${pid}/task/${pid}/syscall`, 'utf8').trim();
+			return text === 'running' || text.startsWith('-1 ');
+		} catch {
+			return false;
+		}
 	}
 
 	/** The pids in a `/proc/.../children` file (children of one task), or none if it cannot be read. */
@@ -356,39 +335,49 @@ export function watchdogThread(data: WatchdogThreadData): void {
 		return true;
 	}
 
+	/** A debugger holds the main thread at a breakpoint: it is the developer's until it resumes (said once). */
+	let saidHeld = false;
+	async function waitOutBreakpoint(): Promise<void> {
+		if (!saidHeld) {
+			say('the force-quit deadline passed while a debugger holds the main thread at a breakpoint; it is left to the debugger, and the deadline holds again once it resumes');
+			saidHeld = true;
+		}
+		do await sleep(times.debuggerPoll);
+		while (await heldAtBreakpoint(session!));
+	}
+
 	async function fire(at: number): Promise<void> {
 		if (ended || deadline() !== at) return;
 		ended = true;
 		let debuggerChecked = false;
-		let saidHeld = false;
+		let hookCalled = false;
 		for (;;) {
-			await whileReportingOrEnding(at);
+			await whileReporting(at);
+			await whileEnding(at);
 			// Still here: the main thread is blocked (in a listener, or in onReport or the logger after the report),
 			// or a debugger holds it.
-			const answer = callHook(debuggerChecked);
+			const answer = callHook(debuggerChecked || mainThreadRunsCode());
+			hookCalled ||= answer !== undefined;
 			if (answer === undefined || (await within(answer, times.answer)) !== hookAsksDebuggerCheck) break;
 			// The inspector is open: a developer may hold the main thread at a breakpoint, which is theirs.
 			debuggerChecked = true;
 			if (!(await heldAtBreakpoint(session!))) continue;
-			if (!saidHeld) {
-				say('the force-quit deadline passed while a debugger holds the main thread at a breakpoint; it is left to the debugger, and the deadline holds again once it resumes');
-				saidHeld = true;
-			}
-			do await sleep(times.debuggerPoll);
-			while (await heldAtBreakpoint(session!));
+			await waitOutBreakpoint();
 			// Resumed: the proc's own timer, overdue, ends the sequence as soon as the loop turns. Counted anew from here.
 			at = Date.now();
 			debuggerChecked = false;
 			await sleep(times.grace);
 		}
-		// The hook may have started a report that takes a while: it is written before anything is killed, and the
-		// end that follows it (onReport, the exit) gets its time as it would without the hook.
-		await whileReportingOrEnding(at);
+		// The hook may have started a report that takes a while: it is written before anything is killed, and
+		// handed to the OS (by `ending` past the deadline) as the process exits.
+		await whileReporting(at);
+		await whileEnding(at, hookCalled);
 		if (!answered && killWaitedChild()) {
 			// The system call returns now, and the hook, waiting in the inspector's queue, runs (without the
 			// inspector, the proc's own timer does, overdue: the same forced end, with the full report).
 			await sleep(times.answer);
-			await whileReportingOrEnding(at);
+			await whileReporting(at);
+			await whileEnding(at, hookCalled);
 		}
 		if (answered) {
 			say('the force-quit deadline passed, and the main thread, not blocked, answered but did not exit; it is left running');

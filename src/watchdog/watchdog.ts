@@ -13,8 +13,6 @@ export interface WatchdogOptions {
 	readonly pid: number;
 	readonly signals: readonly string[];
 	readonly timeToForceQuit: number;
-	/** A repeat of the first signal within this window is a duplicate (one Ctrl+C delivered twice). */
-	readonly duplicateMs: number;
 	/**
 	 * Called on the main thread, from inside whatever blocks it, at the deadline: with the first signal the
 	 * watchdog saw and when it arrived (`null` when it saw none), so that a sequence the blocked loop never
@@ -29,10 +27,8 @@ export interface WatchdogOptions {
 export interface SignalArrivals {
 	/** How many of the watched signals arrived. */
 	readonly count: number;
-	/** When the first arrived (epoch ms); meaningful when `count > 0`. */
-	readonly first: number;
-	/** How many arrived within the duplicate window of the first, the first included. */
-	readonly inWindow: number;
+	/** When each of the first ones arrived (epoch ms), in order: `min(count, LAYOUT.arrivalsKept)` of them. */
+	readonly at: readonly number[];
 }
 
 let source: string | undefined;
@@ -118,7 +114,6 @@ export class Watchdog {
 			hook: WATCHDOG_HOOK,
 			pid: options.pid,
 			signals: [...options.signals],
-			duplicateMs: options.duplicateMs,
 			noInspector: noInspector || asksFirst,
 			layout: LAYOUT,
 			phase: PHASE,
@@ -193,7 +188,9 @@ export class Watchdog {
 	arrivals(): SignalArrivals | undefined {
 		if (Atomics.load(this.#i32, LAYOUT.watching) !== 1) return undefined;
 		const count = Atomics.load(this.#i32, LAYOUT.arrivals);
-		return { count, first: this.#f64[LAYOUT.firstArrival]!, inWindow: Atomics.load(this.#i32, LAYOUT.inWindow) };
+		const at: number[] = [];
+		for (let i = 0; i < Math.min(count, LAYOUT.arrivalsKept); i++) at.push(this.#f64[LAYOUT.arrivalTimes + i]!);
+		return { count, at };
 	}
 
 	/** Whether it is armed (the proc's handlers are installed). */

@@ -266,13 +266,8 @@ describe('the deadline holds for everything after the trigger', () => {
 		await signalWhen(child, /^ready/, 'SIGTERM');
 		const [code, signal] = await child.closed;
 		expect([code, signal]).toEqual([1, null]);
-		expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'blocked' });
-		// onReport gets every listener when the full report can be built within 700 ms after the deadline, else the
-		// brief report (docs/core.md): on a loaded machine building 150,000 rows inside the blocked loop took
-		// 120-450 ms, from D+165-290. Either way it is written, and the summary counts every listener.
-		expect([150_001, 200]).toContain(reportOf(child).count);
+		expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'blocked', count: 150_001 });
 		expect(child.stderr()).toMatch(/shutdown forced after \d+ ms/);
-		expect(child.stderr()).toContain('… and 149981 more: 149981 pending');
 	});
 });
 

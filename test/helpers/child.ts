@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -79,6 +80,28 @@ export function startNode(script: string, args: string[] = [], options: { env?: 
 			});
 		},
 	};
+}
+
+/**
+ * Resolves once the process's main thread waits for work (Linux: `S` in /proc), as a service that has run for a
+ * while does: what it did to start (and to say so) is done. Elsewhere at once. On a machine short of CPU a child
+ * that has printed its handshake may still be finishing that work for tens of milliseconds.
+ */
+export async function untilIdle(pid: number, timeoutMs = 5000): Promise<void> {
+	if (process.platform !== 'linux') return;
+	const until = Date.now() + timeoutMs;
+	while (Date.now() < until) {
+		let state: string;
+		try {
+			const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+			state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+		} catch {
+			return;
+		}
+		if (state === 'S') return;
+		await new Promise((resolve) => setTimeout(resolve, 2));
+	}
+	throw new Error(`process ${pid} was still running after ${timeoutMs} ms`);
 }
 
 /** The report the fixture printed as `report {json}`. */

@@ -1,6 +1,7 @@
 // Readiness: a child says when it is ready, and a start (a reload's replacement above all) counts from then, not
-// from the clock. Real children, and a client that polls the service all through a reload: these tests are meant
-// to hold with CPU hogs running beside them (`with-hogs 2 -- npx vitest run test/supervise/supervise-ready.test.ts`).
+// from the clock. Real children, and a client that polls the service all through a reload, with two CPU hogs
+// running beside the reloads; the children run on every Node the tests are given (GRACEFUL_PROC_TEST_NODES, see
+// helpers/nodes.ts; else the one running them). They are meant to hold on a loaded machine too.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,8 @@ import { createProc } from '../../src/index.js';
 import { type SupervisedProcess, SuperviseError, type SuperviseOptions, supervise } from '../../src/supervise/index.js';
 import { createFakeProcess } from '../../src/testing.js';
 import { fixture } from '../helpers/child.js';
+import { startHogs } from '../helpers/hogs.js';
+import { type TestNode, testNodes } from '../helpers/nodes.js';
 import { isRunning, killLeftoversAfterEach, Lines, recordStates, stateReached, stopAfterEach } from '../helpers/supervise.js';
 
 const leftovers = killLeftoversAfterEach();
@@ -28,10 +31,10 @@ afterEach(async () => {
 // Registered after the folder's removal, so that it runs first: the children are stopped, then their folder goes.
 const handles = stopAfterEach();
 
-function start(options: SuperviseOptions) {
+function start(node: TestNode, options: SuperviseOptions) {
 	const proc = createProc({ process: createFakeProcess(), exit: false, logger: false });
 	const out = new Lines();
-	const handle = supervise(process.execPath, [fixture('supervise-ready.mjs'), version], {
+	const handle = supervise(node.path, [fixture('supervise-ready.mjs'), version], {
 		name: 'app',
 		stdio: 'pipe',
 		stdout: out,
@@ -106,112 +109,142 @@ async function servingPid(handle: SupervisedProcess, out: Lines): Promise<number
 	return pid;
 }
 
-describe('reload() with readiness: the replacement takes over once it is ready', () => {
-	it('a replacement that boots for 2 s takes over only once it serves: a client polling the service sees no failed request', async () => {
-		const { handle, out } = start({ ready: 'message' });
-		const oldPid = await servingPid(handle, out);
-		await writeFile(version, 'serve 2000');
-		const client = pollService(handle, out);
-		const startedAt = performance.now();
-		await handle.reload();
-		const tookMs = performance.now() - startedAt;
-		// A few more requests to the new child, after the old one is gone.
-		const after = client.requests();
-		while (client.requests() < after + 5) await new Promise((resolve) => setTimeout(resolve, 20));
-		await client.stop();
+for (const node of testNodes()) {
+	describe(`Node ${node.version}: reload() with readiness, two CPU hogs running: the replacement takes over once it is ready`, () => {
+		let hogs: { stop(): void } | undefined;
+		beforeEach(() => {
+			hogs = startHogs(2);
+		});
+		afterEach(() => {
+			hogs?.stop();
+		});
 
-		expect(client.failures).toEqual([]);
-		expect(client.requests()).toBeGreaterThan(50);
-		const newPid = handle.pid!;
-		expect(newPid).not.toBe(oldPid);
-		expect(isRunning(oldPid)).toBe(false);
-		expect(handle.state).toBe('running');
-		expect(handle.restarts).toBe(1);
-		// Its 2 s of boot, then startSecs (1 s) counted from readiness, then the old child's stop (1 s of drain).
-		expect(tookMs).toBeGreaterThanOrEqual(4000);
+		it('a replacement that boots for 2 s takes over only once it serves: a client polling the service sees no failed request', async () => {
+			const { handle, out } = start(node, { ready: 'message' });
+			const oldPid = await servingPid(handle, out);
+			await writeFile(version, 'serve 2000');
+			const client = pollService(handle, out);
+			const startedAt = performance.now();
+			await handle.reload();
+			const tookMs = performance.now() - startedAt;
+			// A few more requests to the new child, after the old one is gone.
+			const after = client.requests();
+			while (client.requests() < after + 5) await new Promise((resolve) => setTimeout(resolve, 20));
+			await client.stop();
+
+			expect(client.failures).toEqual([]);
+			expect(client.requests()).toBeGreaterThan(50);
+			const newPid = handle.pid!;
+			expect(newPid).not.toBe(oldPid);
+			expect(isRunning(oldPid)).toBe(false);
+			expect(handle.state).toBe('running');
+			expect(handle.restarts).toBe(1);
+			// Its 2 s of boot, then startSecs (1 s) counted from readiness, then the old child's stop (1 s of drain).
+			expect(tookMs).toBeGreaterThanOrEqual(4000);
+		});
+
+		it('a replacement that crashes 20 ms after its first line leaves the old child serving, and reload() rejects', async () => {
+			const { handle, out } = start(node, { ready: 'message' });
+			const oldPid = await servingPid(handle, out);
+			const states = recordStates(handle);
+			await writeFile(version, 'crash 7');
+			const client = pollService(handle, out);
+			const error = await handle.reload().then(
+				() => undefined,
+				(e: unknown) => e,
+			);
+			// The old child serves on after the failed reload.
+			const after = client.requests();
+			while (client.requests() < after + 10) await new Promise((resolve) => setTimeout(resolve, 20));
+			await client.stop();
+
+			expect(error).toBeInstanceOf(SuperviseError);
+			expect((error as SuperviseError).message).toBe(
+				'The replacement for `app` ended with exit code 7 before it counted as started (ready, then 1s); the old child keeps running',
+			);
+			expect((error as SuperviseError).exitCode).toBe(7);
+			expect(client.failures).toEqual([]);
+			expect(isRunning(oldPid)).toBe(true);
+			expect(handle.pid).toBe(oldPid);
+			expect(handle.state).toBe('running');
+			expect(handle.restarts).toBe(0);
+			expect(states.map((s) => s.state)).toEqual(['starting', 'running']);
+			expect(out.lines).not.toContain(`[app] stopping ${oldPid}`);
+		});
+
+		it('a replacement that is never ready is stopped at readyTimeout, and the old child keeps running', async () => {
+			// Room for the first child's own start, which the same timeout bounds: from spawn to its 'ready' took up to
+			// 1.2 s with four CPU hogs on two cores at load 12, and more than 2.5 s at load 20.
+			const { handle, out } = start(node, { ready: 'message', readyTimeout: 6000 });
+			const oldPid = await servingPid(handle, out);
+			await writeFile(version, 'silent');
+			const exited = new Promise((resolve) => handle.once('exit', (code, signal) => resolve([code, signal])));
+			await expect(handle.reload()).rejects.toThrow(
+				new SuperviseError('The replacement for `app` was not ready within readyTimeout (6000 ms); the old child keeps running', { child: 'app' }),
+			);
+			const [, newPid] = (await out.waitFor(/^\[app\] stopping (\d+)$/))!;
+			expect(Number(newPid)).not.toBe(oldPid);
+			// The replacement was stopped as stop() does, and its exit is an 'exit' event.
+			expect(await exited).toEqual([0, null]);
+			expect(isRunning(Number(newPid))).toBe(false);
+			expect(isRunning(oldPid)).toBe(true);
+			expect(handle.pid).toBe(oldPid);
+			expect(handle.state).toBe('running');
+		});
+
+		it('without readiness, a replacement is judged by time alone: one that boots for 2 s takes over before it serves', async () => {
+			const { handle, out } = start(node, { startSecs: 1 });
+			await servingPid(handle, out);
+			await writeFile(version, 'serve 2000');
+			const client = pollService(handle, out);
+			await handle.reload();
+			await client.stop();
+			// The gap the readiness option closes.
+			expect(client.failures.length).toBeGreaterThan(0);
+			expect(client.failures[0]).toMatch(/does not serve yet/);
+		});
 	});
 
-	it('a replacement that crashes 20 ms after its first line leaves the old child serving, and reload() rejects', async () => {
-		const { handle, out } = start({ ready: 'message' });
-		const oldPid = await servingPid(handle, out);
-		const states = recordStates(handle);
-		await writeFile(version, 'crash 7');
-		const client = pollService(handle, out);
-		const error = await handle.reload().then(
-			() => undefined,
-			(e: unknown) => e,
-		);
-		// The old child serves on after the failed reload.
-		const after = client.requests();
-		while (client.requests() < after + 10) await new Promise((resolve) => setTimeout(resolve, 20));
-		await client.stop();
+	describe(`Node ${node.version}: a start with readiness counts from readiness`, () => {
+		it("is 'starting' until the child is ready and has stayed up startSecs more", async () => {
+			await writeFile(version, 'serve 1000');
+			const { handle, out } = start(node, { ready: 'message', startSecs: 0.2 });
+			await stateReached(handle, 'running', 20_000);
+			expect(out.lines.some((line) => line.startsWith('[app] listening '))).toBe(true);
+			expect(handle.restarts).toBe(0);
+		});
 
-		expect(error).toBeInstanceOf(SuperviseError);
-		expect((error as SuperviseError).message).toBe(
-			'The replacement for `app` ended with exit code 7 before it counted as started (ready, then 1s); the old child keeps running',
-		);
-		expect((error as SuperviseError).exitCode).toBe(7);
-		expect(client.failures).toEqual([]);
-		expect(isRunning(oldPid)).toBe(true);
-		expect(handle.pid).toBe(oldPid);
-		expect(handle.state).toBe('running');
-		expect(handle.restarts).toBe(0);
-		expect(states.map((s) => s.state)).toEqual(['starting', 'running']);
-		expect(out.lines).not.toContain(`[app] stopping ${oldPid}`);
+		it('a child not ready within readyTimeout is stopped and counts as a failed start', async () => {
+			await writeFile(version, 'silent');
+			// Long enough for the child to have started and put its SIGTERM handler in place (it says so when stopped):
+			// its own start took more than 2 s on a machine at load 20.
+			const { handle, out } = start(node, { ready: 'message', readyTimeout: 6000, maxRestarts: 0 });
+			const failed = new Promise<SuperviseError>((resolve) => handle.on('error', resolve));
+			const error = await failed;
+			expect(error.message).toBe('`app` failed 1 start in a row (the last was not ready within readyTimeout (6000 ms)), more than maxRestarts (0); not restarting it');
+			expect(handle.state).toBe('fatal');
+			// It was asked to stop (it exits 0 then, which under 'on-failure' would not count as a failure by itself).
+			expect(out.lines.some((line) => line.startsWith('[app] stopping '))).toBe(true);
+			expect(handle.exitCode).toBe(0);
+		});
+
+		it('a readiness URL counts once it answers 2xx', async () => {
+			const port = await freePort();
+			// Serves 503 for its first second, then 200.
+			const code = `const t = Date.now(); console.log('up'); require('node:http').createServer((q, s) => { s.statusCode = Date.now() - t < 1000 ? 503 : 200; if (s.statusCode === 200) console.log('answered 200'); s.end() }).listen(${port}, '127.0.0.1')`;
+			const proc = createProc({ process: createFakeProcess(), exit: false, logger: false });
+			const out = new Lines();
+			const handle = supervise(node.path, ['-e', code], { name: 'app', stdio: 'pipe', stdout: out, watchdog: false, proc, ready: { url: `http://127.0.0.1:${port}/readyz` }, startSecs: 0.2 });
+			handles.push(handle);
+			await out.waitFor(/^\[app\] up$/);
+			leftovers.push(handle.pid!);
+			await stateReached(handle, 'running', 20_000);
+			expect(out.lines).toContain('[app] answered 200');
+		});
 	});
+}
 
-	it('a replacement that is never ready is stopped at readyTimeout, and the old child keeps running', async () => {
-		const { handle, out } = start({ ready: 'message', readyTimeout: 2500 });
-		const oldPid = await servingPid(handle, out);
-		await writeFile(version, 'silent');
-		const exited = new Promise((resolve) => handle.once('exit', (code, signal) => resolve([code, signal])));
-		await expect(handle.reload()).rejects.toThrow(
-			new SuperviseError('The replacement for `app` was not ready within readyTimeout (2500 ms); the old child keeps running', { child: 'app' }),
-		);
-		const [, newPid] = (await out.waitFor(/^\[app\] stopping (\d+)$/))!;
-		expect(Number(newPid)).not.toBe(oldPid);
-		// The replacement was stopped as stop() does, and its exit is an 'exit' event.
-		expect(await exited).toEqual([0, null]);
-		expect(isRunning(Number(newPid))).toBe(false);
-		expect(isRunning(oldPid)).toBe(true);
-		expect(handle.pid).toBe(oldPid);
-		expect(handle.state).toBe('running');
-	});
-
-	it('without readiness, a replacement is judged by time alone: one that boots for 2 s takes over before it serves', async () => {
-		const { handle, out } = start({ startSecs: 1 });
-		await servingPid(handle, out);
-		await writeFile(version, 'serve 2000');
-		const client = pollService(handle, out);
-		await handle.reload();
-		await client.stop();
-		// The gap the readiness option closes.
-		expect(client.failures.length).toBeGreaterThan(0);
-		expect(client.failures[0]).toMatch(/does not serve yet/);
-	});
-});
-
-describe('a start with readiness counts from readiness', () => {
-	it("is 'starting' until the child is ready and has stayed up startSecs more", async () => {
-		await writeFile(version, 'serve 1000');
-		const { handle, out } = start({ ready: 'message', startSecs: 0.2 });
-		await stateReached(handle, 'running', 20_000);
-		expect(out.lines.some((line) => line.startsWith('[app] listening '))).toBe(true);
-		expect(handle.restarts).toBe(0);
-	});
-
-	it('a child not ready within readyTimeout is stopped and counts as a failed start', async () => {
-		await writeFile(version, 'silent');
-		const { handle, out } = start({ ready: 'message', readyTimeout: 2000, maxRestarts: 0 });
-		const failed = new Promise<SuperviseError>((resolve) => handle.on('error', resolve));
-		const error = await failed;
-		expect(error.message).toBe('`app` failed 1 start in a row (the last was not ready within readyTimeout (2000 ms)), more than maxRestarts (0); not restarting it');
-		expect(handle.state).toBe('fatal');
-		// It was asked to stop (it exits 0 then, which under 'on-failure' would not count as a failure by itself).
-		expect(out.lines.some((line) => line.startsWith('[app] stopping '))).toBe(true);
-		expect(handle.exitCode).toBe(0);
-	});
-
+describe('a start with readiness counts from readiness, for a child that is not node', () => {
 	it('a readiness file counts once the child creates it; a file left from before does not (a child that is not node)', async () => {
 		const file = join(dir, 'ready');
 		await writeFile(file, 'left by an earlier child');
@@ -224,20 +257,6 @@ describe('a start with readiness counts from readiness', () => {
 		leftovers.push(handle.pid!);
 		await stateReached(handle, 'running', 20_000);
 		expect(out.lines).toContain('[app] touching');
-	});
-
-	it('a readiness URL counts once it answers 2xx', async () => {
-		const port = await freePort();
-		// Serves 503 for its first second, then 200.
-		const code = `const t = Date.now(); console.log('up'); require('node:http').createServer((q, s) => { s.statusCode = Date.now() - t < 1000 ? 503 : 200; if (s.statusCode === 200) console.log('answered 200'); s.end() }).listen(${port}, '127.0.0.1')`;
-		const proc = createProc({ process: createFakeProcess(), exit: false, logger: false });
-		const out = new Lines();
-		const handle = supervise(process.execPath, ['-e', code], { name: 'app', stdio: 'pipe', stdout: out, watchdog: false, proc, ready: { url: `http://127.0.0.1:${port}/readyz` }, startSecs: 0.2 });
-		handles.push(handle);
-		await out.waitFor(/^\[app\] up$/);
-		leftovers.push(handle.pid!);
-		await stateReached(handle, 'running', 20_000);
-		expect(out.lines).toContain('[app] answered 200');
 	});
 });
 

@@ -200,6 +200,8 @@ describe('on shutdown', () => {
 		const { proc } = setup();
 		const { handle, out } = start('supervise-stubborn.mjs', [], { name: 'dies', proc, backoff: { initial: 0 } });
 		const [, pid] = (await out.waitFor(/^\[dies\] ready (\d+)$/))!;
+		// A running child: on a loaded machine its `startSecs` may not have passed yet when it says it is ready.
+		await stateReached(handle, 'running');
 		// In the wrap-up phase, before supervise's own listener runs, the child dies of something else.
 		proc.addWrapUpListener(async () => {
 			const exited = once(handle, 'exit');

@@ -37,7 +37,7 @@ describe('how the build is laid out', () => {
 		const longest = (path: string) => Math.max(...readFileSync(`${root}dist/${path}`, 'utf8').split('\n').map((line) => line.length));
 		const built = (readdirSync(`${root}dist`, { recursive: true }) as string[]).filter((path) => /\.c?js$/.test(path));
 		expect(built.length).toBeGreaterThan(10);
-		// The core, which every user loads, in lines of about 120 characters; a long string may stretch one, and an
+		// The core, which every user loads, in lines of about 100 characters; a long string may stretch one, and an
 		// import statement of the other entries is never broken.
 		expect(longest('index.js')).toBeLessThanOrEqual(300);
 		expect(longest('index.cjs')).toBeLessThanOrEqual(300);
