@@ -266,8 +266,14 @@ describe('the deadline holds for everything after the trigger', () => {
 		await signalWhen(child, /^ready/, 'SIGTERM');
 		const [code, signal] = await child.closed;
 		expect([code, signal]).toEqual([1, null]);
-		expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'blocked', count: 150_001 });
+		expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'blocked' });
+		// onReport gets every listener when the full report can be built within 700 ms after the deadline, else the
+		// brief report (docs/core.md; the 50,000-listener test in proc-exit.test.ts accepts both too): on a loaded
+		// machine building 150,000 rows inside the blocked loop took 120-450 ms, from D+165-290, and 1 run in 4 got
+		// the brief report. Either way it is written, not cut by SIGKILL, and the summary counts every listener.
+		expect([150_001, 200]).toContain(reportOf(child).count);
 		expect(child.stderr()).toMatch(/shutdown forced after \d+ ms/);
+		expect(child.stderr()).toContain('… and 149981 more: 149981 pending');
 	});
 });
 
