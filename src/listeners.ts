@@ -67,6 +67,11 @@ export class ListenerTable {
 		return true;
 	}
 
+	/** The names of the listeners neither called nor removed, in registration order. */
+	registeredNames(): string[] {
+		return [...this.entries].filter((entry) => entry.status === 'registered' || entry.status === 'waiting').map((entry) => entry.name);
+	}
+
 	/** Calls every listener of `phase` not called yet, concurrently. */
 	callPhase(phase: Phase, reason: unknown, deadline: number): void {
 		for (const entry of this.entries) if (entry.phase === phase && entry.status === 'registered') this.call(entry, reason, deadline);

@@ -8,8 +8,8 @@ import { pm2KillTimeout } from './pm2-env.js';
 import { assertSignalName } from './signals.js';
 import { terminationLogPath } from './termination-log.js';
 import type { OutsideKill } from './time-budget.js';
-import type { ListenerOptions, Logger, ProcessLike, ProcOptions, ShutdownReport } from './types.js';
-import { assertBoolean, assertDuration, assertFunction, assertOptions, assertString, expected } from './validate.js';
+import type { ListenerOptions, Logger, ProcessLike, ProcOptions, ShutdownOptions, ShutdownReport } from './types.js';
+import { assertBoolean, assertDuration, assertFunction, assertNumber, assertOptions, assertString, expected } from './validate.js';
 
 export const PROC_OPTIONS = [
 	'process',
@@ -110,6 +110,15 @@ export function assertListener(argument: string, fn: unknown, options: ListenerO
 	if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
 	// What each item names is checked against the listeners when it is registered (listener-order.ts).
 	if (options?.after !== undefined && !Array.isArray(options.after)) throw new TypeError(expected('options.after', 'an array of wait functions or listener names', options.after));
+}
+
+/** `shutdown()`'s options checked, and the exit code it asks for (0 unless given). */
+export function shutdownExitCode(options: ShutdownOptions | undefined): number {
+	assertOptions('options', options, ['exitCode']);
+	// `null` is bad input, not "unset".
+	const exitCode = options?.exitCode === undefined ? 0 : options.exitCode;
+	assertNumber('options.exitCode', exitCode, { integer: true, max: 255, maxWhy: ' (an exit code)' });
+	return exitCode;
 }
 
 /** `options.diagnosticReport`: true means SIGUSR2, a name means that signal, false means none. */

@@ -11,7 +11,7 @@ import { type ListenerEntry, waitFunctions } from './listener-entry.js';
 import { FinalListeners } from './final-listeners.js';
 import { ListenerTable } from './listeners.js';
 import { writeLog } from './logger.js';
-import { assertListener, assertProcessLike, PROC_OPTIONS } from './proc-options.js';
+import { assertListener, assertProcessLike, PROC_OPTIONS, shutdownExitCode } from './proc-options.js';
 import { ProcSettings } from './proc-settings.js';
 import { ProcWatchdog } from './proc-watchdog.js';
 import { RepeatJudge } from './repeat-judge.js';
@@ -25,7 +25,7 @@ import { RESERVE_TIME } from './time-budget.js';
 import { Tracker } from './tracker.js';
 import type { FinalListener, ForcedBy, Listener, ListenerOptions, Phase, Proc, ProcessLike, ProcOptions, ProcState, ShutdownOptions, ShutdownReport, TrackedUnit, TrackOptions, WaitFunction } from './types.js';
 import { methodsAtCallSite } from './call-site.js';
-import { assertDuration, assertNumber, assertOptions } from './validate.js';
+import { assertDuration, assertOptions } from './validate.js';
 
 const log = createDebug('proc');
 
@@ -57,10 +57,8 @@ export class ProcImpl implements Proc {
 			onDeadline: (signal, arrivedAt, exitCode) => this.#onWatchdogDeadline(signal, arrivedAt, exitCode),
 			makeProc: (options) => new ProcImpl(options),
 		});
-		this.#settings = new ProcSettings(
-			{ ...host, watchdog: this.#watchdog, onSignal: (name) => this.#onSignal(name), onError: (error, kind) => this.#onError(error, kind) },
-			options,
-		);
+		const handlers = { onSignal: (name: string) => this.#onSignal(name), onError: (error: unknown, kind: 'uncaughtException' | 'unhandledRejection') => this.#onError(error, kind) };
+		this.#settings = new ProcSettings({ ...host, ...handlers, watchdog: this.#watchdog }, options);
 	}
 
 	/** How the process-wide proc gets `handleErrors`, `logger`, `onReport` and the rest (see ProcSettings). */
@@ -118,11 +116,7 @@ export class ProcImpl implements Proc {
 	#tracker: Tracker | undefined;
 
 	track<T>(fn: (unit: TrackedUnit) => T | PromiseLike<T>, options?: TrackOptions): Promise<Awaited<T>> {
-		this.#tracker ??= new Tracker({
-			proc: this,
-			reserve: (phase, ms, who) => this[RESERVE_TIME](phase, ms, who),
-			forcedBefore: () => this.#finals.slice(this.#settings.options.timeForFinal, this.timeToForceQuit),
-		});
+		this.#tracker ??= new Tracker({ proc: this, reserve: (phase, ms, who) => this.#settings.reserve(phase, ms, who), forcedBefore: this.#finalSlice });
 		return this.#tracker.track(fn, options);
 	}
 
@@ -137,11 +131,7 @@ export class ProcImpl implements Proc {
 	}
 
 	shutdown(reason?: unknown, options?: ShutdownOptions): Promise<ShutdownReport> {
-		assertOptions('options', options, ['exitCode']);
-		// `null` is bad input, not "unset".
-		const exitCode = options?.exitCode === undefined ? 0 : options.exitCode;
-		assertNumber('options.exitCode', exitCode, { integer: true, max: 255, maxWhy: ' (an exit code)' });
-		return this.#trigger({ reason, exitCode });
+		return this.#trigger({ reason, exitCode: shutdownExitCode(options) });
 	}
 
 	/** `run()`'s end: a non-zero code means its main failed (see kShutdownWithCode). */
@@ -178,12 +168,15 @@ export class ProcImpl implements Proc {
 
 	/** For the testing kit: what a test would take from the real process by faking it (see use-fake-process.ts). */
 	get [kRegisteredNames](): string[] {
-		return [...this.#listeners.entries].filter((entry) => entry.status === 'registered' || entry.status === 'waiting').map((entry) => entry.name);
+		return this.#listeners.registeredNames();
 	}
 
 	get #ended(): boolean {
 		return this.#state === 'done' || this.#state === 'forced';
 	}
+
+	/** The part of the deadline kept for the final listeners (0 without any). */
+	#finalSlice = (): number => this.#finals.slice(this.#settings.options.timeForFinal, this.timeToForceQuit);
 
 	// ── The sequence: every state and transition ─────────────────────────────────────────────────────────────
 	// running ─#trigger→ wrapping-up ─#advance: wrap-up settled, or timeToWrapUp→ shutting-down ─#advance→ done
@@ -195,7 +188,7 @@ export class ProcImpl implements Proc {
 		const sequence = (this.#sequence = createSequence({ reason, startedAt: at, deadline: at + this.timeToForceQuit, exitCode, failed }));
 		log('shutdown started (reason: %s), force-quit in %d ms', describeError(reason), this.timeToForceQuit);
 		// With final listeners, the others are forced when only the last step's slice is left.
-		const forceAt = sequence.deadline - this.#finals.slice(this.#settings.options.timeForFinal, this.timeToForceQuit);
+		const forceAt = sequence.deadline - this.#finalSlice();
 		sequence.forceTimer = setTimeout(() => this.#force('deadline'), Math.max(0, forceAt - Date.now()));
 		this.#settings.router.install();
 		sequence.foreignHandlers = this.#settings.checkForeignHandlers();
@@ -287,8 +280,8 @@ export class ProcImpl implements Proc {
 	}
 
 	#end(leaving: Leaving): void {
-		const host = { process: this.#process, options: this.#settings.options, watchdog: this.#watchdog, router: this.#settings.router };
-		leave(this.#sequence!, leaving, { ...host, log: (message) => this.#log(message) });
+		const { options, router } = this.#settings;
+		leave(this.#sequence!, leaving, { process: this.#process, options, router, watchdog: this.#watchdog, log: (message) => this.#log(message) });
 	}
 
 	/** The logger, called so that nothing it throws or rejects with can break the sequence. */
