@@ -1,9 +1,11 @@
 // What graceful-proc costs a server while it runs: hello-world servers (node:http, Express, Koa) bare, under drain()
-// or serve(), and with drainSignal(req) on every request, each in its own process, loaded one at a time by
-// autocannon (32 keep-alive connections) in rounds that visit every setup in turn, the order shuffled per round, so
-// that whatever else the machine does weighs on all alike. Per setup: requests/s, p99 latency, and the server's
-// CPU time per request (its CPU use over the run divided by the requests it answered: the throughput a busy
-// single-threaded server would have, less sensitive to the rest of the machine than requests/s).
+// or serve(), and with drainSignal(req) on every request. Every server runs in a process of its own for the whole
+// bench; autocannon (32 keep-alive connections) loads one at a time. A 2-core machine that runs the client beside
+// the server swings by tens of percent from one second to the next, so each setup is measured in pairs with its bare
+// server: short slices that alternate bare, setup, bare, setup, ... and each setup slice is compared with the mean of
+// the bare slices on either side of it. Per setup: requests/s and the server's CPU time per request (its CPU use over
+// the slice divided by the requests it answered: what a busy single-threaded server pays), as the median of those
+// per-slice ratios, with the middle half of them to show how settled the figure is.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -15,47 +17,45 @@ const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 const here = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(here, 'costs', 'server.mjs');
-const ROUNDS = Number(process.env.COSTS_ROUNDS ?? 5);
-const SECONDS = Number(process.env.COSTS_SECONDS ?? 3);
+/** Visits of each setup; each visit is SLICES_PER_VISIT setup slices between SLICES_PER_VISIT + 1 bare ones. */
+const ROUNDS = Number(process.env.COSTS_ROUNDS ?? 8);
+const SLICES_PER_VISIT = 3;
+const SLICE_SECONDS = Number(process.env.COSTS_SLICE_SECONDS ?? 1);
 const CONNECTIONS = 32;
 
 const SETUPS = [
-	{ key: 'node-bare', label: 'node:http, bare', base: 'node-bare' },
+	{ key: 'node-bare', label: 'node:http, bare' },
 	{ key: 'node-drain', label: 'node:http, `drain(server)`', base: 'node-bare' },
-	{ key: 'node-drain-signal', label: 'node:http, `drain(server)`, `drainSignal(req)` on every request', base: 'node-bare' },
-	{ key: 'node-undrained-signal', label: 'node:http, not drained, `drainSignal(req)` on every request', base: 'node-bare' },
+	{ key: 'node-drain-signal', label: 'node:http, `drain(server)`, `drainSignal(req)` on every request', base: 'node-bare', target: 1.03 },
+	{ key: 'node-undrained-signal', label: 'node:http, not drained, `drainSignal(req)` on every request', base: 'node-bare', target: 1.03 },
 	{ key: 'node-serve', label: 'node:http handler, `serve(handler)`', base: 'node-bare' },
-	{ key: 'express-bare', label: 'Express, `app.listen()`', base: 'express-bare' },
+	{ key: 'express-bare', label: 'Express, `app.listen()`' },
 	{ key: 'express-serve', label: 'Express, `serve(app)`', base: 'express-bare' },
-	{ key: 'koa-bare', label: 'Koa, `http.createServer(app.callback())`', base: 'koa-bare' },
+	{ key: 'koa-bare', label: 'Koa, `http.createServer(app.callback())`' },
 	{ key: 'koa-serve', label: 'Koa, `serve(app)`', base: 'koa-bare' },
 ];
+const COMPARED = SETUPS.filter((setup) => setup.base);
 
-const median = (values) => {
+const quantile = (values, q) => {
 	const sorted = [...values].sort((a, b) => a - b);
-	const middle = sorted.length >> 1;
-	return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+	const at = (sorted.length - 1) * q;
+	const low = Math.floor(at);
+	return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
 };
-const pct = (value, base) => `${value >= base ? '+' : ''}${((value / base - 1) * 100).toFixed(1)} %`;
+const median = (values) => quantile(values, 0.5);
+const pct = (ratio) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)} %`;
 
 async function cpuOf(port) {
 	const response = await fetch(`http://127.0.0.1:${port}/__cpu`);
 	return Number(await response.text());
 }
 
-async function measure(setup) {
-	const server = startServer(SERVER, [setup.key], setup.key);
-	const port = await server.ready;
-	const url = `http://127.0.0.1:${port}/`;
-	// The first second warms the JIT up and is not counted.
-	await autocannon({ url, connections: CONNECTIONS, duration: 1 });
+/** One slice of load on one server: requests/s, p99 latency, and the server's CPU µs per request. */
+async function slice(port, seconds) {
 	const before = await cpuOf(port);
-	const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS });
+	const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: seconds });
 	const after = await cpuOf(port);
-	server.child.kill('SIGKILL');
-	await server.exited;
-	const bad = result.errors + result.timeouts + result.non2xx;
-	return { rate: result.requests.total / SECONDS, p99: result.latency.p99, cpu: (after - before) / result.requests.total, bad };
+	return { rate: result.requests.total / seconds, p99: result.latency.p99, cpu: (after - before) / result.requests.total, bad: result.errors + result.timeouts + result.non2xx };
 }
 
 // drainSignal()'s own work, in-process (bench/costs/in-process.mjs), in fresh processes before the load runs.
@@ -63,52 +63,75 @@ const IN_PROCESS_RUNS = 5;
 const inProcess = [];
 for (let run = 0; run < IN_PROCESS_RUNS; run++) inProcess.push(JSON.parse(execFileSync(process.execPath, [join(here, 'costs', 'in-process.mjs')], { encoding: 'utf8' })));
 
-const runs = Object.fromEntries(SETUPS.map((setup) => [setup.key, []]));
+const servers = {};
+for (const setup of SETUPS) {
+	const server = startServer(SERVER, [setup.key], setup.key);
+	servers[setup.key] = { ...server, port: await server.ready };
+}
+// Two seconds each warm the JIT up; they are not counted.
+for (const setup of SETUPS) await slice(servers[setup.key].port, 2);
+
+/** Every slice of each server, and per compared setup the per-slice ratios against the bare slices around it. */
+const slices = Object.fromEntries(SETUPS.map((setup) => [setup.key, []]));
+const ratios = Object.fromEntries(COMPARED.map((setup) => [setup.key, { rate: [], cpu: [] }]));
 const load = os.loadavg();
 const started = performance.now();
 for (let round = 0; round < ROUNDS; round++) {
-	const order = [...SETUPS].sort(() => Math.random() - 0.5);
-	for (const setup of order) runs[setup.key].push(await measure(setup));
+	const order = [...COMPARED].sort(() => Math.random() - 0.5);
+	for (const setup of order) {
+		const base = servers[setup.base].port;
+		let previous = await slice(base, SLICE_SECONDS);
+		slices[setup.base].push(previous);
+		for (let i = 0; i < SLICES_PER_VISIT; i++) {
+			const measured = await slice(servers[setup.key].port, SLICE_SECONDS);
+			const next = await slice(base, SLICE_SECONDS);
+			slices[setup.key].push(measured);
+			slices[setup.base].push(next);
+			for (const field of ['rate', 'cpu']) ratios[setup.key][field].push(measured[field] / ((previous[field] + next[field]) / 2));
+			previous = next;
+		}
+	}
 	process.stderr.write(`costs: round ${round + 1}/${ROUNDS} done\n`);
 }
 const loadAfter = os.loadavg();
 const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+for (const server of Object.values(servers)) server.child.kill('SIGKILL');
+await Promise.all(Object.values(servers).map((server) => server.exited));
 
-/** Per round, this setup against its base (measured in the same round), then the median of those ratios. */
-const perRound = (key, base, field) => median(runs[key].map((run, i) => run[field] / runs[base][i][field]));
-
-console.log(`### Steady-state cost: hello-world servers, ${ROUNDS} rounds\n`);
-console.log(`autocannon, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup per round after 1 s of warm-up; every setup once per`);
-console.log(`round in a shuffled order, each server a fresh process, one loaded at a time. ${os.cpus().length} cores, Node ${process.version};`);
-console.log(`load average ${load.map((l) => l.toFixed(2)).join(', ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(', ')} after (${minutes} min):`);
-console.log('the machine was shared with other work, so rates swing from round to round; the per-round ratios cancel what');
-console.log('weighs on a whole round. The client shares the two cores with the server, so requests/s understates a server alone.');
-console.log('*vs bare*: per round, the setup over its bare server in the same round, then the median of those ratios.\n');
-console.log('| setup | req/s, median | vs bare (req/s) | p99 latency, median (ms) | server CPU per request, median (µs) | vs bare (CPU per request) | errors |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+const count = ROUNDS * SLICES_PER_VISIT;
+console.log(`### Steady-state cost: hello-world servers, ${count} paired slices per setup\n`);
+console.log(`autocannon, ${CONNECTIONS} keep-alive connections; every server a process of its own for the whole bench, warmed up for 2 s,`);
+console.log(`loaded one at a time. Each setup is measured in ${ROUNDS} visits (setups in a shuffled order per round), a visit being`);
+console.log(`${SLICES_PER_VISIT} slices of ${SLICE_SECONDS} s of the setup between ${SLICES_PER_VISIT + 1} of its bare server (bare, setup, bare, ...);`);
+console.log(`each setup slice is divided by the mean of the bare slices on either side of it. *vs bare* is the median of those`);
+console.log(`${count} ratios, and *middle half* their 25th to 75th percentile. ${os.cpus().length} cores, Node ${process.version}; load average`);
+console.log(`${load.map((l) => l.toFixed(2)).join(', ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(', ')} after (${minutes} min). The client shares the two cores`);
+console.log('with the server, so requests/s understates a server alone; CPU per request is what the server itself pays.\n');
+console.log('| setup | req/s, median | vs bare (req/s) | middle half | server CPU per request, median (µs) | vs bare (CPU per request) | middle half | p99 latency, median (ms) | errors |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+const spread = (values) => `${pct(quantile(values, 0.25))} … ${pct(quantile(values, 0.75))}`;
 for (const setup of SETUPS) {
-	const rows = runs[setup.key];
+	const rows = slices[setup.key];
 	const rate = median(rows.map((r) => r.rate));
-	const p99 = median(rows.map((r) => r.p99));
 	const cpu = median(rows.map((r) => r.cpu));
-	const same = setup.key === setup.base;
-	const rateVs = same ? '' : pct(perRound(setup.key, setup.base, 'rate'), 1);
-	const cpuVs = same ? '' : pct(perRound(setup.key, setup.base, 'cpu'), 1);
+	const p99 = median(rows.map((r) => r.p99));
 	const bad = rows.reduce((sum, r) => sum + r.bad, 0);
-	console.log(`| ${setup.label} | ${Math.round(rate).toLocaleString('en-US')} | ${rateVs} | ${p99.toFixed(1)} | ${cpu.toFixed(2)} | ${cpuVs} | ${bad} |`);
+	const vs = ratios[setup.key];
+	const cells = vs ? [pct(median(vs.rate)), spread(vs.rate), cpu.toFixed(2), pct(median(vs.cpu)), spread(vs.cpu)] : ['', '', cpu.toFixed(2), '', ''];
+	console.log(`| ${setup.label} | ${Math.round(rate).toLocaleString('en-US')} | ${cells.join(' | ')} | ${p99.toFixed(1)} | ${bad} |`);
 }
 console.log('');
-console.log('Per-round ratios (req/s, setup over its bare server), to show the spread:\n');
-for (const setup of SETUPS) {
-	if (setup.key === setup.base) continue;
-	const ratios = runs[setup.key].map((run, i) => pct(run.rate / runs[setup.base][i].rate, 1));
-	console.log(`- ${setup.label}: ${ratios.join(', ')}`);
-}
+const target = (setup) => {
+	const value = median(ratios[setup.key].cpu);
+	return `${setup.label} ${pct(value)}: **${value <= (setup.target ?? 1.02) ? 'meets' : 'misses'}**`;
+};
+console.log('Targets, CPU per request against the bare server (within about 2 %; with `drainSignal(req)` on every request, about 3 %):');
+for (const setup of COMPARED) console.log(`- ${target(setup)}`);
 
 const ns = (key) => median(inProcess.map((run) => run[key]));
 // The least disturbed round: load on the machine inflates CPU per request too (caches, shared cores), so the lowest
 // is the fairest denominator and the largest share.
-const bareRequestNs = Math.min(...runs['node-bare'].map((run) => run.cpu)) * 1000;
+const bareRequestNs = Math.min(...slices['node-bare'].map((run) => run.cpu)) * 1000;
 const share = (extra) => `${extra >= 0 ? '+' : ''}${Math.round(extra)} ns = ${((extra / bareRequestNs) * 100).toFixed(1)} %`;
 console.log('');
 console.log(`### drainSignal(req)'s own work per request, in-process\n`);
@@ -116,7 +139,7 @@ console.log("node's 'request' event on a real http server, one keep-alive connec
 console.log("batch, the handler asking for `drainSignal(req)` and reading `.aborted`, then the response's 'finish' and 'close' as node");
 console.log(`emits them; CPU time of the process per request (not wall time: the machine was shared), median of 9 batches (setups`);
 console.log(`interleaved) per process, then of ${IN_PROCESS_RUNS} processes. The share is of the bare server's CPU per request measured above, the lowest`);
-console.log(`of its rounds (${(bareRequestNs / 1000).toFixed(2)} µs, the whole of a hello-world request: parsing, the handler, writing the response).\n`);
+console.log(`of its slices (${(bareRequestNs / 1000).toFixed(2)} µs, the whole of a hello-world request: parsing, the handler, writing the response).\n`);
 console.log('| setup | CPU per request (ns) | added by drainSignal, of a bare request |');
 console.log('|---|---:|---:|');
 console.log(`| bare | ${Math.round(ns('bare'))} | |`);
