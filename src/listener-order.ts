@@ -11,6 +11,11 @@ import { expected } from './validate.js';
 const predecessors = new WeakMap<ListenerEntry, readonly ListenerEntry[]>();
 /** The reverse links: who runs after an entry. */
 const dependents = new WeakMap<ListenerEntry, ListenerEntry[]>();
+/**
+ * Whether any entry (of any proc of this copy) was ever linked. Until one is, no entry waits or releases anyone,
+ * and the calls and settlements of a shutdown (one lookup each) skip the maps.
+ */
+let linked = false;
 
 /** Settled, for ordering: it ended (well or not), or was removed and will never run. */
 function isSettled(entry: ListenerEntry): boolean {
@@ -52,6 +57,7 @@ export function resolveAfter(after: readonly unknown[] | undefined, phase: Phase
 
 /** Links `entry` after `after` (resolved by resolveAfter). */
 export function linkAfter(entry: ListenerEntry, after: readonly ListenerEntry[]): void {
+	linked = true;
 	predecessors.set(entry, after);
 	for (const predecessor of after) {
 		const list = dependents.get(predecessor);
@@ -62,6 +68,7 @@ export function linkAfter(entry: ListenerEntry, after: readonly ListenerEntry[])
 
 /** Whether `entry` must wait before it is called: one of its predecessors has not settled. */
 export function mustWait(entry: ListenerEntry): boolean {
+	if (!linked) return false;
 	const list = predecessors.get(entry);
 	return list !== undefined && list.some((predecessor) => !isSettled(predecessor));
 }
@@ -71,9 +78,13 @@ export function waitingOn(entry: ListenerEntry): string[] {
 	return (predecessors.get(entry) ?? []).filter((predecessor) => !isSettled(predecessor)).map((predecessor) => predecessor.name);
 }
 
+/** What releasedBy returns for an entry nobody runs after (nearly every one): shared, so a settlement allocates nothing. */
+const NONE: readonly ListenerEntry[] = Object.freeze([]);
+
 /** The entries waiting for `settled` that may start now that it has settled (or been removed). */
-export function releasedBy(settled: ListenerEntry): ListenerEntry[] {
+export function releasedBy(settled: ListenerEntry): readonly ListenerEntry[] {
+	if (!linked) return NONE;
 	const list = dependents.get(settled);
-	if (list === undefined) return [];
+	if (list === undefined) return NONE;
 	return list.filter((dependent) => dependent.status === 'waiting' && !mustWait(dependent));
 }

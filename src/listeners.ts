@@ -134,7 +134,7 @@ export class ListenerTable {
 		// report is already built, so a late settlement changes only the table.
 		if (entry.status !== 'running') return;
 		const run = entry.run!;
-		clearTimeout(run.timer);
+		if (run.timer !== undefined) clearTimeout(run.timer);
 		entry.status = outcome;
 		run.durationMs = Date.now() - run.startedAt;
 		this.running[entry.phase] -= 1;
@@ -157,12 +157,13 @@ export class ListenerTable {
 	#release(settled: ListenerEntry): boolean {
 		if (this.#forced) return false;
 		const released = releasedBy(settled);
+		if (released.length === 0) return false;
 		for (const entry of released) {
 			this.#stopWaiting(entry);
 			entry.status = 'registered';
 			this.call(entry, this.#reason, this.#deadline);
 		}
-		return released.length > 0;
+		return true;
 	}
 
 	#stopWaiting(entry: ListenerEntry): void {
