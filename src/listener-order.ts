@@ -12,10 +12,10 @@ const predecessors = new WeakMap<ListenerEntry, readonly ListenerEntry[]>();
 /** The reverse links: who runs after an entry. */
 const dependents = new WeakMap<ListenerEntry, ListenerEntry[]>();
 /**
- * Whether any entry (of any proc of this copy) was ever linked. Until one is, no entry waits or releases anyone,
- * and the calls and settlements of a shutdown (one lookup each) skip the maps.
+ * Whether any entry (of any proc of this copy) was ever linked. Until one is, no entry waits or releases anyone:
+ * the calls and settlements of a shutdown skip the maps, and the listener table skips asking (one call each).
  */
-let linked = false;
+export let linked = false;
 
 /** Settled, for ordering: it ended (well or not), or was removed and will never run. */
 function isSettled(entry: ListenerEntry): boolean {

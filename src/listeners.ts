@@ -7,7 +7,7 @@ import { createDebug } from './debug.js';
 import { describeError } from './describe-error.js';
 import { ForceQuitError, ListenerTimeoutError } from './errors.js';
 import { Failure, ListenerContextImpl, ListenerEntry } from './listener-entry.js';
-import { linkAfter, mustWait, releasedBy, resolveAfter } from './listener-order.js';
+import { linkAfter, linked, mustWait, releasedBy, resolveAfter } from './listener-order.js';
 import type { Listener, ListenerOptions, ListenerOutcome, Phase } from './types.js';
 
 const log = createDebug('proc');
@@ -80,7 +80,7 @@ export class ListenerTable {
 	call(entry: ListenerEntry, reason: unknown, deadline: number): void {
 		this.#reason = reason;
 		this.#deadline = deadline;
-		if (mustWait(entry)) {
+		if (linked && mustWait(entry)) {
 			// Its phase has come: it counts as running, so the phase waits for it, but it is called only once
 			// every listener it runs after has settled (#release).
 			entry.status = 'waiting';
@@ -149,7 +149,7 @@ export class ListenerTable {
 			if (log.enabled) log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, run.durationMs, describeError(error));
 		}
 		// Before the phase may end: a listener that waited for this one starts now, and keeps its phase open.
-		this.#release(entry);
+		if (linked) this.#release(entry);
 		this.#onSettled();
 	}
 
