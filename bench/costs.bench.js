@@ -1,11 +1,15 @@
 // What graceful-proc costs a server while it runs: hello-world servers (node:http, Express, Koa) bare, under drain()
-// or serve(), and with drainSignal(req) on every request. Every server runs in a process of its own for the whole
-// bench; autocannon (32 keep-alive connections) loads one at a time. A 2-core machine that runs the client beside
-// the server swings by tens of percent from one second to the next, so each setup is measured in pairs with its bare
-// server: short slices that alternate bare, setup, bare, setup, ... and each setup slice is compared with the mean of
-// the bare slices on either side of it. Per setup: requests/s and the server's CPU time per request (its CPU use over
-// the slice divided by the requests it answered: what a busy single-threaded server pays), as the median of those
-// per-slice ratios, with the middle half of them to show how settled the figure is.
+// or serve(), and with drainSignal(req) on every request, loaded one at a time by autocannon (32 keep-alive
+// connections). Three things swing on a 2-core machine that runs the client beside the server: the machine from one
+// second to the next; one server process against another of the same code (two bare servers differ by several
+// percent for as long as they live); and a server's history (one that has served longer runs faster). So each
+// setup is measured against a bare server started with it, for it alone: both fresh, warmed up alike, then loaded in
+// the order bare, setup, setup, bare, then setup, bare, bare, setup, so that both get the same load at the same
+// moments on average; each half gives one ratio (the setup's two slices over the bare server's two). Every round
+// does this for every setup, in a shuffled order, with new processes; the figure is the median over the rounds.
+// A bare server measured against another bare server the same way shows how far from zero the method lands. Per
+// setup: requests/s and the server's CPU time per request (its CPU use over the slice divided by the requests it
+// answered: what a busy single-threaded server pays).
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -17,14 +21,16 @@ const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 const here = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(here, 'costs', 'server.mjs');
-/** Visits of each setup; each visit is SLICES_PER_VISIT setup slices between SLICES_PER_VISIT + 1 bare ones. */
+/** Rounds; in each, every setup and a bare server of its own are started fresh and measured in two halves (two ratios). */
 const ROUNDS = Number(process.env.COSTS_ROUNDS ?? 8);
-const SLICES_PER_VISIT = 3;
+/** The order of one round's slices for a pair: b = the bare server, s = the setup. */
+const PATTERN = ['bssb', 'sbbs'];
 const SLICE_SECONDS = Number(process.env.COSTS_SLICE_SECONDS ?? 1);
 const CONNECTIONS = 32;
 
 const SETUPS = [
 	{ key: 'node-bare', label: 'node:http, bare' },
+	{ key: 'node-bare-again', variant: 'node-bare', label: 'node:http, bare, against another bare server (the method\'s own spread)', base: 'node-bare' },
 	{ key: 'node-drain', label: 'node:http, `drain(server)`', base: 'node-bare' },
 	{ key: 'node-drain-signal', label: 'node:http, `drain(server)`, `drainSignal(req)` on every request', base: 'node-bare', target: 1.03 },
 	{ key: 'node-undrained-signal', label: 'node:http, not drained, `drainSignal(req)` on every request', base: 'node-bare', target: 1.03 },
@@ -63,50 +69,54 @@ const IN_PROCESS_RUNS = 5;
 const inProcess = [];
 for (let run = 0; run < IN_PROCESS_RUNS; run++) inProcess.push(JSON.parse(execFileSync(process.execPath, [join(here, 'costs', 'in-process.mjs')], { encoding: 'utf8' })));
 
-const servers = {};
-for (const setup of SETUPS) {
-	const server = startServer(SERVER, [setup.key], setup.key);
-	servers[setup.key] = { ...server, port: await server.ready };
+async function start(key, variant) {
+	const server = startServer(SERVER, [variant], key);
+	return { ...server, port: await server.ready };
 }
-// Two seconds each warm the JIT up; they are not counted.
-for (const setup of SETUPS) await slice(servers[setup.key].port, 2);
 
-/** Every slice of each server, and per compared setup the per-slice ratios against the bare slices around it. */
+/** Every slice of each setup (bare servers under their own key), and per compared setup its ratios to its bare server. */
 const slices = Object.fromEntries(SETUPS.map((setup) => [setup.key, []]));
 const ratios = Object.fromEntries(COMPARED.map((setup) => [setup.key, { rate: [], cpu: [] }]));
+const sum = (list, field) => list.reduce((total, item) => total + item[field], 0);
+
+/** One setup against a bare server of its own, both fresh: warm-up, then the pattern's halves. */
+async function measurePair(setup) {
+	const pair = { b: await start(setup.base, setup.base), s: await start(setup.key, setup.variant ?? setup.key) };
+	// A second of load each warms the JIT up; not counted.
+	await slice(pair.b.port, 1);
+	await slice(pair.s.port, 1);
+	for (const half of PATTERN) {
+		const taken = { b: [], s: [] };
+		for (const who of half) taken[who].push(await slice(pair[who].port, SLICE_SECONDS));
+		slices[setup.base].push(...taken.b);
+		slices[setup.key].push(...taken.s);
+		for (const field of ['rate', 'cpu']) ratios[setup.key][field].push(sum(taken.s, field) / sum(taken.b, field));
+	}
+	for (const server of [pair.b, pair.s]) server.child.kill('SIGKILL');
+	await Promise.all([pair.b.exited, pair.s.exited]);
+}
+
 const load = os.loadavg();
 const started = performance.now();
 for (let round = 0; round < ROUNDS; round++) {
-	const order = [...COMPARED].sort(() => Math.random() - 0.5);
-	for (const setup of order) {
-		const base = servers[setup.base].port;
-		let previous = await slice(base, SLICE_SECONDS);
-		slices[setup.base].push(previous);
-		for (let i = 0; i < SLICES_PER_VISIT; i++) {
-			const measured = await slice(servers[setup.key].port, SLICE_SECONDS);
-			const next = await slice(base, SLICE_SECONDS);
-			slices[setup.key].push(measured);
-			slices[setup.base].push(next);
-			for (const field of ['rate', 'cpu']) ratios[setup.key][field].push(measured[field] / ((previous[field] + next[field]) / 2));
-			previous = next;
-		}
-	}
+	for (const setup of [...COMPARED].sort(() => Math.random() - 0.5)) await measurePair(setup);
 	process.stderr.write(`costs: round ${round + 1}/${ROUNDS} done\n`);
 }
 const loadAfter = os.loadavg();
 const minutes = ((performance.now() - started) / 60_000).toFixed(1);
-for (const server of Object.values(servers)) server.child.kill('SIGKILL');
-await Promise.all(Object.values(servers).map((server) => server.exited));
 
-const count = ROUNDS * SLICES_PER_VISIT;
-console.log(`### Steady-state cost: hello-world servers, ${count} paired slices per setup\n`);
-console.log(`autocannon, ${CONNECTIONS} keep-alive connections; every server a process of its own for the whole bench, warmed up for 2 s,`);
-console.log(`loaded one at a time. Each setup is measured in ${ROUNDS} visits (setups in a shuffled order per round), a visit being`);
-console.log(`${SLICES_PER_VISIT} slices of ${SLICE_SECONDS} s of the setup between ${SLICES_PER_VISIT + 1} of its bare server (bare, setup, bare, ...);`);
-console.log(`each setup slice is divided by the mean of the bare slices on either side of it. *vs bare* is the median of those`);
-console.log(`${count} ratios, and *middle half* their 25th to 75th percentile. ${os.cpus().length} cores, Node ${process.version}; load average`);
-console.log(`${load.map((l) => l.toFixed(2)).join(', ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(', ')} after (${minutes} min). The client shares the two cores`);
-console.log('with the server, so requests/s understates a server alone; CPU per request is what the server itself pays.\n');
+const count = ROUNDS * PATTERN.length;
+console.log(`### Steady-state cost: hello-world servers, ${count} paired measurements per setup\n`);
+console.log(`autocannon, ${CONNECTIONS} keep-alive connections, one server loaded at a time, slices of ${SLICE_SECONDS} s. Each setup is measured against`);
+console.log('a bare server started with it for it alone: both fresh, one second of warm-up each, then slices in the order bare, setup,');
+console.log('setup, bare and then setup, bare, bare, setup, so that both carry the same load at the same moments on average; each half');
+console.log(`gives one ratio (the setup's two slices over the bare server's two). ${ROUNDS} rounds, each with new processes and the setups`);
+console.log(`in a shuffled order: ${count} ratios per setup; *vs bare* is their median and *middle half* their 25th to 75th percentile.`);
+console.log('Two processes of the same server differ by several percent for as long as they live, and a server that has served');
+console.log('longer runs faster; the row "against another bare server" measures the bare server against itself the same way and');
+console.log('shows how far from zero the method lands.');
+console.log(`${os.cpus().length} cores, Node ${process.version}; load average ${load.map((l) => l.toFixed(2)).join(', ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(', ')} after (${minutes} min). The client`);
+console.log('shares the two cores with the server, so requests/s understates a server alone; CPU per request is what the server pays.\n');
 console.log('| setup | req/s, median | vs bare (req/s) | middle half | server CPU per request, median (µs) | vs bare (CPU per request) | middle half | p99 latency, median (ms) | errors |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 const spread = (values) => `${pct(quantile(values, 0.25))} … ${pct(quantile(values, 0.75))}`;
@@ -126,7 +136,7 @@ const target = (setup) => {
 	return `${setup.label} ${pct(value)}: **${value <= (setup.target ?? 1.02) ? 'meets' : 'misses'}**`;
 };
 console.log('Targets, CPU per request against the bare server (within about 2 %; with `drainSignal(req)` on every request, about 3 %):');
-for (const setup of COMPARED) console.log(`- ${target(setup)}`);
+for (const setup of COMPARED) if (setup.variant === undefined) console.log(`- ${target(setup)}`);
 
 const ns = (key) => median(inProcess.map((run) => run[key]));
 // The least disturbed round: load on the machine inflates CPU per request too (caches, shared cores), so the lowest
