@@ -49,6 +49,7 @@ export function leave(sequence: Sequence, leaving: Leaving, host: ExitHost): voi
 	clearTimeout(sequence.forceTimer);
 	clearTimeout(sequence.wrapUpTimer);
 	// The logger and onReport are the application's: from here the watchdog holds the deadline, it no longer waits.
+	sequence.reportedCode = code;
 	host.watchdog.ending(code);
 	log('shutdown %s in %d ms, exit code %d', report.outcome, report.durationMs, code);
 	announce(report, omitted, host);

@@ -217,7 +217,8 @@ export class ProcImpl implements Proc {
 	}
 
 	#force(forcedBy: ForcedBy): void {
-		if (this.#ended) return;
+		// Ended: nothing forces it any more, but a loop blocked before the report was built (the watchdog's hook).
+		if (this.#ended && (forcedBy !== 'blocked' || this.#sequence!.reportedCode !== undefined)) return;
 		this.#state = 'forced';
 		this.#observers.notify();
 		log('forced by %s', forcedBy);
@@ -249,8 +250,8 @@ export class ProcImpl implements Proc {
 	}
 
 	#onWatchdogDeadline(signal: string | null, arrivedAt: number | null, exitCode: number): void {
-		// The report is out; what runs after it (final listeners, onReport, the logger, output) outlived the deadline.
-		if (this.#ended) return void this.#process.exit(exitCode);
+		// The report is built; what runs after it (final listeners, onReport, the logger, output) outlived the deadline.
+		if (this.#sequence?.reportedCode !== undefined) return void this.#process.exit(exitCode);
 		// A loop blocked before any handler ran: the first signal the watchdog saw starts the sequence, calling no listener.
 		if (this.#sequence === undefined) this.#trigger({ reason: signal ?? 'deadline', at: arrivedAt ?? Date.now(), callListeners: false });
 		this.#force('blocked');
@@ -274,7 +275,7 @@ export class ProcImpl implements Proc {
 	#endAfterFinal(report: ShutdownReport): void {
 		if (this.#finals.size === 0) return this.#end({ report, atOnce: false });
 		// Application code from here: the watchdog holds it to the deadline.
-		this.#watchdog.ending(report.exitCode);
+		this.#watchdog.ending((this.#sequence!.reportedCode = report.exitCode));
 		// A repeated signal cuts it, as it forces the other phases (#onSignal); the report's code stays.
 		this.#finals.runIn(this.#sequence!, report, (message) => this.#log(message), () => this.#end({ report, atOnce: false }));
 	}

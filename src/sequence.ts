@@ -51,6 +51,11 @@ export interface Sequence {
 	exitNow: ((signal?: string) => void) | undefined;
 	/** Other handlers on the signals, as found at the trigger: the report lists them. */
 	foreignHandlers: readonly ForeignHandler[] | undefined;
+	/**
+	 * The report's exit code, from when the report is built (the watchdog then holds what follows to the deadline);
+	 * undefined before: a forced end from inside a blocked loop must then make the report itself.
+	 */
+	reportedCode: number | undefined;
 }
 
 /** What starts a sequence, or joins the one running, named: its callers each give a different part of it. */
@@ -105,6 +110,7 @@ export function createSequence(start: SequenceStart): Sequence {
 		wrapUpTimer: undefined,
 		exitNow: undefined,
 		foreignHandlers: undefined,
+		reportedCode: undefined,
 	};
 }
 

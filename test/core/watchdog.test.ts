@@ -261,6 +261,16 @@ describe('the deadline holds for everything after the trigger', () => {
 		expect(child.closedAt() - sentAt).toBeLessThan(1000 + WITHIN);
 	});
 
+	it('a loop that blocks after the deadline forced the sequence but before its report was built: exit 1 with the blocked report', async () => {
+		const child = start(script, ['block-when-forced'], { env: { TIME_TO_FORCE_QUIT: '500' } });
+		const sentAt = await signalWhen(child, /^ready/);
+		await child.waitFor(/^blocking before the report$/);
+		expect(await child.closed).toEqual([1, null]);
+		expect(child.closedAt() - sentAt).toBeLessThan(500 + WITHIN);
+		expect(reportOf(child)).toMatchObject({ outcome: 'forced', forcedBy: 'blocked', exitCode: 1, listeners: [{ name: 'stuck', outcome: 'pending' }] });
+		expect(child.stderr()).toMatch(/^graceful-proc: shutdown forced after \d+ ms \(reason: SIGTERM\), exit code 1, forcedBy: blocked$/m);
+	});
+
 	it('150,000 listeners pending at the deadline of a blocked loop: the forced report is written, not cut by SIGKILL', async () => {
 		const child = start(script, ['many'], { env: { TIME_TO_FORCE_QUIT: '1500', COUNT: '150000' } });
 		await signalWhen(child, /^ready/, 'SIGTERM');
