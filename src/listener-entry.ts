@@ -1,5 +1,5 @@
 /**
- * One registered listener and what hangs off it: its run record once called, the promise behind its `wait()`,
+ * One registered listener and what hangs off it: its run once called, the promise behind its `wait()`,
  * the `ctx` it is called with. A service may hold and churn thousands, so all but the essentials are made on demand.
  */
 import { ListenerRemovedError } from './errors.js';
@@ -28,7 +28,7 @@ export class Failure {
 
 const REMOVED = new Failure(undefined, (entry) => new ListenerRemovedError(entry.name));
 /** Forced while running: `wait()` rejects with the reason its `ctx.signal` aborted with. */
-const FORCED_WHILE_RUNNING = new Failure(undefined, (entry) => entry.run!.abortReason);
+const FORCED_WHILE_RUNNING = new Failure(undefined, (entry) => entry.abortReason);
 
 /** What `wait()` returns, once somebody has called it. */
 class Waiter {
@@ -52,67 +52,48 @@ class Waiter {
 	}
 }
 
-/** What only a listener whose `ctx.signal` was read, or that was aborted, needs. */
+/**
+ * What only a listener whose `ctx.signal` was read, or that was aborted, needs: the AbortController behind
+ * `ctx.signal`, and what it aborts with, made only then. A shutdown may call thousands of listeners.
+ */
 class AbortState {
 	controller: AbortController | undefined = undefined;
 	aborted = false;
-	reason: unknown = undefined;
-	makeReason: (() => unknown) | undefined = undefined;
-}
-
-/**
- * A called listener: when it started and how it ended, and its timeout timer. A shutdown may call thousands, and
- * each record lives until the report: the AbortController behind `ctx.signal`, and what it aborts with, are made
- * only for a listener that reads its signal or is aborted.
- */
-export class ListenerRun {
-	readonly startedAt: number;
-	durationMs = 0;
-	error: unknown = undefined;
-	timer: ReturnType<typeof setTimeout> | undefined = undefined;
-	#abort: AbortState | undefined = undefined;
-
-	constructor(startedAt: number) {
-		this.startedAt = startedAt;
-	}
+	#reason: unknown = undefined;
+	#makeReason: (() => unknown) | undefined = undefined;
 
 	/** `ctx.signal`: aborted already if the listener timed out or was forced before it first looked. */
 	get signal(): AbortSignal {
-		const state = (this.#abort ??= new AbortState());
-		if (state.controller === undefined) {
-			state.controller = new AbortController();
-			if (state.aborted) state.controller.abort(this.abortReason);
+		if (this.controller === undefined) {
+			this.controller = new AbortController();
+			if (this.aborted) this.controller.abort(this.reason);
 		}
-		return state.controller.signal;
+		return this.controller.signal;
 	}
 
 	abort(reason: unknown): void {
-		const state = (this.#abort ??= new AbortState());
-		if (state.aborted) return;
-		state.aborted = true;
-		state.reason = reason;
-		state.controller?.abort(reason);
+		if (this.aborted) return;
+		this.aborted = true;
+		this.#reason = reason;
+		this.controller?.abort(reason);
 	}
 
 	/** Like abort(), but the reason is made only if the listener has looked at its signal or looks later. */
 	abortLazily(makeReason: () => unknown): void {
-		const state = (this.#abort ??= new AbortState());
-		if (state.aborted) return;
-		state.aborted = true;
-		state.makeReason = makeReason;
-		if (state.controller) state.controller.abort(this.abortReason);
+		if (this.aborted) return;
+		this.aborted = true;
+		this.#makeReason = makeReason;
+		if (this.controller) this.controller.abort(this.reason);
 	}
 
 	/** What the signal aborted (or will abort) with; made once, when first asked for. */
-	get abortReason(): unknown {
-		const state = this.#abort;
-		if (state === undefined) return undefined;
-		const make = state.makeReason;
+	get reason(): unknown {
+		const make = this.#makeReason;
 		if (make !== undefined) {
-			state.makeReason = undefined;
-			state.reason = make();
+			this.#makeReason = undefined;
+			this.#reason = make();
 		}
-		return state.reason;
+		return this.#reason;
 	}
 }
 
@@ -123,15 +104,24 @@ export class ListenerRun {
  * somebody asks for it.
  */
 export class ListenerEntry {
-	readonly phase: Phase;
-	readonly fn: Listener;
-	readonly timeout: number | undefined;
+	declare readonly phase: Phase;
+	declare readonly fn: Listener;
+	declare readonly timeout: number | undefined;
 	/** 'waiting': its phase has come, but a listener it runs after (`after`) has not settled yet. */
-	status: 'registered' | 'waiting' | 'running' | ListenerOutcome | 'removed' = 'registered';
-	/** Made when the listener is called. */
-	run: ListenerRun | undefined = undefined;
+	declare status: 'registered' | 'waiting' | 'running' | ListenerOutcome | 'removed';
+	/**
+	 * The run record, set when the listener is called: when (epoch ms), its timeout timer, and once it settled,
+	 * how long it took and what it failed with. Fields of the entry rather than an object of their own, and set in
+	 * the constructor rather than by field initializers: calling thousands of listeners allocates nothing here.
+	 */
+	declare startedAt: number | undefined;
+	declare timer: ReturnType<typeof setTimeout> | undefined;
+	declare durationMs: number;
+	declare error: unknown;
 	/** `wait.remove`, made when first asked for (most listeners are never removed). */
-	remover: (() => boolean) | undefined = undefined;
+	declare remover: (() => boolean) | undefined;
+	/** Made when the listener's signal is first read, or when it is aborted. */
+	declare abortState: AbortState | undefined;
 	/** The name, or for an anonymous listener its number in its phase (`wrap-up#3` is made when first needed). */
 	#name: string | number;
 	/**
@@ -144,6 +134,13 @@ export class ListenerEntry {
 		this.phase = phase;
 		this.fn = fn;
 		this.timeout = timeout;
+		this.status = 'registered';
+		this.startedAt = undefined;
+		this.timer = undefined;
+		this.durationMs = 0;
+		this.error = undefined;
+		this.remover = undefined;
+		this.abortState = undefined;
 		this.#name = name;
 	}
 
@@ -153,9 +150,19 @@ export class ListenerEntry {
 		return (this.#name = `${this.phase}#${name}`);
 	}
 
-	/** Called now: the run record. */
-	start(now: number): ListenerRun {
-		return (this.run = new ListenerRun(now));
+	/** `ctx.signal`. */
+	get signal(): AbortSignal {
+		return (this.abortState ??= new AbortState()).signal;
+	}
+
+	/** Aborts `ctx.signal` (a timeout). */
+	abort(reason: unknown): void {
+		(this.abortState ??= new AbortState()).abort(reason);
+	}
+
+	/** What `ctx.signal` aborted (or will abort) with. */
+	get abortReason(): unknown {
+		return this.abortState?.reason;
 	}
 
 	/** What `wait()` returns. */
@@ -199,9 +206,8 @@ export class ListenerEntry {
 
 	/** Forced while running: its signal aborts and its `wait()` rejects, with one error, made only if somebody looks. */
 	forceQuit(makeError: () => unknown): void {
-		const run = this.run!;
-		clearTimeout(run.timer);
-		run.abortLazily(makeError);
+		clearTimeout(this.timer);
+		(this.abortState ??= new AbortState()).abortLazily(makeError);
 		this.failLazily(FORCED_WHILE_RUNNING);
 	}
 
@@ -266,22 +272,31 @@ export function waitFunctions(removeEntry: (entry: ListenerEntry) => boolean): (
 	return (entry) => wait.bind(entry) as WaitFunction;
 }
 
+/** The entry behind a ctx: a symbol, not a private field, whose definition on each of thousands of calls costs twice. */
+const kListener = Symbol('graceful-proc.listener');
+
 /**
  * What a listener receives. A class rather than an object literal with a getter: one shape shared by every
- * call, and `signal` (an AbortController) is made only if the listener reads it.
+ * call, and `signal` (an AbortController) is made only if the listener reads it. Set in the constructor rather
+ * than by field initializers, which cost a call of their own on each of thousands of listeners.
  */
 export class ListenerContextImpl implements ListenerContext {
-	readonly reason: unknown;
-	readonly deadline: number;
-	readonly #run: ListenerRun;
+	declare readonly reason: unknown;
+	declare readonly deadline: number;
+	declare readonly [kListener]: ListenerEntry;
 
-	constructor(reason: unknown, deadline: number, run: ListenerRun) {
+	constructor(reason: unknown, deadline: number, entry: ListenerEntry) {
 		this.reason = reason;
 		this.deadline = deadline;
-		this.#run = run;
+		this[kListener] = entry;
 	}
 
 	get signal(): AbortSignal {
-		return this.#run.signal;
+		return this[kListener].signal;
+	}
+
+	/** console.log(ctx) shows what a listener may read, not the entry behind it. */
+	[Symbol.for('nodejs.util.inspect.custom')](): object {
+		return { reason: this.reason, deadline: this.deadline };
 	}
 }

@@ -91,11 +91,11 @@ export class ListenerTable {
 		}
 		this.registered -= 1;
 		entry.status = 'running';
-		const run = entry.start(Date.now());
+		entry.startedAt = Date.now();
 		this.running[entry.phase] += 1;
 		let result: Promise<unknown>;
 		try {
-			result = Promise.resolve(entry.fn(new ListenerContextImpl(reason, deadline, run)));
+			result = Promise.resolve(entry.fn(new ListenerContextImpl(reason, deadline, entry)));
 		} catch (error) {
 			result = Promise.reject(error);
 		}
@@ -106,9 +106,9 @@ export class ListenerTable {
 		if (entry.timeout !== undefined) {
 			const ms = entry.timeout;
 			// A timer of its own rather than p-timeout: p-timeout is not loaded unless health checks need it.
-			run.timer = setTimeout(() => {
+			entry.timer = setTimeout(() => {
 				const error = new ListenerTimeoutError(entry.name, ms);
-				run.abort(error);
+				entry.abort(error);
 				this.#settle(entry, 'timeout', error);
 			}, ms);
 		}
@@ -133,20 +133,19 @@ export class ListenerTable {
 		// Only the first settlement counts: a listener that timed out may still settle. After a forced end the
 		// report is already built, so a late settlement changes only the table.
 		if (entry.status !== 'running') return;
-		const run = entry.run!;
-		if (run.timer !== undefined) clearTimeout(run.timer);
+		if (entry.timer !== undefined) clearTimeout(entry.timer);
 		entry.status = outcome;
-		run.durationMs = Date.now() - run.startedAt;
+		const durationMs = (entry.durationMs = Date.now() - entry.startedAt!);
 		this.running[entry.phase] -= 1;
 		if (outcome === 'ok') {
 			entry.fulfil();
-			if (log.enabled) log('%s listener %s finished in %d ms', entry.phase, entry.name, run.durationMs);
+			if (log.enabled) log('%s listener %s finished in %d ms', entry.phase, entry.name, durationMs);
 		} else {
 			this.failures += 1;
 			if (outcome === 'timeout') this.timeouts += 1;
-			run.error = error;
+			entry.error = error;
 			entry.fail(error);
-			if (log.enabled) log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, run.durationMs, describeError(error));
+			if (log.enabled) log('%s listener %s failed (%s) in %d ms: %s', entry.phase, entry.name, outcome, durationMs, describeError(error));
 		}
 		// Before the phase may end: a listener that waited for this one starts now, and keeps its phase open.
 		if (linked) this.#release(entry);

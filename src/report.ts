@@ -49,13 +49,12 @@ export function listenerRow(entry: ListenerEntry, now: number, forced: boolean):
 		// Its phase came, but a listener it runs after never settled: never called.
 		return forced ? { name: entry.name, phase: entry.phase, outcome: 'skipped', durationMs: 0, waitingOn: waitingOn(entry) } : undefined;
 	}
-	if (status === 'running') return { name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.run!.startedAt };
+	if (status === 'running') return { name: entry.name, phase: entry.phase, outcome: 'pending', durationMs: now - entry.startedAt! };
 	if (status === 'removed') return undefined;
-	// Settled, so called: it has its run record.
-	const run = entry.run!;
-	const row: ListenerReport = { name: entry.name, phase: entry.phase, outcome: status, durationMs: run.durationMs };
-	if (run.error !== undefined) {
-		row.error = run.error;
+	// Settled, so called: its run record is complete.
+	const row: ListenerReport = { name: entry.name, phase: entry.phase, outcome: status, durationMs: entry.durationMs };
+	if (entry.error !== undefined) {
+		row.error = entry.error;
 		// Not enumerable: the row's fields stay what they were; JSON.stringify(row) keeps the error readable.
 		Object.defineProperty(row, 'toJSON', { value: rowToJSON, enumerable: false });
 	}
@@ -66,7 +65,7 @@ export function listenerRow(entry: ListenerEntry, now: number, forced: boolean):
 const PHASE_RANK = { 'wrap-up': 0, shutdown: 1 } as const;
 
 function startOf(entry: ListenerEntry): number {
-	return entry.run === undefined ? Number.POSITIVE_INFINITY : entry.run.startedAt;
+	return entry.startedAt ?? Number.POSITIVE_INFINITY;
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Compiles the shutdown sequence before it is needed: a throwaway sequence on an inert process-like object, run
  * once per process in an idle moment after the watchdog thread is made, so that a real shutdown does not pay
- * V8's compilation of the sequence on its critical path.
+ * V8's compilation of the sequence on its critical path, nor ask then what it can ask before.
  */
 import { envVar } from './env.js';
 import { idleSoon } from './idle-soon.js';
 import { writesPending } from './pending-writes.js';
+import { primeTerminalCheck } from './terminal-notice.js';
 import type { Proc, ProcessLike, ProcOptions } from './types.js';
 
 const WARMED_UP = Symbol.for('graceful-proc.warmedUp');
@@ -34,6 +35,7 @@ export function warmUpOnce(warmUp: WarmUp): void {
 	idleSoon(() => {
 		try {
 			writesPending(globalThis.process);
+			primeTerminalCheck();
 			warmUp.readArrivals();
 			// The sequence is started the way a signal starts it, so that the signal's path is compiled as well.
 			let onSignal: (() => void) | undefined;

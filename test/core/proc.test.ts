@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { inspect } from 'node:util';
 import { createProc, ForceQuitError, ListenerRemovedError, ListenerTimeoutError, type ProcOptions, run } from '../../src/index.js';
 import { createFakeProcess, type FakeProcess } from '../../src/testing.js';
 import { AppProcess } from '../helpers/app-process.js';
@@ -45,6 +46,21 @@ describe('a signal runs every listener and exits', () => {
 		expect(seen?.aborted).toBe(false);
 		expect(seen!.deadline).toBeGreaterThanOrEqual(before + 3000);
 		expect(seen!.deadline).toBeLessThanOrEqual(Date.now() + 3000);
+	});
+
+	it('gives a ctx that shows, listed, serialized or printed, only what a listener may read', async () => {
+		const { fake, proc } = setup({ timeToForceQuit: 3000 });
+		let ctx: unknown;
+		proc.addWrapUpListener((context) => {
+			ctx = context;
+		});
+		fake.kill('SIGTERM');
+		await fake.exited;
+		const { reason, deadline } = ctx as { reason: unknown; deadline: number };
+		expect(Object.keys(ctx as object)).toEqual(['reason', 'deadline']);
+		expect(JSON.parse(JSON.stringify(ctx))).toEqual({ reason: 'SIGTERM', deadline });
+		expect(inspect(ctx)).toBe(inspect({ reason, deadline }));
+		expect((ctx as { signal: unknown }).signal).toBeInstanceOf(AbortSignal);
 	});
 
 	it('runs the listeners of one phase concurrently, not one after another', async () => {
