@@ -151,9 +151,10 @@ export class Drainer implements SignalSource, DrainInProgress {
 			end = requestEnd(request);
 		} else {
 			const socket = request.socket;
-			if (!this.#http1.knows(socket) && !this.#raw.has(socket)) return undefined;
+			const followed = this.#http1.requestEnd(request);
+			if (followed === undefined && !this.#raw.has(socket)) return undefined;
 			connection = socket;
-			end = this.#http1.requestEnd(request);
+			end = followed === undefined ? requestEnd(request) : followed;
 		}
 		// Over: nothing left to end, and nothing to hold for it.
 		if (end === null) return new AbortController().signal;

@@ -66,18 +66,20 @@ export class Http1Connections {
 		return { connections: this.#connections.size, busy, handedOff: this.#handedOff.size, withheld: this.#withheld };
 	}
 
-	/** Whether `socket` is a connection followed here, handed off or not. */
-	knows(socket: net.Socket): boolean {
-		return this.#handedOff.has(socket) || this.#connections.has(socket);
-	}
-
-	/** What emits 'close' once `request` is over (see requestEnd), knowing the latest response of its connection. */
-	requestEnd(request: IncomingMessage): EventEmitter | null {
+	/**
+	 * What emits 'close' once `request` is over (see requestEnd), knowing the latest response of its connection;
+	 * undefined when its connection is not followed here (handed off or not). One lookup of each kind: drainSignal()
+	 * asks on every request.
+	 */
+	requestEnd(request: IncomingMessage): EventEmitter | null | undefined {
 		const socket = request.socket;
-		const tracked = this.#handedOff.has(socket) ? undefined : this.#connections.get(socket);
+		if (socket === null) return undefined;
+		if (this.#handedOff.has(socket)) return requestEnd(request as DrainableRequest);
+		const tracked = this.#connections.get(socket);
+		if (tracked === undefined) return undefined;
 		// No response in flight on its connection: this request's has finished. Otherwise the latest one is, but
 		// for pipelining, this request's.
-		return tracked !== undefined && !tracked.busy ? null : requestEnd(request as DrainableRequest, tracked?.last);
+		return tracked.busy ? requestEnd(request as DrainableRequest, tracked.last) : null;
 	}
 
 	track(socket: net.Socket): Connection {

@@ -27,8 +27,12 @@ export function requestEnd(request: DrainableRequest, response?: ServerResponse)
 	const { socket } = request;
 	if (socket === null || socket.destroyed) return null;
 	if (isUpgrade(request)) return socket;
-	for (const candidate of [response, (request as { res?: unknown }).res]) {
-		if (candidate instanceof http.ServerResponse && candidate.req === request) return candidate.writableEnded || candidate.destroyed ? null : candidate;
-	}
+	// The response the caller knows, else Express's `req.res`: no array made to loop over, for every request asking.
+	const known = responseOf(request, response, http.ServerResponse) ?? responseOf(request, (request as { res?: unknown }).res, http.ServerResponse);
+	if (known !== undefined) return known.writableEnded || known.destroyed ? null : known;
 	return socket;
+}
+
+function responseOf(request: IncomingMessage, candidate: unknown, type: typeof ServerResponse): ServerResponse | undefined {
+	return candidate instanceof type && candidate.req === request ? candidate : undefined;
 }

@@ -38,9 +38,12 @@ export function removeSignalSource(source: SignalSource): void {
 	slot(false)?.sources.delete(source);
 }
 
+/** The registry's drains, once it exists: it is never replaced (see slot), so asking for it once is enough. */
+let knownSources: Set<SignalSource> | undefined;
+
 /** The signal of the drain whose server accepted the request's connection, if one does. */
 export function signalFromDrains(request: IncomingMessage | Http2ServerRequest): AbortSignal | undefined {
-	const sources = slot(false)?.sources;
+	const sources = (knownSources ??= slot(false)?.sources);
 	if (sources === undefined) return undefined;
 	for (const source of sources) {
 		const signal = source.signalFor(request);

@@ -110,7 +110,7 @@ export class Spread {
 
 	#entry(connection: EventEmitter): ConnectionEntry {
 		const entry: ConnectionEntry = {
-			controller: new AbortController(),
+			controller: reusableController(undefined),
 			live: 0,
 			release: () => {
 				// 0: reached already, its requests counted out then.

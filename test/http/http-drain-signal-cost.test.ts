@@ -1,6 +1,8 @@
 // What drainSignal(req) keeps for a keep-alive connection that carries many requests, each asking: real http
 // clients on 127.0.0.1, a drained server (an isolated proc on a fake process) and one drain() does not drain.
-import { getEventListeners } from 'node:events';
+import { addAbortListener, getEventListeners, once } from 'node:events';
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
+import { aborted } from 'node:util';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProc, proc as processWideProc } from '../../src/index.js';
@@ -105,4 +107,70 @@ describe('drainSignal(req) on every request of a keep-alive connection holds the
 		expect(seen.inheritedListeners).toBe(0);
 		expect(seen.signals.size).toBeLessThanOrEqual(REQUESTS / 2 + 1);
 	});
+});
+
+/** Every way a handler may listen to its signal, each leaving its listener on it when the response ends. */
+const LISTENING: Record<string, (signal: AbortSignal) => void> = {
+	addEventListener: (signal) => signal.addEventListener('abort', () => {}),
+	onabort: (signal) => {
+		signal.onabort = () => {};
+	},
+	'events.once': (signal) => void once(signal, 'abort').catch(() => {}),
+	addAbortListener: (signal) => void addAbortListener(signal, () => {}),
+	'util.aborted': (signal) => void aborted(signal, {}).catch(() => {}),
+	'timers/promises': (signal) => void setTimeoutPromise(60_000, undefined, { signal }).catch(() => {}),
+};
+
+/** Two requests on one keep-alive connection: the first listens as `listen` does (or not), then both report. */
+async function twoRequests(port: number): Promise<void> {
+	const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+	cleanup.push(() => agent.destroy());
+	for (const path of ['/first', '/second']) {
+		await new Promise<void>((resolve, reject) => {
+			http.get({ host: '127.0.0.1', port, agent, path }, (res) => res.resume().on('end', resolve)).on('error', reject);
+		});
+	}
+}
+
+describe('drainSignal(req): a request never gets a signal that an earlier one listened to and left listened', () => {
+	for (const drained of [true, false]) {
+		for (const [way, listen] of Object.entries(LISTENING)) {
+			it(`${drained ? 'drained' : 'undrained'} server, listened to with ${way}`, async () => {
+				const signals: AbortSignal[] = [];
+				const server = http.createServer((req, res) => {
+					const signal = drainSignal(req);
+					signals.push(signal);
+					if (req.url === '/first') listen(signal);
+					expect(drainSignal(req)).toBe(signal);
+					res.end('ok');
+				});
+				const port = await listenOnLoopback(server, cleanup);
+				const proc = createProc({ process: createFakeProcess(), exit: false, logger: false });
+				if (drained) registerDrain(server, resolveDrainOptions({ proc }));
+				await twoRequests(port);
+				expect(getEventListeners(signals[0]!, 'abort').length).toBeGreaterThan(0);
+				expect(signals[1]).not.toBe(signals[0]);
+				expect(getEventListeners(signals[1]!, 'abort')).toEqual([]);
+				await proc.shutdown();
+			});
+		}
+
+		it(`${drained ? 'drained' : 'undrained'} server: a signal whose listeners were all removed again is reused`, async () => {
+			const signals: AbortSignal[] = [];
+			const server = http.createServer((req, res) => {
+				const signal = drainSignal(req);
+				signals.push(signal);
+				const listener = () => {};
+				signal.addEventListener('abort', listener);
+				res.on('close', () => signal.removeEventListener('abort', listener));
+				res.end('ok');
+			});
+			const port = await listenOnLoopback(server, cleanup);
+			const proc = createProc({ process: createFakeProcess(), exit: false, logger: false });
+			if (drained) registerDrain(server, resolveDrainOptions({ proc }));
+			await twoRequests(port);
+			expect(signals[1]).toBe(signals[0]);
+			await proc.shutdown();
+		});
+	}
 });
