@@ -9,7 +9,8 @@
 // does this for every setup, in a shuffled order, with new processes; the figure is the median over the rounds.
 // A bare server measured against another bare server the same way shows how far from zero the method lands. Per
 // setup: requests/s and the server's CPU time per request (its CPU use over the slice divided by the requests it
-// answered: what a busy single-threaded server pays).
+// answered: what a busy single-threaded server pays). drainSignal(req)'s own cost is measured without the difference
+// between processes as well: one server process answers requests that ask for it and requests that do not, in turns.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -57,9 +58,9 @@ async function cpuOf(port) {
 }
 
 /** One slice of load on one server: requests/s, p99 latency, and the server's CPU µs per request. */
-async function slice(port, seconds) {
+async function slice(port, seconds, path = '/') {
 	const before = await cpuOf(port);
-	const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: seconds });
+	const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: CONNECTIONS, duration: seconds });
 	const after = await cpuOf(port);
 	return { rate: result.requests.total / seconds, p99: result.latency.p99, cpu: (after - before) / result.requests.total, bad: result.errors + result.timeouts + result.non2xx };
 }
@@ -96,10 +97,39 @@ async function measurePair(setup) {
 	await Promise.all([pair.b.exited, pair.s.exited]);
 }
 
+/**
+ * drainSignal(req)'s own cost, in one process: a server whose handler asks only for requests to /ask, loaded on /
+ * and on /ask in turns (without, with, with, without; with, without, without, with). The two kinds of request
+ * share the process, its JIT and its memory, which two processes of the same server never do.
+ */
+const ON_ASK = [
+	{ key: 'node-drain-signal-on-ask', label: 'node:http, `drain(server)`' },
+	{ key: 'node-undrained-signal-on-ask', label: 'node:http, not drained' },
+];
+const PATHS = { b: '/', s: '/ask' };
+const onAsk = Object.fromEntries(ON_ASK.map((setup) => [setup.key, { without: [], with: [], rate: [], cpu: [] }]));
+
+async function measureInOneProcess(setup) {
+	const server = await start(setup.key, setup.key);
+	await slice(server.port, 1, PATHS.b);
+	await slice(server.port, 1, PATHS.s);
+	const kept = onAsk[setup.key];
+	for (const half of PATTERN) {
+		const taken = { b: [], s: [] };
+		for (const who of half) taken[who].push(await slice(server.port, SLICE_SECONDS, PATHS[who]));
+		kept.without.push(...taken.b);
+		kept.with.push(...taken.s);
+		for (const field of ['rate', 'cpu']) kept[field].push(sum(taken.s, field) / sum(taken.b, field));
+	}
+	server.child.kill('SIGKILL');
+	await server.exited;
+}
+
 const load = os.loadavg();
 const started = performance.now();
 for (let round = 0; round < ROUNDS; round++) {
 	for (const setup of [...COMPARED].sort(() => Math.random() - 0.5)) await measurePair(setup);
+	for (const setup of ON_ASK) await measureInOneProcess(setup);
 	process.stderr.write(`costs: round ${round + 1}/${ROUNDS} done\n`);
 }
 const loadAfter = os.loadavg();
@@ -137,6 +167,28 @@ const target = (setup) => {
 };
 console.log('Targets, CPU per request against the bare server (within about 2 %; with `drainSignal(req)` on every request, about 3 %):');
 for (const setup of COMPARED) if (setup.variant === undefined) console.log(`- ${target(setup)}`);
+
+console.log('');
+console.log("### drainSignal(req)'s own cost, in one process\n");
+console.log('The rows above compare two processes, whose own difference is several percent. Here one server process answers both');
+console.log('kinds of request: its handler asks for `drainSignal(req)` (and reads `.aborted`) only for requests to `/ask`. It is loaded');
+console.log('on `/` and on `/ask` in turns (without, with, with, without; then with, without, without, with), after one second of');
+console.log(`warm-up on each, ${count} ratios per server over ${ROUNDS} new processes; *vs without* is their median and *middle half* their 25th to`);
+console.log('75th percentile.\n');
+console.log('| server | req/s without / with | vs without (req/s) | middle half | CPU per request without / with (µs) | vs without (CPU per request) | middle half | p99 without / with (ms) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const setup of ON_ASK) {
+	const kept = onAsk[setup.key];
+	const both = (field, format) => `${format(median(kept.without.map((r) => r[field])))} / ${format(median(kept.with.map((r) => r[field])))}`;
+	const rate = (x) => Math.round(x).toLocaleString('en-US');
+	console.log(`| ${setup.label} | ${both('rate', rate)} | ${pct(median(kept.rate))} | ${spread(kept.rate)} | ${both('cpu', (x) => x.toFixed(2))} | ${pct(median(kept.cpu))} | ${spread(kept.cpu)} | ${both('p99', (x) => x.toFixed(1))} |`);
+}
+console.log('');
+console.log("Target, drainSignal(req)'s own cost on every request (CPU per request, about 3 %):");
+for (const setup of ON_ASK) {
+	const value = median(onAsk[setup.key].cpu);
+	console.log(`- ${setup.label} ${pct(value)}: **${value <= 1.03 ? 'meets' : 'misses'}**`);
+}
 
 const ns = (key) => median(inProcess.map((run) => run[key]));
 // The least disturbed round: load on the machine inflates CPU per request too (caches, shared cores), so the lowest

@@ -11,10 +11,13 @@ const cpu = () => {
 
 const { drain, drainSignal, serve } = await import('graceful-proc/http');
 
-/** node:http handlers: `ask` calls drainSignal(req) and reads it, as a handler that passes the signal on does. */
+/**
+ * node:http handlers: `ask` calls drainSignal(req) and reads it, as a handler that passes the signal on does;
+ * 'on /ask' does so only for requests to /ask, so that one process serves requests that ask and requests that do not.
+ */
 const handler = (ask) => (req, res) => {
 	if (req.url === '/__cpu') return void res.end(cpu());
-	if (ask && drainSignal(req).aborted) return void res.end('bye\n');
+	if ((ask === true || (ask === 'on /ask' && req.url === '/ask')) && drainSignal(req).aborted) return void res.end('bye\n');
 	res.end('ok\n');
 };
 
@@ -59,6 +62,15 @@ switch (variant) {
 	}
 	case 'node-undrained-signal':
 		port = await listen(http.createServer(handler(true)));
+		break;
+	case 'node-drain-signal-on-ask': {
+		const server = http.createServer(handler('on /ask'));
+		drain(server);
+		port = await listen(server);
+		break;
+	}
+	case 'node-undrained-signal-on-ask':
+		port = await listen(http.createServer(handler('on /ask')));
 		break;
 	case 'node-serve':
 		port = Number(new URL((await serve(handler(false), { port: 0, host: '127.0.0.1' })).url).port);
