@@ -18,6 +18,7 @@ const inProcess = [
   'core/public-api.fuzz',
   'core/repeat-rule',
   'core/report-json',
+  'core/sequence-observer',
   'core/termination-log',
   'core/testing',
   'core/times-limit',

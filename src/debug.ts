@@ -58,8 +58,12 @@ export function createDebug(area: string): Debug {
 	Object.defineProperty(log, 'enabled', {
 		get: () => {
 			const debug = instance === undefined ? resolve() : instance;
-			return debug !== null && debug.enabled !== false;
+			if (debug !== null) return debug.enabled !== false;
+			// Quiet for good: from now on a plain `false`, which a shutdown asks thousands of times without a call.
+			Object.defineProperty(log, 'enabled', { value: false, configurable: true });
+			return false;
 		},
+		configurable: true,
 	});
 	return log;
 }

@@ -140,6 +140,7 @@ export class ProcImpl implements Proc {
 	}
 
 	[OBSERVE_SEQUENCE](observer: SequenceObserver): () => void {
+		this.#listeners.tellEach = true;
 		return this.#observers.add(observer);
 	}
 

@@ -75,3 +75,40 @@ describe('the report lists the listeners in the order the sequence ran them', ()
 		expect(report.listeners.map((l) => `${l.phase}:${l.name}`)).toEqual(['wrap-up:http', 'wrap-up:queue', 'wrap-up:late', 'shutdown:db', 'shutdown:logger']);
 	});
 });
+
+describe("a settled report's rows, made when first read", () => {
+	async function settled() {
+		const { proc } = setup();
+		proc.addWrapUpListener(async () => {}, { name: 'http' });
+		proc.addShutdownListener(async () => {}, { name: 'db' });
+		const report = await proc.shutdown('SIGTERM');
+		return { proc, report };
+	}
+
+	it('are the rows as the end left them: a listener added after the end is not among them', async () => {
+		const { proc, report } = await settled();
+		proc.addShutdownListener(async () => {}, { name: 'added after the end' });
+		expect(report.listeners.map((row) => row.name)).toEqual(['http', 'db']);
+		// Read again, the same array: made once.
+		expect(report.listeners).toBe(report.listeners);
+		expect(Object.keys(report)).toEqual(['reason', 'outcome', 'exitCode', 'durationMs', 'listeners']);
+	});
+
+	it('show as rows, never as a getter, in console.log, JSON, a spread and a structured clone', async () => {
+		const { report } = await settled();
+		const { inspect } = await import('node:util');
+		const shown = inspect(report, { depth: 4 });
+		expect(shown).not.toMatch(/Getter|Setter/);
+		expect(shown).toMatch(/name: 'http'/);
+		expect(JSON.parse(JSON.stringify(report)).listeners).toHaveLength(2);
+		expect({ ...report }.listeners).toHaveLength(2);
+		expect(structuredClone(report).listeners.map((row: { name: string }) => row.name)).toEqual(['http', 'db']);
+		expect(Object.getOwnPropertyDescriptor(report, 'listeners')).toMatchObject({ writable: true, enumerable: true });
+	});
+
+	it('can be replaced before they are read, as a plain field', async () => {
+		const { report } = await settled();
+		report.listeners = [];
+		expect(report.listeners).toEqual([]);
+	});
+});
