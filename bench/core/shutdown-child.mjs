@@ -1,6 +1,6 @@
 // A service that registers its shutdown work with one library, prints `ready`, and waits for SIGTERM.
 //   node shutdown-child.mjs <library> <mode>
-// library: graceful-proc | graceful-proc:at-shutdown | graceful-proc:off | exit-hook | async-exit-hook | terminus | close-with-grace | hand-written | hand-written+worker | bare
+// library: graceful-proc | graceful-proc:at-shutdown | graceful-proc:off | graceful-proc-one | graceful-proc-one:off | exit-hook | async-exit-hook | terminus | close-with-grace | hand-written | hand-written+worker | bare
 // mode:
 //   work   N wrap-up and N shutdown tasks of WORK_MS each (a timer), the shutdown ones after every wrap-up one
 //   hang   one task that never settles; the library's deadline is DEADLINE_MS
@@ -55,14 +55,19 @@ async function allWork() {
 // What a real service has: something that keeps the event loop alive until it is told to stop.
 setInterval(() => {}, 1 << 30);
 
-// `graceful-proc:<mode>`: the same with `configure({ watchdog: mode })` first.
+// `graceful-proc:<mode>`: the same with `configure({ watchdog: mode })` first. `graceful-proc-one`: the work given
+// as terminus and close-with-grace are given it, one listener per phase that awaits all its tasks.
 const [libraryName, watchdog] = library.split(':');
 switch (libraryName) {
-	case 'graceful-proc': {
+	case 'graceful-proc':
+	case 'graceful-proc-one': {
 		const { addShutdownListener, addWrapUpListener, configure, setTimeToForceQuit } = await import('graceful-proc');
 		if (watchdog) configure({ watchdog });
 		setTimeToForceQuit(deadline);
-		if (mode === 'work') {
+		if (mode === 'work' && libraryName === 'graceful-proc-one') {
+			addWrapUpListener(() => Promise.all(Array.from({ length: N }, task)), { name: 'wrap-up tasks' });
+			addShutdownListener(() => Promise.all(Array.from({ length: N }, task)), { name: 'shutdown tasks' });
+		} else if (mode === 'work') {
 			for (let i = 0; i < N; i++) addWrapUpListener(task);
 			for (let i = 0; i < N; i++) addShutdownListener(task);
 		} else {
