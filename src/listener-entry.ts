@@ -115,7 +115,7 @@ export class ListenerEntry {
 	 * the constructor rather than by field initializers: calling thousands of listeners allocates nothing here.
 	 * Each starts as undefined, so that V8 keeps it as a tagged field: a duration that started as the integer 0
 	 * and became a fraction-free double (what `Date.now() - startedAt` is) changed the field's representation,
-	 * which made V8 rewrite every registered entry once, at the signal (1000 listeners: about 1.5 ms).
+	 * which made V8 rewrite every registered entry once, at the signal (1000 + 1000 listeners: about 1.2 ms of the exit).
 	 */
 	declare startedAt: number | undefined;
 	declare timer: ReturnType<typeof setTimeout> | undefined;

@@ -161,7 +161,7 @@ export interface ReportParts {
 	readonly exitCode: number;
 	/** When forced: what forced it. */
 	readonly forcedBy?: ForcedBy | undefined;
-	/** The rows, or what makes them when `report.listeners` is first read (settledRows). */
+	/** The rows, or what makes them when `report.listeners` is first read (see settledReport). */
 	readonly listeners: ListenerReport[] | (() => ListenerReport[]);
 	/** Asked what still keeps the event loop alive, when forced. */
 	readonly process: ProcessLike;
