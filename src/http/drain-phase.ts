@@ -2,8 +2,9 @@
 // handshakes) read of it. The drainer moves through the phases; the parts only look.
 
 /**
- * `watching`: running normally, only keeping track. `soft`: shutdown has started and the `delay` runs; the
- * server still accepts and serves as before, keep-alive included. `draining`: no longer accepting; every
+ * `watching`: running normally, only keeping track. `soft`: shutdown has started and the `delay` runs, then
+ * the connections the kernel had queued are taken; the server still accepts and serves as before, keep-alive
+ * included. `draining`: the listening socket is closed; every
  * response closes its connection, idle connections close after `idleGrace`. `cut`: the deadline destroyed what was left. `done`: nothing is left.
  */
 export type DrainPhase = 'watching' | 'soft' | 'draining' | 'cut' | 'done';

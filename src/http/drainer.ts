@@ -63,6 +63,8 @@ export class Drainer implements SignalSource, DrainInProgress {
 	readonly #server: net.Server;
 	readonly #options: DrainerOptions;
 	#phase: DrainPhase = 'watching';
+	/** The delay is over and the listening socket is closing (see #stop): still `soft` until it has closed. */
+	#stopping = false;
 	/** When the shutdown started (the start of `soft`). */
 	#startedAt = 0;
 	/** When whatever is left gets destroyed: the force-quit deadline, or `timeout` if earlier. */
@@ -220,10 +222,17 @@ export class Drainer implements SignalSource, DrainInProgress {
 
 	/** soft → draining, after the delay: stop accepting, and let idle connections go after their grace. */
 	#stop(): void {
+		if (this.#phase !== 'soft' || this.#stopping) return;
+		this.#stopping = true;
+		log('%s: stopping accepting, %o', this.name, this.snapshot());
+		this.#listening.stop(() => this.#finish(), this.#options.idleGrace, () => this.#stoppedAccepting());
+	}
+
+	/** The listening socket closed, after the kernel's queue was taken (stopListening); responses kept keep-alive until now. */
+	#stoppedAccepting(): void {
 		if (this.#phase !== 'soft') return;
 		this.#phase = 'draining';
-		log('%s: no longer accepting, %o', this.name, this.snapshot());
-		this.#listening.stop(() => this.#finish(), this.#options.idleGrace);
+		log('%s: no longer accepting', this.name);
 		// Only now do responses say `Connection: close` (HTTP/2: GOAWAY): see run().
 		this.#http1.stopAccepting();
 		this.#http2.closeAll();

@@ -6,32 +6,105 @@ import net from 'node:net';
 const closeListeningSocket = net.Server.prototype.close;
 
 /**
- * Stops `server` from accepting without touching its connections: on node with net.Server's close(), not the
- * http server's. Bun's node:http server is no net.Server; its own close() is the only way there (see ListeningStop).
+ * At most this long after a stop, connections the kernel has queued are still taken before the listening socket
+ * closes (see closeOnceQueueIsEmpty). It bounds the stop when clients keep opening connections as fast as they are taken.
  */
-export function stopListening(server: net.Server, onClosed?: () => void): void {
-	if ((server as unknown) instanceof net.Server) {
-		closeListeningSocket.call(server, onClosed === undefined ? undefined : () => onClosed());
-		answerLaterCloses(server);
-	} else {
+export const ACCEPT_QUEUE_MS = 100;
+
+/** Stops that are taking what the kernel queued: the server → the close, to run now instead (the deadline). */
+const pendingCloses = new WeakMap<net.Server, () => void>();
+
+/**
+ * Stops `server` from accepting without touching its connections: on node with net.Server's close(), not the
+ * http server's, once the connections the kernel already queued are taken. `onStopped` once it no longer accepts
+ * (the listening socket is closed), `onClosed` once its last connection is gone too. Bun's node:http server is no
+ * net.Server; its own close() is the only way there (see ListeningStop).
+ */
+export function stopListening(server: net.Server, onClosed?: () => void, onStopped?: () => void): void {
+	if (!((server as unknown) instanceof net.Server)) {
 		server.close();
+		onStopped?.();
+		return;
 	}
+	if (pendingCloses.has(server)) {
+		// Stopped already, and about to close: 'close' comes once its last connection is gone too.
+		if (onStopped !== undefined) server.once('close', () => onStopped());
+		if (onClosed !== undefined) server.once('close', () => onClosed());
+		return;
+	}
+	const stop = answerLaterCloses(server);
+	closeOnceQueueIsEmpty(server, () => {
+		stop.closing = false;
+		if (server.listening) closeListeningSocket.call(server, onClosed === undefined ? undefined : () => onClosed());
+		else if (onClosed !== undefined) whenClosed(server, onClosed);
+		onStopped?.();
+	});
+}
+
+/** Closes the listening socket of a stop that is still taking queued connections, now (the deadline). */
+export function stopListeningNow(server: net.Server): void {
+	pendingCloses.get(server)?.();
+}
+
+/**
+ * Closing a listening socket resets every connection the kernel completed into its queue but the process has not
+ * taken yet, after the client sent its request on it: a proxy gets a reset it may not retry (nginx: a 502 for a
+ * POST). Node takes one queued connection per turn of the event loop, and a loop that was busy when the stop
+ * came has a queue. So the close waits for a turn of the loop (a whole poll phase, between two check phases)
+ * that took no connection, at most ACCEPT_QUEUE_MS; what it took is served like every other connection. Until
+ * then responses keep their keep-alive (the drain's `Connection: close` starts with the close, see Drainer#stop):
+ * a proxy whose pooled connections were closed would open new ones meanwhile, to be caught by the close. What is
+ * left is a connection completed in the moment between that last poll and the close.
+ */
+function closeOnceQueueIsEmpty(server: net.Server, close: () => void): void {
+	let taken = 0;
+	let seen = -1;
+	const onConnection = () => {
+		taken += 1;
+	};
+	const until = Date.now() + ACCEPT_QUEUE_MS;
+	const done = () => {
+		pendingCloses.delete(server);
+		clearImmediate(turn);
+		server.removeListener('connection', onConnection);
+		close();
+	};
+	// The first check may run before any poll (a stop made in the poll phase runs its check in the same turn): `seen`
+	// starts at -1, so it only records, and the close comes at the first check after a poll that took nothing.
+	const check = () => {
+		if (taken === seen || Date.now() >= until) return done();
+		seen = taken;
+		turn = setImmediate(check);
+	};
+	server.on('connection', onConnection);
+	let turn = setImmediate(check);
+	pendingCloses.set(server, done);
+}
+
+/** `onGone` once a server that no longer listens has no connection left (at once if it has none). */
+function whenClosed(server: net.Server, onGone: () => void): void {
+	server.getConnections((error, count) => {
+		if (error || count === 0) onGone();
+		else server.once('close', () => onGone());
+	});
 }
 
 /**
  * An application may keep its own `server.close(callback)` beside drain(), in a listener of its own or through a
- * framework. Once the drain has closed the listening socket, node would call that callback with
- * ERR_SERVER_NOT_RUNNING and fail the application's listener, though the server is drained as it asked; and
- * node's http close() would destroy the idle keep-alive connections the drain still gives their grace. So the
- * server's close() answers as if it had come first: nothing more is done, and the callback is called once the
- * server has closed (at once if it has). While the server listens (again), node's own close() is used.
+ * framework. Once the drain has closed the listening socket (or decided to: `closing`, while queued connections
+ * are taken), node would call that callback with ERR_SERVER_NOT_RUNNING and fail the application's listener,
+ * though the server is drained as it asked; and node's http close() would destroy the idle keep-alive connections
+ * the drain still gives their grace. So the server's close() answers as if it had come first: nothing more is
+ * done, and the callback is called once the server has closed (at once if it has). While the server listens
+ * (again), node's own close() is used.
  */
-function answerLaterCloses(server: net.Server): void {
+function answerLaterCloses(server: net.Server): { closing: boolean } {
+	const stop = { closing: true };
 	const original = server.close;
 	let closed = false;
 	server.once('close', () => (closed = true));
 	const close = function (this: net.Server, callback?: (error?: Error) => void): net.Server {
-		if (this.listening) return Reflect.apply(original, this, [callback]) as net.Server;
+		if (this.listening && !stop.closing) return Reflect.apply(original, this, [callback]) as net.Server;
 		if (typeof callback === 'function') {
 			if (closed) process.nextTick(callback);
 			else this.once('close', () => callback());
@@ -39,6 +112,7 @@ function answerLaterCloses(server: net.Server): void {
 		return this;
 	};
 	Object.defineProperty(server, 'close', { value: close, writable: true, configurable: true, enumerable: false });
+	return stop;
 }
 
 /** What a stop needs to know of the connections the drain follows. */
@@ -72,23 +146,26 @@ export class ListeningStop {
 		this.#connections = connections;
 	}
 
-	/** Stops accepting; `onGone` once every connection is gone. A server someone else closed is only watched. */
-	stop(onGone: () => void, idleGrace: number): void {
+	/**
+	 * Stops accepting; `onStopped` once it no longer accepts (on Bun: at once, see below), `onGone` once every
+	 * connection is gone. A server someone else closed is only watched.
+	 */
+	stop(onGone: () => void, idleGrace: number, onStopped: () => void): void {
 		const server = this.#server;
 		if (this.#requested) return;
 		if (!server.listening) {
 			// Someone else closed it already: 'close' comes when its last connection goes, unless that was before.
-			server.getConnections((error, count) => {
-				if (error || count === 0) onGone();
-				else server.once('close', () => onGone());
-			});
+			onStopped();
+			whenClosed(server, onGone);
 			return;
 		}
 		this.#requested = true;
 		if ((server as unknown) instanceof net.Server) {
-			stopListening(server, onGone);
+			stopListening(server, onGone, onStopped);
 			return;
 		}
+		// Bun: its close() waits for an instant when no connection is idle, which `Connection: close` brings.
+		onStopped();
 		const close = () => {
 			this.#closeWhenBusy = undefined;
 			server.close();
@@ -116,6 +193,7 @@ export class ListeningStop {
 			this.#requested = true;
 			stopListening(this.#server);
 		}
+		if ((this.#server as unknown) instanceof net.Server) stopListeningNow(this.#server);
 		this.#closeWhenBusy?.();
 	}
 

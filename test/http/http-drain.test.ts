@@ -1,8 +1,13 @@
 // drain() against real servers in child processes that get a real SIGTERM: one suite, parameterised by the
 // server factory (node http, https, http2 with HTTP/1 fallback, Express 5, Koa 3, and serve()).
 import { once } from 'node:events';
+import type http from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'vitest';
+import { ACCEPT_QUEUE_MS } from '../../src/http/stop-listening.js';
 import { failure, type Factory, keepAliveAgent, request, startServer, testCertificate } from '../helpers/http-harness.js';
 
 const tlsAvailable = testCertificate() !== null;
@@ -64,7 +69,7 @@ describe('a request that arrives on an idle keep-alive connection during the dra
 		await request({ port: server.port, path: '/?id=first', protocol, agent, onSocket });
 		await server.waitFor((line) => line.event === 'request' && line.id === 'busy');
 		server.sigterm();
-		await server.waitFor((line) => line.event === 'wrap-up');
+		await server.waitFor((line) => line.event === 'not-listening');
 		const second = await request({ port: server.port, path: '/slow?ms=100&id=second', protocol, agent, onSocket });
 		expect(sockets).toHaveLength(2);
 		expect(sockets[1]).toBe(sockets[0]);
@@ -83,11 +88,52 @@ describe('new connections are refused once the server stops accepting', () => {
 		const busy = request({ port: server.port, path: '/slow?ms=1200&id=busy', protocol });
 		await server.waitFor((line) => line.event === 'request' && line.id === 'busy');
 		server.sigterm();
-		await server.waitFor((line) => line.event === 'wrap-up');
+		const wrapUp = await server.waitFor((line) => line.event === 'wrap-up');
+		// The listening socket closes once a turn of the event loop took none of the connections the kernel queued.
+		const stopped = await server.waitFor((line) => line.event === 'not-listening');
+		expect(stopped.at - wrapUp.at).toBeLessThan(ACCEPT_QUEUE_MS + MARGIN);
 		expect(await failure(request({ port: server.port, path: '/?id=late', protocol }))).toBe('ECONNREFUSED');
 		expect((await busy).status).toBe(200);
 		expect((await server.exited).code).toBe(0);
 		expect(server.lines.some((line) => line.id === 'late')).toBe(false);
+	});
+});
+
+describe('connections the kernel queued while the event loop was busy are answered when the server stops accepting, not reset', () => {
+	it.concurrent.for(factories)('%s', async (factory, { expect }) => {
+		const protocol = protocolOf(factory);
+		const server = await startServer({ factory, announce: true });
+		const unblock = join(mkdtempSync(join(tmpdir(), 'gp-queue-')), 'unblock');
+		// The server's loop is blocked until the file exists; SIGTERM and new connections arrive meanwhile.
+		const blocking = request({ port: server.port, path: `/block?until=${encodeURIComponent(unblock)}&id=blocking`, protocol });
+		await server.waitFor((line) => line.event === 'request' && line.id === 'blocking');
+		server.sigterm();
+		const connected: Array<Promise<unknown>> = [];
+		const agents: http.Agent[] = [];
+		const queued = Array.from({ length: 6 }, (_, i) => {
+			let socketOf!: (socket: net.Socket) => void;
+			connected.push(new Promise<net.Socket>((resolve) => (socketOf = resolve)).then((socket) => once(socket, 'connect')));
+			// Keep-alive clients, one connection each, as a proxy's pool. The kernel completes the TCP handshake by
+			// itself: the request (for https, the TLS hello) goes out while the loop is blocked, and the connection
+			// waits in the listen queue.
+			const agent = keepAliveAgent(protocol);
+			agents.push(agent);
+			return request({ port: server.port, path: `/?id=queued${i}`, protocol, agent, onSocket: socketOf }).then(
+				(answer) => [String(answer.status), answer.headers.connection],
+				(error: { code?: string }) => [error.code ?? String(error)],
+			);
+		});
+		await Promise.all(connected);
+		writeFileSync(unblock, '');
+		expect((await blocking).status).toBe(200);
+		const answers = await Promise.all(queued);
+		expect(answers.map(([status]) => status)).toEqual(Array(6).fill('200'));
+		// Node takes one queued connection per turn of its loop, and answers the first ones while it takes the rest:
+		// with keep-alive, since until the listening socket closes `Connection: close` would only make a proxy open
+		// new connections, for the close to reset. (Over TLS the handshakes take longer than the queue.)
+		if (protocol === 'http') expect(answers.filter(([, connection]) => connection === 'keep-alive').length).toBeGreaterThan(0);
+		expect((await server.exited).code).toBe(0);
+		for (const agent of agents) agent.destroy();
 	});
 });
 

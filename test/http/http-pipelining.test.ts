@@ -167,7 +167,7 @@ describe('the same under a real SIGTERM, in a child process (issue 15)', () => {
 		client.socket.write(get('/?id=warm'));
 		await client.waitFor('warm\n');
 		server.sigterm();
-		await server.waitFor((line) => line.event === 'wrap-up');
+		await server.waitFor((line) => line.event === 'not-listening');
 		await sleep(20);
 		client.socket.write(get('/slow?ms=300&id=slow1') + get('/sync?id=fast2') + post('/sync?id=charge3', 'amount=10'));
 		await client.closed;

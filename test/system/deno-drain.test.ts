@@ -88,7 +88,7 @@ describe.skipIf(denoMissing !== '')(`under Deno, a SIGTERM under keep-alive load
 		const onSocket = (socket: net.Socket) => sockets.push(socket);
 		await request({ port: server.port, path: '/?id=first', agent, onSocket });
 		server.sigterm();
-		await server.waitFor((line) => line.event === 'wrap-up');
+		await server.waitFor((line) => line.event === 'not-listening');
 		const second = await request({ port: server.port, path: '/?id=second', agent, onSocket });
 		expect(sockets).toHaveLength(2);
 		expect(sockets[1]).toBe(sockets[0]);
