@@ -1,6 +1,9 @@
 // Stopping a server from accepting while its connections go on: the one way the drain, drain() of a server that
 // listens only after the shutdown began, and the deadline all do it. Node and Bun differ here (see ListeningStop).
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+// node's own, not the globals: a test's fake timers (jest, vitest) replace those, and would hold the close back.
+import { clearImmediate, setImmediate } from 'node:timers';
 
 /** Node's own close() of an http server also destroys idle connections at once: the race a drain avoids. */
 const closeListeningSocket = net.Server.prototype.close;
@@ -62,7 +65,7 @@ function closeOnceQueueIsEmpty(server: net.Server, close: () => void): void {
 	const onConnection = () => {
 		taken += 1;
 	};
-	const until = Date.now() + ACCEPT_QUEUE_MS;
+	const until = performance.now() + ACCEPT_QUEUE_MS;
 	const done = () => {
 		pendingCloses.delete(server);
 		clearImmediate(turn);
@@ -72,7 +75,7 @@ function closeOnceQueueIsEmpty(server: net.Server, close: () => void): void {
 	// The first check may run before any poll (a stop made in the poll phase runs its check in the same turn): `seen`
 	// starts at -1, so it only records, and the close comes at the first check after a poll that took nothing.
 	const check = () => {
-		if (taken === seen || Date.now() >= until) return done();
+		if (taken === seen || performance.now() >= until) return done();
 		seen = taken;
 		turn = setImmediate(check);
 	};

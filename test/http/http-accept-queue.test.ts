@@ -4,7 +4,10 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as realSleep } from 'node:timers/promises';
+import { drain } from 'graceful-proc/http';
+import { useFakeProcess, useRealProcess } from 'graceful-proc/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACCEPT_QUEUE_MS, stopListening, stopListeningNow } from '../../src/http/stop-listening.js';
 
 /** Generous for a loaded 2-core machine. */
@@ -12,6 +15,8 @@ const MARGIN = 1000;
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
+	vi.useRealTimers();
+	useRealProcess();
 	for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
@@ -105,5 +110,20 @@ describe('stopListening', () => {
 		expect(idleClosed).toBe(false);
 		idle!.destroy();
 		expect(await answered).toBeUndefined();
+	});
+
+	it("closes under a test's fake timers too: a drain under the testing kit and vi.useFakeTimers() ends, and the process exits 0", async () => {
+		vi.useFakeTimers();
+		const fake = useFakeProcess();
+		const server = http.createServer((_req, res) => res.end('ok'));
+		const port = await listening(server);
+		drain(server);
+		await new Promise<void>((resolve, reject) => {
+			http.get({ port, host: '127.0.0.1', agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject);
+		});
+		fake.kill('SIGTERM');
+		// The close is timed by node's own timers, which the fakes do not replace: nothing has to advance them.
+		expect(await Promise.race([fake.exited, realSleep(MARGIN * 5).then(() => 'not exited')])).toBe(0);
+		expect(server.listening).toBe(false);
 	});
 });
