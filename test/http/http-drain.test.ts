@@ -2,10 +2,10 @@
 // server factory (node http, https, http2 with HTTP/1 fallback, Express 5, Koa 3, and serve()).
 import { once } from 'node:events';
 import type http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'vitest';
 import { ACCEPT_QUEUE_MS } from '../../src/http/stop-listening.js';
 import { failure, type Factory, keepAliveAgent, request, startServer, testCertificate } from '../helpers/http-harness.js';
@@ -134,6 +134,7 @@ describe('connections the kernel queued while the event loop was busy are answer
 		if (protocol === 'http') expect(answers.filter(([, connection]) => connection === 'keep-alive').length).toBeGreaterThan(0);
 		expect((await server.exited).code).toBe(0);
 		for (const agent of agents) agent.destroy();
+		rmSync(dirname(unblock), { recursive: true, force: true });
 	});
 });
 
